@@ -1,0 +1,86 @@
+package authn
+
+// HasPrivilegesRequest is the body of has_privileges.
+type HasPrivilegesRequest struct {
+	Cluster     []string                     `json:"cluster,omitempty"`
+	Index       []IndexPrivilegesCheck       `json:"index,omitempty"`
+	Application []ApplicationPrivilegesCheck `json:"application,omitempty"`
+}
+
+// IndexPrivilegesCheck asks about privileges on index names.
+type IndexPrivilegesCheck struct {
+	Names                  []string `json:"names"`
+	Privileges             []string `json:"privileges"`
+	AllowRestrictedIndices bool     `json:"allow_restricted_indices,omitempty"`
+}
+
+// ApplicationPrivilegesCheck asks about application privileges on resources.
+type ApplicationPrivilegesCheck struct {
+	Application string   `json:"application"`
+	Resources   []string `json:"resources"`
+	Privileges  []string `json:"privileges"`
+}
+
+// HasPrivilegesResponse is has_privileges' answer.
+type HasPrivilegesResponse struct {
+	Username        string                                `json:"username"`
+	HasAllRequested bool                                  `json:"has_all_requested"`
+	Cluster         map[string]bool                       `json:"cluster"`
+	Index           map[string]map[string]bool            `json:"index"`
+	Application     map[string]map[string]map[string]bool `json:"application"`
+}
+
+// HasPrivileges checks the caller's own privileges.
+func (s *Service) HasPrivileges(c Caller, req HasPrivilegesRequest) (HasPrivilegesResponse, error) {
+	if len(req.Cluster) == 0 && len(req.Index) == 0 && len(req.Application) == 0 {
+		return HasPrivilegesResponse{}, validation("must specify at least one privilege")
+	}
+	for _, ic := range req.Index {
+		if len(ic.Names) == 0 || len(ic.Privileges) == 0 {
+			return HasPrivilegesResponse{}, validation("indices privileges must refer to at least one index name and one privilege")
+		}
+	}
+	perm := s.Permission(c)
+	resp := HasPrivilegesResponse{Username: c.Auth.Username, HasAllRequested: true,
+		Cluster: map[string]bool{}, Index: map[string]map[string]bool{}, Application: map[string]map[string]map[string]bool{}}
+	record := func(ok bool) bool {
+		resp.HasAllRequested = resp.HasAllRequested && ok
+		return ok
+	}
+	for _, p := range req.Cluster {
+		if !validClusterEntry(p) {
+			return HasPrivilegesResponse{}, invalid("unknown cluster privilege [%s]", p)
+		}
+		resp.Cluster[p] = record(perm.HasClusterPrivilege(p))
+	}
+	for _, ic := range req.Index {
+		for _, name := range ic.Names {
+			if resp.Index[name] == nil {
+				resp.Index[name] = map[string]bool{}
+			}
+			for _, p := range ic.Privileges {
+				if !validIndexPrivilege(p) {
+					return HasPrivilegesResponse{}, invalid("unknown index privilege [%s]", p)
+				}
+				resp.Index[name][p] = record(perm.HasIndexPrivilege(name, p, ic.AllowRestrictedIndices))
+			}
+		}
+	}
+	for _, ac := range req.Application {
+		if ac.Application == "" {
+			return HasPrivilegesResponse{}, validation("application must not be empty")
+		}
+		if resp.Application[ac.Application] == nil {
+			resp.Application[ac.Application] = map[string]map[string]bool{}
+		}
+		for _, r := range ac.Resources {
+			if resp.Application[ac.Application][r] == nil {
+				resp.Application[ac.Application][r] = map[string]bool{}
+			}
+			for _, p := range ac.Privileges {
+				resp.Application[ac.Application][r][p] = record(perm.HasApplicationPrivilege(s.st, ac.Application, r, p))
+			}
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,218 @@
+package authn
+
+import (
+	"path"
+	"slices"
+	"strings"
+)
+
+// clusterPrivilege is a named cluster privilege: the action patterns it
+// grants, minus the ones it excludes.
+type clusterPrivilege struct {
+	name     string
+	grants   []string
+	excludes []string
+}
+
+const secPrefix = "cluster:admin/xpack/security/"
+
+// readSecurityActions is read_security's explicit list.
+var readSecurityActions = []string{
+	secPrefix + "api_key/get", secPrefix + "api_key/query", secPrefix + "privilege/builtin/get",
+	secPrefix + "privilege/get", secPrefix + "profile/get", secPrefix + "profile/suggest",
+	secPrefix + "profile/has_privileges", secPrefix + "role/get", secPrefix + "role/query",
+	secPrefix + "role_mapping/get", secPrefix + "service_account/get",
+	secPrefix + "service_account/credential/get", secPrefix + "user/get", secPrefix + "user/query",
+	secPrefix + "user/list_privileges", secPrefix + "user/has_privileges", secPrefix + "settings/get",
+}
+
+// clusterPrivileges are ordered from narrow to broad; the 403 message lists
+// the ones granting an action in this order, as Elasticsearch does.
+var clusterPrivileges = []clusterPrivilege{
+	{name: "none"},
+	{name: "monitor", grants: []string{"cluster:monitor/*"}},
+	{name: "monitor_ml", grants: []string{"cluster:monitor/xpack/ml/*"}},
+	{name: "monitor_watcher", grants: []string{"cluster:monitor/xpack/watcher/*"}},
+	{name: "monitor_rollup", grants: []string{"cluster:monitor/xpack/rollup/*"}},
+	{name: "monitor_transform", grants: []string{"cluster:monitor/data_frame/*", "cluster:monitor/transform/*"}},
+	{name: "monitor_snapshot", grants: []string{"cluster:admin/snapshot/status*", "cluster:admin/snapshot/get", "cluster:admin/repository/get"}},
+	{name: "monitor_enrich", grants: []string{"cluster:admin/xpack/enrich/get"}},
+	{name: "monitor_text_structure", grants: []string{"cluster:monitor/text_structure/*"}},
+	{name: "read_ilm", grants: []string{"cluster:admin/ilm/get", "cluster:admin/ilm/operation_mode/get"}},
+	{name: "read_slm", grants: []string{"cluster:admin/slm/get", "cluster:admin/ilm/operation_mode/get"}},
+	{name: "read_ccr", grants: []string{"cluster:monitor/state", "cluster:monitor/xpack/ccr/*"}},
+	{name: "read_pipeline", grants: []string{"cluster:admin/ingest/pipeline/get", "cluster:admin/ingest/pipeline/simulate"}},
+	{name: "read_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/get"}},
+	{name: "write_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/post", "cluster:admin/fleet/secrets/delete"}},
+	{name: "cancel_task", grants: []string{"cluster:admin/tasks/cancel"}},
+	{name: "delegate_pki", grants: []string{secPrefix + "delegate_pki"}},
+	{name: "grant_api_key", grants: []string{secPrefix + "api_key/grant*"}},
+	{name: "manage_own_api_key", grants: nil}, // ownership-scoped; checked by the API key service
+	{name: "read_security", grants: readSecurityActions},
+	{name: "manage_token", grants: []string{secPrefix + "token/*"}},
+	{name: "manage_api_key", grants: []string{secPrefix + "api_key/*"}},
+	{name: "manage_service_account", grants: []string{secPrefix + "service_account/*"}},
+	{name: "manage_user_profile", grants: []string{secPrefix + "profile/*"}},
+	{name: "manage_saml", grants: []string{secPrefix + "saml/*", secPrefix + "token/invalidate", secPrefix + "token/refresh"}},
+	{name: "manage_oidc", grants: []string{secPrefix + "oidc/*"}},
+	{name: "manage_index_templates", grants: []string{"indices:admin/template/*", "indices:admin/index_template/*", "cluster:admin/component_template/*"}},
+	{name: "manage_ingest_pipelines", grants: []string{"cluster:admin/ingest/pipeline/*"}},
+	{name: "manage_pipeline", grants: []string{"cluster:admin/ingest/pipeline/*"}},
+	{name: "manage_ilm", grants: []string{"cluster:admin/ilm/*"}},
+	{name: "manage_slm", grants: []string{"cluster:admin/slm/*"}},
+	{name: "manage_enrich", grants: []string{"cluster:admin/xpack/enrich/*"}},
+	{name: "manage_transform", grants: []string{"cluster:admin/data_frame/*", "cluster:admin/transform/*"}},
+	{name: "manage_ml", grants: []string{"cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"}},
+	{name: "manage_watcher", grants: []string{"cluster:admin/xpack/watcher/*", "cluster:monitor/xpack/watcher/*"}},
+	{name: "manage_rollup", grants: []string{"cluster:admin/xpack/rollup/*", "cluster:monitor/xpack/rollup/*"}},
+	{name: "manage_ccr", grants: []string{"cluster:admin/xpack/ccr/*", "cluster:monitor/state"}},
+	{name: "manage_logstash_pipelines", grants: []string{"cluster:admin/logstash/pipeline/*"}},
+	{name: "manage_autoscaling", grants: []string{"cluster:admin/autoscaling/*"}},
+	{name: "manage_inference", grants: []string{"cluster:admin/xpack/inference/*", "cluster:monitor/xpack/inference*"}},
+	{name: "monitor_inference", grants: []string{"cluster:monitor/xpack/inference*"}},
+	{name: "manage_search_application", grants: []string{"cluster:admin/xpack/application/search_application/*"}},
+	{name: "monitor_connector", grants: []string{"cluster:monitor/xpack/connector/*"}},
+	{name: "manage_connector", grants: []string{"cluster:admin/xpack/connector/*", "cluster:monitor/xpack/connector/*"}},
+	{name: "transport_client", grants: []string{"cluster:monitor/nodes/liveness", "cluster:monitor/state"}},
+	{name: "manage_security", grants: []string{secPrefix + "*"}},
+	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*"}},
+	{name: "all", grants: []string{"cluster:*"}},
+}
+
+var clusterPrivilegeByName = func() map[string]*clusterPrivilege {
+	m := make(map[string]*clusterPrivilege, len(clusterPrivileges))
+	for i := range clusterPrivileges {
+		m[clusterPrivileges[i].name] = &clusterPrivileges[i]
+	}
+	return m
+}()
+
+// ClusterPrivilegeNames lists the predefined cluster privileges, sorted.
+func ClusterPrivilegeNames() []string {
+	out := make([]string, 0, len(clusterPrivileges))
+	for _, p := range clusterPrivileges {
+		out = append(out, p.name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *clusterPrivilege) grantsAction(action string) bool {
+	for _, x := range p.excludes {
+		if globMatch(x, action) {
+			return false
+		}
+	}
+	for _, g := range p.grants {
+		if globMatch(g, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterEntryGrants reports whether one entry of a role's cluster list (a
+// privilege name or an action pattern) grants the action.
+func clusterEntryGrants(entry, action string) bool {
+	if p, ok := clusterPrivilegeByName[entry]; ok {
+		return p.grantsAction(action)
+	}
+	return strings.HasPrefix(entry, "cluster:") && globMatch(entry, action)
+}
+
+// validClusterEntry reports whether a role may list entry under cluster.
+func validClusterEntry(entry string) bool {
+	_, ok := clusterPrivilegeByName[entry]
+	return ok || strings.HasPrefix(entry, "cluster:") || strings.HasPrefix(entry, "indices:admin/template/") ||
+		strings.HasPrefix(entry, "indices:admin/index_template/")
+}
+
+// privilegesGranting lists the named privileges that grant an action, for
+// the 403 message.
+func privilegesGranting(action string) []string {
+	var out []string
+	for i := range clusterPrivileges {
+		p := &clusterPrivileges[i]
+		if p.grantsAction(action) {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// indexPrivilegeImplies says which index privileges each named privilege
+// covers; a privilege always covers itself and "all" covers everything.
+var indexPrivilegeImplies = map[string][]string{
+	"all":                                nil,
+	"none":                               {},
+	"read":                               {"read_cross_cluster"},
+	"read_cross_cluster":                 {},
+	"write":                              {"index", "create", "create_doc", "delete"},
+	"index":                              {"create", "create_doc"},
+	"create":                             {"create_doc"},
+	"create_doc":                         {},
+	"delete":                             {},
+	"manage":                             {"monitor", "view_index_metadata", "create_index", "delete_index", "maintenance", "manage_ilm", "auto_configure", "manage_data_stream_lifecycle", "manage_follow_index", "manage_leader_index"},
+	"monitor":                            {},
+	"view_index_metadata":                {},
+	"create_index":                       {},
+	"delete_index":                       {},
+	"auto_configure":                     {},
+	"maintenance":                        {},
+	"manage_ilm":                         {},
+	"manage_follow_index":                {},
+	"manage_leader_index":                {},
+	"cross_cluster_replication":          {},
+	"cross_cluster_replication_internal": {},
+	"manage_data_stream_lifecycle":       {},
+	"manage_failure_store":               {},
+	"read_failure_store":                 {},
+}
+
+func validIndexPrivilege(p string) bool {
+	_, ok := indexPrivilegeImplies[p]
+	return ok || strings.HasPrefix(p, "indices:")
+}
+
+// indexPrivilegeCovers reports whether a granted index privilege covers a
+// requested one (a name or an action).
+func indexPrivilegeCovers(granted, requested string) bool {
+	if granted == "all" || granted == requested {
+		return true
+	}
+	if strings.HasPrefix(granted, "indices:") {
+		return globMatch(granted, requested)
+	}
+	return slices.Contains(indexPrivilegeImplies[granted], requested)
+}
+
+// globMatch matches Elasticsearch-style patterns where * is any run of
+// characters and ? any one character.
+func globMatch(pattern, s string) bool {
+	if pattern == "*" || pattern == s {
+		return true
+	}
+	if !strings.ContainsAny(pattern, "*?") {
+		return false
+	}
+	// path.Match treats / specially and [ as a class; escape both ways out by
+	// matching on a string where / cannot occur in the pattern's sense.
+	ok, err := path.Match(escapeForMatch(pattern), strings.ReplaceAll(s, "/", "\x00"))
+	return err == nil && ok
+}
+
+func escapeForMatch(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '/':
+			b.WriteByte(0)
+		case '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

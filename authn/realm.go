@@ -1,0 +1,85 @@
+package authn
+
+import (
+	"encoding/json"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// Realm names an authentication realm as _authenticate reports it.
+type Realm struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// The realms of this service.
+var (
+	NativeRealm   = Realm{Name: "default_native", Type: "native"}
+	ReservedRealm = Realm{Name: "reserved", Type: "reserved"}
+)
+
+// Authentication is who a request is, as _authenticate reports it. Values
+// are shared between requests through the cache and must not be changed.
+type Authentication struct {
+	Username string
+	Roles    []string
+	FullName *string
+	Email    *string
+	Metadata json.RawMessage
+	Enabled  bool
+	Realm    Realm
+	// Type is "realm", "token", "api_key" or "internal".
+	Type string
+}
+
+// reservedUsers are Elasticsearch's built-in users and their roles. They
+// authenticate once a password is set (elastic's at bootstrap).
+var reservedUsers = map[string][]string{
+	"elastic":                {"superuser"},
+	"kibana_system":          {"kibana_system"},
+	"kibana":                 {"kibana_system"},
+	"logstash_system":        {"logstash_system"},
+	"beats_system":           {"beats_system"},
+	"apm_system":             {"apm_system"},
+	"remote_monitoring_user": {"remote_monitoring_collector", "remote_monitoring_agent"},
+}
+
+// IsReservedUser reports whether a username belongs to a built-in user.
+func IsReservedUser(name string) bool {
+	_, ok := reservedUsers[name]
+	return ok
+}
+
+var reservedMetadata = json.RawMessage(`{"_reserved":true}`)
+
+// userRecord is what the realm needs of a user, native or reserved.
+type userRecord struct {
+	auth         *Authentication
+	passwordHash string
+	modIndex     uint64
+}
+
+// lookupUser finds a user in the reserved realm, then the native realm.
+func lookupUser(st *fsm.State, name string) (userRecord, bool) {
+	if roles, ok := reservedUsers[name]; ok {
+		r, ok := st.Reserved(name)
+		if !ok || r.PasswordHash == "" {
+			return userRecord{}, false
+		}
+		return userRecord{
+			auth: &Authentication{Username: name, Roles: roles, Metadata: reservedMetadata,
+				Enabled: !r.Disabled, Realm: ReservedRealm, Type: "realm"},
+			passwordHash: r.PasswordHash, modIndex: r.ModIndex,
+		}, true
+	}
+	u, ok := st.User(name)
+	if !ok {
+		return userRecord{}, false
+	}
+	return userRecord{auth: nativeAuthentication(u), passwordHash: u.PasswordHash, modIndex: u.ModIndex}, true
+}
+
+func nativeAuthentication(u *fsm.User) *Authentication {
+	return &Authentication{Username: u.Username, Roles: u.Roles, FullName: u.FullName, Email: u.Email,
+		Metadata: u.Metadata, Enabled: u.Enabled, Realm: NativeRealm, Type: "realm"}
+}

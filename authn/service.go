@@ -1,0 +1,168 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// Config holds authn's settings.
+type Config struct {
+	// PasswordHashing is xpack.security.authc.password_hashing.algorithm.
+	PasswordHashing string
+	// CacheTTL is how long a verified password stays cached (the realm's
+	// cache.ttl); 0 disables the cache.
+	CacheTTL time.Duration
+	// CatchUpWait bounds how long a lookup that misses waits for this node
+	// to catch up with the leader before it decides.
+	CatchUpWait time.Duration
+	Logger      hclog.Logger
+}
+
+// DefaultConfig is Elasticsearch's defaults.
+func DefaultConfig() Config {
+	return Config{PasswordHashing: "bcrypt", CacheTTL: 20 * time.Minute, CatchUpWait: 300 * time.Millisecond}
+}
+
+// Service is the security service of one node.
+type Service struct {
+	p      Proposer
+	st     *fsm.State
+	hasher Hasher
+	cache  *verifyCache
+	cfg    Config
+	log    hclog.Logger
+	now    func() time.Time
+}
+
+// New builds the service over a proposer (the cluster node).
+func New(p Proposer, cfg Config) (*Service, error) {
+	h, err := NewHasher(cfg.PasswordHashing)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
+		log: cfg.Logger.Named("authn"), now: time.Now}, nil
+}
+
+// Caller is an authenticated request: who it is and the credential it came
+// with, which writes carry to the leader.
+type Caller struct {
+	Auth       *Authentication
+	Credential string
+}
+
+// unauthenticated is the 401 for credentials that were given but refused.
+func unauthenticated(reason, additional string) *Error {
+	return &Error{Kind: Unauthenticated, Type: "security_exception", Reason: reason, Additional: additional}
+}
+
+// Authenticate checks the Authorization header against the local state.
+// path is the request path, which Elasticsearch puts into its messages.
+func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller, error) {
+	cred := ParseAuthorization(header)
+	switch cred.Scheme {
+	case NoCredential:
+		return Caller{}, unauthenticated(fmt.Sprintf("missing authentication credentials for REST request [%s]", path), "")
+	case BasicScheme:
+		if cred.Malformed {
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		}
+		auth, err := s.authenticateUser(ctx, cred.Principal, cred.Secret)
+		if err != nil {
+			s.log.Debug("authentication failed", "user", cred.Principal, "realm", "native", "path", path)
+			return Caller{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, path), "")
+		}
+		return Caller{Auth: auth, Credential: header}, nil
+	default:
+		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+	}
+}
+
+var errBadPassword = errors.New("bad password")
+
+// authenticateUser verifies a user's password: from the cache when the same
+// password was verified for the same version of the user, otherwise with the
+// KDF, outside any lock. A miss may be a write this node has not applied yet,
+// so it catches up with the leader, briefly, once.
+func (s *Service) authenticateUser(ctx context.Context, name string, password []byte) (*Authentication, error) {
+	auth, err := s.verifyUser(name, password)
+	if err == nil {
+		return auth, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
+	defer cancel()
+	before := s.st.AppliedIndex()
+	if s.p.CatchUp(wctx) != nil || s.st.AppliedIndex() == before {
+		return nil, err
+	}
+	return s.verifyUser(name, password)
+}
+
+func (s *Service) verifyUser(name string, password []byte) (*Authentication, error) {
+	rec, ok := lookupUser(s.st, name)
+	if !ok {
+		return nil, errBadPassword
+	}
+	now := s.now()
+	if a := s.cache.get(name, rec.modIndex, password, now); a != nil {
+		if !a.Enabled {
+			return nil, errBadPassword
+		}
+		return a, nil
+	}
+	if !VerifyPassword(password, rec.passwordHash) {
+		return nil, errBadPassword
+	}
+	s.cache.put(name, rec.modIndex, password, rec.auth, now)
+	if !rec.auth.Enabled {
+		return nil, errBadPassword
+	}
+	return rec.auth, nil
+}
+
+// Permission resolves the caller's roles.
+func (s *Service) Permission(c Caller) Permission {
+	return resolvePermission(s.st, c.Auth.Roles)
+}
+
+// Authorize checks that the caller may run a cluster action.
+func (s *Service) Authorize(c Caller, action string) error {
+	if s.Permission(c).AllowsCluster(action) {
+		return nil
+	}
+	return forbidden(c.Auth, action)
+}
+
+func forbidden(a *Authentication, action string) *Error {
+	reason := fmt.Sprintf("action [%s] is unauthorized for user [%s]", action, a.Username)
+	if len(a.Roles) > 0 {
+		reason += fmt.Sprintf(" with effective roles [%s]", strings.Join(a.Roles, ","))
+	}
+	if granting := privilegesGranting(action); len(granting) > 0 {
+		reason += fmt.Sprintf(", this action is granted by the cluster privileges [%s]", strings.Join(granting, ","))
+	}
+	return &Error{Kind: Forbidden, Type: "security_exception", Reason: reason}
+}
+
+// propose sends an event on behalf of the caller and maps cluster failures.
+func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Result, error) {
+	event, err := fsm.Encode(p)
+	if err != nil {
+		return fsm.Result{}, err
+	}
+	_, res, err := s.p.Propose(ctx, event, c.Credential)
+	if err != nil {
+		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
+	}
+	return res, nil
+}

@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// catchUp lets a follower that misses a credential wait until it has
+// applied everything the leader had applied when the miss happened. Misses
+// arriving together share one call to the leader, and a call joins only a
+// round that starts after it arrived, so no answer predates the miss. At
+// most one call per node is in flight, so garbage credentials cannot flood
+// the leader.
+type catchUp struct {
+	node     *Node
+	mu       sync.Mutex
+	inflight *catchUpRound
+	next     *catchUpRound
+}
+
+type catchUpRound struct {
+	done    chan struct{}
+	applied uint64
+	err     error
+}
+
+// CatchUp waits, at most until ctx ends, until this node has applied the
+// leader's applied index as of now. On the leader it returns at once.
+func (n *Node) CatchUp(ctx context.Context) error {
+	if n.IsLeader() {
+		return nil
+	}
+	r := n.catchUp.join()
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	return n.WaitApplied(ctx, r.applied)
+}
+
+func (c *catchUp) join() *catchUpRound {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight == nil {
+		c.inflight = &catchUpRound{done: make(chan struct{})}
+		go c.run(c.inflight)
+		return c.inflight
+	}
+	if c.next == nil {
+		c.next = &catchUpRound{done: make(chan struct{})}
+	}
+	return c.next
+}
+
+func (c *catchUp) run(r *catchUpRound) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	r.applied, r.err = c.node.leaderApplied(ctx)
+	cancel()
+	close(r.done)
+	c.mu.Lock()
+	c.inflight = c.next
+	c.next = nil
+	if c.inflight != nil {
+		go c.run(c.inflight)
+	}
+	c.mu.Unlock()
+}
+
+func (n *Node) leaderApplied(ctx context.Context) (uint64, error) {
+	base, err := n.leaderURL()
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Applied uint64 `json:"applied"`
+	}
+	status, body, err := n.call(ctx, http.MethodGet, base+pathApplied, "", nil, &out)
+	if err != nil {
+		return 0, err
+	}
+	if status != http.StatusOK {
+		return 0, &remoteStatusError{status: status, body: string(body)}
+	}
+	return out.Applied, nil
+}
+
+type remoteStatusError struct {
+	status int
+	body   string
+}
+
+func (e *remoteStatusError) Error() string {
+	return "leader answered " + http.StatusText(e.status) + ": " + e.body
+}

@@ -1,0 +1,249 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// Internal endpoints, served on the public HTTP port under this prefix.
+const (
+	InternalPrefix = "/_tokenstore/internal"
+	pathPropose    = InternalPrefix + "/propose"
+	pathJoin       = InternalPrefix + "/join"
+	pathApplied    = InternalPrefix + "/applied"
+	pathStatus     = InternalPrefix + "/status"
+	maxEventBytes  = 16 << 20
+)
+
+// ForbiddenError is returned when the leader refuses a forwarded write: its
+// own authorization of the client's credential failed.
+type ForbiddenError struct{ Reason string }
+
+func (e *ForbiddenError) Error() string { return "leader refused the write: " + e.Reason }
+
+// ErrUnavailable wraps failures to reach the leader.
+var ErrUnavailable = errors.New("cluster unavailable")
+
+func newInternalClient(isolated *atomic.Bool) *http.Client {
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if isolated.Load() {
+					return nil, errIsolated
+				}
+				return d.DialContext(ctx, network, addr)
+			},
+			MaxIdleConnsPerHost: 64,
+		},
+	}
+}
+
+// Propose appends an event through the leader and returns its log index and
+// result once this node has applied it. On a follower the event goes to the
+// leader with the client's credential, and the leader authorizes it again.
+func (n *Node) Propose(ctx context.Context, event []byte, credential string) (uint64, fsm.Result, error) {
+	if err := fsm.Validate(event); err != nil {
+		return 0, fsm.Result{}, err
+	}
+	if n.IsLeader() {
+		return n.applyLocal(event)
+	}
+	idx, res, err := n.forward(ctx, event, credential)
+	if err != nil {
+		return 0, fsm.Result{}, err
+	}
+	if err := n.WaitApplied(ctx, idx); err != nil {
+		return 0, fsm.Result{}, fmt.Errorf("%w: committed at index %d but not yet applied here: %v", ErrUnavailable, idx, err)
+	}
+	return idx, res, nil
+}
+
+// ProposeAsLeader appends an event that the node itself originates (purges,
+// bootstrap, registration); it fails unless this node leads.
+func (n *Node) ProposeAsLeader(event []byte) (uint64, fsm.Result, error) {
+	if !n.IsLeader() {
+		return 0, fsm.Result{}, ErrNoLeader
+	}
+	return n.applyLocal(event)
+}
+
+func (n *Node) applyLocal(event []byte) (uint64, fsm.Result, error) {
+	f := n.raft.Apply(event, 10*time.Second)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrNoLeader, err)
+		}
+		return 0, fsm.Result{}, fmt.Errorf("%w: apply: %v", ErrUnavailable, err)
+	}
+	res, _ := f.Response().(fsm.Result)
+	return f.Index(), res, nil
+}
+
+type proposeReply struct {
+	Index  uint64     `json:"index"`
+	Result fsm.Result `json:"result"`
+}
+
+func (n *Node) forward(ctx context.Context, event []byte, credential string) (uint64, fsm.Result, error) {
+	var lastErr error
+	// A leader may be changing; retry briefly while a new one is found.
+	for attempt := 0; attempt < 20; attempt++ {
+		base, err := n.leaderURL()
+		if err == nil {
+			var reply proposeReply
+			status, body, ferr := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply)
+			switch {
+			case ferr != nil:
+				lastErr = ferr
+			case status == http.StatusOK:
+				return reply.Index, reply.Result, nil
+			case status == http.StatusForbidden:
+				return 0, fsm.Result{}, &ForbiddenError{Reason: strings.TrimSpace(string(body))}
+			case status == http.StatusBadRequest:
+				return 0, fsm.Result{}, fmt.Errorf("leader rejected event: %s", body)
+			default:
+				lastErr = fmt.Errorf("leader answered %d: %s", status, body)
+			}
+		} else {
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+		case <-n.stopped:
+			return 0, fsm.Result{}, fmt.Errorf("%w: node stopped", ErrUnavailable)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if errors.Is(lastErr, ErrNoLeader) {
+		return 0, fsm.Result{}, lastErr
+	}
+	return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader: %v", ErrUnavailable, lastErr)
+}
+
+// LeaderURL is the leader's HTTP base URL.
+func (n *Node) LeaderURL() (string, error) { return n.leaderURL() }
+
+func (n *Node) leaderURL() (string, error) {
+	id := n.Leader()
+	if id == "" {
+		return "", ErrNoLeader
+	}
+	node, ok := n.State().Node(id)
+	if !ok {
+		return "", fmt.Errorf("%w: leader %s has not registered its address yet", ErrNoLeader, id)
+	}
+	return "http://" + node.HTTPAddr, nil
+}
+
+// call makes one internal HTTP call and decodes a 200 answer into out.
+func (n *Node) call(ctx context.Context, method, url, credential string, body []byte, out any) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if credential != "" {
+		req.Header.Set("Authorization", credential)
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, nil, err
+	}
+	if resp.StatusCode == http.StatusOK && out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return 0, nil, fmt.Errorf("decode %s answer: %w", url, err)
+		}
+	}
+	return resp.StatusCode, data, nil
+}
+
+// Handler serves the internal endpoints other nodes call.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+pathPropose, n.handlePropose)
+	mux.HandleFunc("POST "+pathJoin, n.handleJoin)
+	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
+	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.isolated.Load() {
+			http.Error(w, errIsolated.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
+	if !n.IsLeader() {
+		http.Error(w, "not the leader", http.StatusServiceUnavailable)
+		return
+	}
+	event, err := io.ReadAll(io.LimitReader(r.Body, maxEventBytes))
+	if err != nil {
+		http.Error(w, "read event", http.StatusBadRequest)
+		return
+	}
+	if err := fsm.Validate(event); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if n.cfg.Authorize == nil {
+		http.Error(w, "forwarded writes are not accepted", http.StatusForbidden)
+		return
+	}
+	if err := n.cfg.Authorize(r.Header.Get("Authorization"), event); err != nil {
+		n.log.Warn("refused forwarded write", "from", r.RemoteAddr, "error", err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	idx, res, err := n.applyLocal(event)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, proposeReply{Index: idx, Result: res})
+}
+
+func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {
+	if !n.IsLeader() {
+		http.Error(w, "not the leader", http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, map[string]uint64{"applied": n.State().AppliedIndex()})
+}
+
+// Status is what a node reports about itself to its peers.
+type Status struct {
+	ID      string `json:"id"`
+	Leader  string `json:"leader"`
+	Applied uint64 `json:"applied"`
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex()})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// healthProbe asks every member for its status once a second, so health and
+// _cat/nodes can say which nodes are up without a call per request.
+type healthProbe struct {
+	node     *Node
+	mu       sync.Mutex
+	lastSeen map[string]time.Time
+}
+
+const probeEvery = 500 * time.Millisecond
+
+func newHealthProbe(n *Node) *healthProbe {
+	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}}
+	go h.loop()
+	return h
+}
+
+func (h *healthProbe) alive(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return time.Since(h.lastSeen[id]) < 3*probeEvery
+}
+
+func (h *healthProbe) loop() {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.node.stopped:
+			return
+		case <-t.C:
+		}
+		f := h.node.raft.GetConfiguration()
+		if f.Error() != nil {
+			continue
+		}
+		for _, s := range f.Configuration().Servers {
+			id := string(s.ID)
+			node, ok := h.node.State().Node(id)
+			if !ok || id == h.node.cfg.ID {
+				continue
+			}
+			go h.probe(id, "http://"+node.HTTPAddr+pathStatus)
+		}
+	}
+}
+
+func (h *healthProbe) probe(id, url string) {
+	ctx, cancel := context.WithTimeout(context.Background(), probeEvery)
+	defer cancel()
+	var st Status
+	status, _, err := h.node.call(ctx, http.MethodGet, url, "", nil, &st)
+	if err != nil || status != http.StatusOK || st.ID != id {
+		return
+	}
+	h.mu.Lock()
+	h.lastSeen[id] = time.Now()
+	h.mu.Unlock()
+}
+
+func sortMembers(ms []Member) {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+}

@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+type joinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// joinAny asks the given members, in turn, to add this node as a voter. Any
+// member will do: a follower passes the request to the leader.
+func (n *Node) joinAny(urls []string) error {
+	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr})
+	deadline := time.Now().Add(60 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		for _, u := range urls {
+			base := strings.TrimSuffix(u, "/")
+			if !strings.Contains(base, "://") {
+				base = "http://" + base
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			status, resp, err := n.call(ctx, http.MethodPost, base+pathJoin, "", body, nil)
+			cancel()
+			if err == nil && status == http.StatusOK {
+				n.log.Info("joined cluster", "via", base)
+				return nil
+			}
+			if err == nil {
+				err = fmt.Errorf("%s answered %d: %s", base, status, strings.TrimSpace(string(resp)))
+			}
+			lastErr = err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("join %s: %w", strings.Join(urls, ","), lastErr)
+}
+
+func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	var req joinRequest
+	if err == nil {
+		err = json.Unmarshal(data, &req)
+	}
+	if err != nil || req.ID == "" || req.RaftAddr == "" || req.HTTPAddr == "" {
+		http.Error(w, "join needs id, raft_addr and http_addr", http.StatusBadRequest)
+		return
+	}
+	if !n.IsLeader() {
+		base, err := n.leaderURL()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		status, resp, err := n.call(r.Context(), http.MethodPost, base+pathJoin, "", data, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(status)
+		w.Write(resp)
+		return
+	}
+	if err := n.addVoter(req); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, map[string]bool{"joined": true})
+}
+
+// addVoter makes the node a voter (replacing a stale entry with the same id
+// or address) and records its HTTP address.
+func (n *Node) addVoter(req joinRequest) error {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	present := false
+	for _, s := range f.Configuration().Servers {
+		sameID, sameAddr := s.ID == raft.ServerID(req.ID), s.Address == raft.ServerAddress(req.RaftAddr)
+		switch {
+		case sameID && sameAddr:
+			present = true
+		case sameID || sameAddr:
+			if err := n.raft.RemoveServer(s.ID, 0, 10*time.Second).Error(); err != nil {
+				return fmt.Errorf("remove stale member %s: %w", s.ID, err)
+			}
+		}
+	}
+	if !present {
+		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
+			return fmt.Errorf("add voter %s: %w", req.ID, err)
+		}
+		n.log.Info("added voter", "id", req.ID, "raft_addr", req.RaftAddr)
+	}
+	return n.register(fsm.Node{ID: req.ID, HTTPAddr: req.HTTPAddr, RaftAddr: req.RaftAddr})
+}
+
+func (n *Node) register(node fsm.Node) error {
+	if old, ok := n.State().Node(node.ID); ok && old == node {
+		return nil
+	}
+	_, _, err := n.applyLocal(fsm.MustEncode(fsm.NodeRegisteredV1{Node: node}))
+	return err
+}
+
+// registerLoop makes sure the cluster knows this node's current addresses:
+// a leader records its own, a follower re-joins through the leader when what
+// is recorded differs (say, after a restart on a new HTTP port).
+func (n *Node) registerLoop() {
+	self := fsm.Node{ID: n.cfg.ID, HTTPAddr: n.cfg.HTTPAddr, RaftAddr: string(n.transport.LocalAddr())}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stopped:
+			return
+		case <-tick.C:
+		}
+		if got, ok := n.State().Node(self.ID); ok && got == self {
+			continue
+		}
+		var err error
+		if n.IsLeader() {
+			err = n.register(self)
+		} else if base, lerr := n.leaderURL(); lerr == nil {
+			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _, err = n.call(ctx, http.MethodPost, base+pathJoin, "", body, nil)
+			cancel()
+		}
+		if err != nil {
+			n.log.Debug("register addresses", "error", err)
+		}
+	}
+}
+
+// RemoveVoter takes a node out of the voting configuration. Only the leader
+// can; callers on a follower get ErrNotLeader-wrapped errors.
+func (n *Node) RemoveVoter(id string) error {
+	if !n.IsLeader() {
+		return ErrNoLeader
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
+		return fmt.Errorf("remove voter %s: %w", id, err)
+	}
+	n.log.Info("removed voter", "id", id)
+	return nil
+}
+
+// Member is one server of the Raft configuration as this node sees it.
+type Member struct {
+	ID       string
+	HTTPAddr string
+	RaftAddr string
+	Voter    bool
+	Leader   bool
+	Alive    bool
+}
+
+// Members lists the configuration's servers in id order, with the HTTP
+// address each registered and whether this node reached it recently.
+func (n *Node) Members() ([]Member, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	leader := n.Leader()
+	var out []Member
+	for _, s := range f.Configuration().Servers {
+		m := Member{ID: string(s.ID), RaftAddr: string(s.Address), Voter: s.Suffrage == raft.Voter, Leader: string(s.ID) == leader}
+		if node, ok := n.State().Node(m.ID); ok {
+			m.HTTPAddr = node.HTTPAddr
+		}
+		m.Alive = m.ID == n.cfg.ID || n.health.alive(m.ID)
+		out = append(out, m)
+	}
+	sortMembers(out)
+	return out, nil
+}

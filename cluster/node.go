@@ -1,0 +1,274 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// Config is what a node needs to run.
+type Config struct {
+	ID        string
+	RaftAddr  string // listen address of the Raft transport
+	HTTPAddr  string // the node's public HTTP address, for forwarding
+	DataDir   string
+	Bootstrap bool
+	Join      []string // HTTP base URLs of members to ask for membership
+	Logger    hclog.Logger
+
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+	SnapshotRetain    int
+	// Authorize is asked by the leader before it appends an event forwarded by
+	// another node, with the credential of the client that sent the write.
+	Authorize func(credential string, event []byte) error
+}
+
+// ErrNoLeader is returned when no leader is known, e.g. during an election or
+// on a node cut off from the majority.
+var ErrNoLeader = errors.New("no leader elected")
+
+// Node is one Raft member and the state machine it drives.
+type Node struct {
+	cfg       Config
+	log       hclog.Logger
+	raft      *raft.Raft
+	fsm       *fsm.FSM
+	stream    *streamLayer
+	transport *raft.NetworkTransport
+	store     *raftboltdb.BoltStore
+	client    *http.Client
+	isolated  atomic.Bool
+	catchUp   catchUp
+	health    *healthProbe
+	stopOnce  sync.Once
+	stopped   chan struct{}
+}
+
+// Open starts a node with its data under cfg.DataDir. A data dir with Raft
+// state rejoins with it; an empty one bootstraps or joins as cfg says.
+func Open(cfg Config) (*Node, error) {
+	setDefaults(&cfg)
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.Named("cluster"), fsm: fsm.New(), stopped: make(chan struct{})}
+	n.client = newInternalClient(&n.isolated)
+	n.catchUp.node = n
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
+	}
+	n.store = store
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	n.stream, err = newStreamLayer(cfg.RaftAddr, &n.isolated)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
+	}
+	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: n.stream, MaxPool: 3, Timeout: 5 * time.Second, Logger: cfg.Logger.Named("raft-net"),
+	})
+
+	hasState, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("read raft state: %w", err)
+	}
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, store, store, snaps, n.transport)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	switch {
+	case hasState:
+		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)
+	case cfg.Bootstrap:
+		n.log.Info("bootstrapping a new cluster", "id", cfg.ID)
+		f := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
+			{ID: raft.ServerID(cfg.ID), Address: n.transport.LocalAddr()},
+		}})
+		if err := f.Error(); err != nil {
+			n.Shutdown()
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+	case len(cfg.Join) > 0:
+		if err := n.joinAny(cfg.Join); err != nil {
+			n.Shutdown()
+			return nil, err
+		}
+	default:
+		n.Shutdown()
+		return nil, fmt.Errorf("data dir %s holds no cluster state: start with --bootstrap or --join", cfg.DataDir)
+	}
+	n.health = newHealthProbe(n)
+	go n.registerLoop()
+	return n, nil
+}
+
+func setDefaults(cfg *Config) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.HeartbeatTimeout == 0 {
+		cfg.HeartbeatTimeout = time.Second
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = time.Second
+	}
+	if cfg.SnapshotThreshold == 0 {
+		cfg.SnapshotThreshold = 8192
+	}
+	if cfg.SnapshotInterval == 0 {
+		cfg.SnapshotInterval = 2 * time.Minute
+	}
+	if cfg.SnapshotRetain == 0 {
+		cfg.SnapshotRetain = 2
+	}
+}
+
+func (n *Node) raftConfig() *raft.Config {
+	c := raft.DefaultConfig()
+	c.LocalID = raft.ServerID(n.cfg.ID)
+	c.Logger = n.cfg.Logger.Named("raft")
+	c.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	c.ElectionTimeout = n.cfg.ElectionTimeout
+	c.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
+	// Followers learn the commit index only with the next append; a short
+	// commit timeout makes a write acknowledged on one node visible on the
+	// others within milliseconds.
+	c.CommitTimeout = 5 * time.Millisecond
+	c.SnapshotThreshold = n.cfg.SnapshotThreshold
+	c.SnapshotInterval = n.cfg.SnapshotInterval
+	c.BatchApplyCh = true
+	c.MaxAppendEntries = 512
+	return c
+}
+
+// ID is this node's id (its name in _cat/nodes).
+func (n *Node) ID() string { return n.cfg.ID }
+
+// HTTPAddr is this node's public HTTP address.
+func (n *Node) HTTPAddr() string { return n.cfg.HTTPAddr }
+
+// State is the credential state this node has applied.
+func (n *Node) State() *fsm.State { return n.fsm.State() }
+
+// IsLeader reports whether this node leads the cluster now.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the id of the current leader, or "" when none is known.
+func (n *Node) Leader() string {
+	_, id := n.raft.LeaderWithID()
+	return string(id)
+}
+
+// Stats exposes raft's counters (term, indexes, state) for diagnostics.
+func (n *Node) Stats() map[string]string { return n.raft.Stats() }
+
+// Isolate cuts the node off from its peers (true) or reconnects it (false):
+// Raft traffic and internal HTTP calls both fail while isolated. Clients can
+// still reach the node's public API.
+func (n *Node) Isolate(on bool) {
+	n.isolated.Store(on)
+	if on {
+		n.stream.closeAll()
+		n.client.CloseIdleConnections()
+	}
+}
+
+// WaitApplied blocks until this node's state has applied index.
+func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
+	st := n.fsm.State()
+	for {
+		ch := st.AppliedChanged()
+		if st.AppliedIndex() >= index {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for index %d (applied %d): %w", index, st.AppliedIndex(), ctx.Err())
+		}
+	}
+}
+
+// Shutdown stops the node cleanly: a leader first hands leadership to
+// another voter, so the cluster does not wait out an election timeout.
+func (n *Node) Shutdown() error {
+	var err error
+	n.stopOnce.Do(func() {
+		close(n.stopped)
+		if n.raft != nil && n.IsLeader() && n.voters() > 1 {
+			if terr := n.raft.LeadershipTransfer().Error(); terr != nil {
+				n.log.Warn("leadership transfer before shutdown failed", "error", terr)
+			}
+		}
+		err = n.stop()
+	})
+	return err
+}
+
+// Kill stops the node without a goodbye, as a crash would: no leadership
+// transfer, connections dropped mid-stream.
+func (n *Node) Kill() {
+	n.stopOnce.Do(func() {
+		close(n.stopped)
+		n.isolated.Store(true)
+		n.stream.closeAll()
+		n.stop()
+	})
+}
+
+func (n *Node) stop() error {
+	var err error
+	if n.raft != nil {
+		err = n.raft.Shutdown().Error()
+	}
+	n.client.CloseIdleConnections()
+	n.closeStores()
+	return err
+}
+
+func (n *Node) closeStores() {
+	if n.transport != nil {
+		n.transport.Close()
+	}
+	if n.store != nil {
+		n.store.Close()
+	}
+}
+
+func (n *Node) voters() int {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	c := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			c++
+		}
+	}
+	return c
+}

@@ -1,0 +1,104 @@
+package cluster
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// errIsolated is returned by every node-to-node path while the node is cut off.
+var errIsolated = errors.New("node is isolated from the cluster")
+
+// streamLayer is raft's TCP stream layer with a switch that cuts the node off
+// from its peers (Dial fails, accepted and open connections error), which
+// tests use to partition a node without touching the OS.
+type streamLayer struct {
+	net.Listener
+	isolated *atomic.Bool
+	mu       sync.Mutex
+	conns    map[*isolatableConn]struct{}
+}
+
+func newStreamLayer(addr string, isolated *atomic.Bool) (*streamLayer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &streamLayer{Listener: ln, isolated: isolated, conns: map[*isolatableConn]struct{}{}}, nil
+}
+
+func (s *streamLayer) Accept() (net.Conn, error) {
+	for {
+		c, err := s.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if s.isolated.Load() {
+			c.Close()
+			continue
+		}
+		return s.track(c), nil
+	}
+}
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if s.isolated.Load() {
+		return nil, errIsolated
+	}
+	c, err := net.DialTimeout("tcp", string(addr), timeout)
+	if err != nil {
+		return nil, err
+	}
+	return s.track(c), nil
+}
+
+func (s *streamLayer) track(c net.Conn) net.Conn {
+	ic := &isolatableConn{Conn: c, isolated: s.isolated, layer: s}
+	s.mu.Lock()
+	s.conns[ic] = struct{}{}
+	s.mu.Unlock()
+	return ic
+}
+
+// closeAll drops every open connection, so a freshly isolated node stops
+// hearing from its peers at once rather than at its next read.
+func (s *streamLayer) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Conn.Close()
+	}
+}
+
+type isolatableConn struct {
+	net.Conn
+	isolated *atomic.Bool
+	layer    *streamLayer
+}
+
+func (c *isolatableConn) Close() error {
+	c.layer.mu.Lock()
+	delete(c.layer.conns, c)
+	c.layer.mu.Unlock()
+	return c.Conn.Close()
+}
+
+func (c *isolatableConn) Read(b []byte) (int, error) {
+	if c.isolated.Load() {
+		c.Conn.Close()
+		return 0, errIsolated
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *isolatableConn) Write(b []byte) (int, error) {
+	if c.isolated.Load() {
+		c.Conn.Close()
+		return 0, errIsolated
+	}
+	return c.Conn.Write(b)
+}

@@ -1,0 +1,175 @@
+// Command tokenstore runs a node of the clustered credential service and
+// its operator subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/httpapi"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tokenstore:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: tokenstore <command> [flags]
+
+commands:
+  serve    run a node (tokenstore serve --help for its flags)
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// settingsFlag collects repeatable -E name=value arguments.
+type settingsFlag httpapi.Settings
+
+func (s settingsFlag) String() string { return "" }
+
+func (s settingsFlag) Set(v string) error {
+	name, value, err := httpapi.ParseSetting(v)
+	if err != nil {
+		return err
+	}
+	s[name] = value
+	return nil
+}
+
+type serveFlags struct {
+	nodeID, httpAddr, raftAddr, dataDir, join, logLevel string
+	bootstrap                                           bool
+	settings                                            settingsFlag
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
+	f := serveFlags{settings: settingsFlag{}}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.nodeID, "node-id", "", "this node's id and name (default: the host name)")
+	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9200", "HTTP listen address")
+	fs.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:9300", "Raft listen address")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for the Raft log, snapshots and config")
+	fs.BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this node (ignored when the data dir has state)")
+	fs.StringVar(&f.join, "join", "", "HTTP addresses of members to join, comma-separated")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.Var(f.settings, "E", "an Elasticsearch setting name=value (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.nodeID == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return f, errors.New("--node-id is required (no host name to default to)")
+		}
+		f.nodeID = h
+	}
+	if f.bootstrap && f.join != "" {
+		return f, errors.New("--bootstrap and --join cannot be used together")
+	}
+	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
+		return f, fmt.Errorf("--log-level %q is not one of trace, debug, info, warn, error", f.logLevel)
+	}
+	return f, nil
+}
+
+// checkDataDir makes sure the data dir exists (creating it) and is writable.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s is not usable: %w", dir, err)
+	}
+	probe := filepath.Join(dir, ".write-test")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", dir, err)
+	}
+	return os.Remove(probe)
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := checkDataDir(f.dataDir); err != nil {
+		return err
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "tokenstore", Level: hclog.LevelFromString(f.logLevel), Output: stderr})
+	var join []string
+	if f.join != "" {
+		join = strings.Split(f.join, ",")
+	}
+	srv, err := httpapi.Start(httpapi.Config{
+		NodeID: f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
+		Bootstrap: f.bootstrap, Join: join, Settings: httpapi.Settings(f.settings), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Warn("HTTP is plain text: credentials cross the network unencrypted; use this mode for development only")
+	log.Info("serving", "node", f.nodeID, "http", srv.URL(), "raft", f.raftAddr, "data_dir", f.dataDir)
+	if f.bootstrap {
+		go bootstrapElastic(srv, stdout, log)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-srv.Done():
+		return fmt.Errorf("http server stopped: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}
+
+// bootstrapElastic sets elastic's first password from ELASTIC_PASSWORD, or
+// a generated one printed once on stdout (never to the log).
+func bootstrapElastic(srv *httpapi.Server, stdout io.Writer, log hclog.Logger) {
+	password, generated := authn.Secret(os.Getenv("ELASTIC_PASSWORD")), false
+	if password == "" {
+		password, generated = authn.GeneratePassword(), true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	set, err := srv.BootstrapElastic(ctx, password)
+	if err != nil {
+		log.Error("could not set the elastic password", "error", err)
+		return
+	}
+	if set && generated {
+		fmt.Fprintf(stdout, "\nThe password of the elastic user was generated; it is shown once:\n\n  %s\n\n", string(password))
+	}
+}

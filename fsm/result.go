@@ -1,0 +1,22 @@
+package fsm
+
+// Status is the outcome of applying one event, decided in log order so every
+// node reaches the same answer.
+type Status uint8
+
+// The statuses an event can end with.
+const (
+	Created Status = iota + 1
+	Updated
+	Deleted
+	NotFound
+	AlreadyExists
+	Unchanged
+)
+
+// Result is what Apply returns for an event. Items carries per-item statuses
+// for events that touch several records (application privileges).
+type Result struct {
+	Status Status            `json:"status"`
+	Items  map[string]Status `json:"items,omitempty"`
+}

@@ -1,0 +1,288 @@
+package httpapi
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+)
+
+// Version is the Elasticsearch version this API is compatible with.
+const Version = "8.15.0"
+
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, "cluster:monitor/main"); err != nil {
+		return err
+	}
+	clusterID := s.node.State().ClusterID()
+	if clusterID == "" {
+		clusterID = "_na_"
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{
+		"name": s.node.ID(), "cluster_name": s.settings.clusterName, "cluster_uuid": clusterID,
+		"version": map[string]any{
+			"number": Version, "build_flavor": "default", "build_type": "tokenstore", "build_hash": "tokenstore",
+			"build_date": "2026-11-23T00:00:00.000Z", "build_snapshot": false, "lucene_version": "9.11.1",
+			"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0",
+		},
+		"tagline": "You Know, for Search",
+	})
+	return nil
+}
+
+type healthResponse struct {
+	ClusterName                 string  `json:"cluster_name"`
+	Status                      string  `json:"status"`
+	TimedOut                    bool    `json:"timed_out"`
+	NumberOfNodes               int     `json:"number_of_nodes"`
+	NumberOfDataNodes           int     `json:"number_of_data_nodes"`
+	ActivePrimaryShards         int     `json:"active_primary_shards"`
+	ActiveShards                int     `json:"active_shards"`
+	RelocatingShards            int     `json:"relocating_shards"`
+	InitializingShards          int     `json:"initializing_shards"`
+	UnassignedShards            int     `json:"unassigned_shards"`
+	DelayedUnassignedShards     int     `json:"delayed_unassigned_shards"`
+	NumberOfPendingTasks        int     `json:"number_of_pending_tasks"`
+	NumberOfInFlightFetch       int     `json:"number_of_in_flight_fetch"`
+	TaskMaxWaitingInQueueMillis int     `json:"task_max_waiting_in_queue_millis"`
+	ActiveShardsPercent         float64 `json:"active_shards_percent_as_number"`
+}
+
+var statusRank = map[string]int{"red": 0, "yellow": 1, "green": 2}
+
+// health is green when a leader is known and every voter answers, yellow
+// when a leader is known but some voter does not, red without a leader.
+func (s *Server) health() healthResponse {
+	h := healthResponse{ClusterName: s.settings.clusterName, Status: "red", ActiveShardsPercent: 100}
+	members, err := s.node.Members()
+	if err != nil {
+		return h
+	}
+	all := true
+	for _, m := range members {
+		if m.Alive {
+			h.NumberOfNodes++
+			h.NumberOfDataNodes++
+		} else if m.Voter {
+			all = false
+		}
+	}
+	switch {
+	case s.node.Leader() == "":
+	case all:
+		h.Status = "green"
+	default:
+		h.Status = "yellow"
+	}
+	return h
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, "cluster:monitor/health"); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	wantStatus := q.Get("wait_for_status")
+	if _, ok := statusRank[wantStatus]; wantStatus != "" && !ok {
+		return badRequest("illegal_argument_exception", fmt.Sprintf("unknown cluster health status [%s]", wantStatus))
+	}
+	wantNodes := q.Get("wait_for_nodes")
+	timeout := 30 * time.Second
+	if v := q.Get("timeout"); v != "" {
+		d, err := authn.ParseTimeValue("timeout", v)
+		if err != nil {
+			return badRequest("illegal_argument_exception", err.Error())
+		}
+		timeout = d
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		h := s.health()
+		if (wantStatus == "" || statusRank[h.Status] >= statusRank[wantStatus]) && nodesOK(wantNodes, h.NumberOfNodes) {
+			writeJSON(w, r, http.StatusOK, h)
+			return nil
+		}
+		if wantStatus == "" && wantNodes == "" || time.Now().After(deadline) {
+			h.TimedOut = wantStatus != "" || wantNodes != ""
+			status := http.StatusOK
+			if h.TimedOut {
+				status = http.StatusRequestTimeout
+			}
+			writeJSON(w, r, status, h)
+			return nil
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// nodesOK evaluates wait_for_nodes: "N", ">=N", "<=N", ">N", "<N".
+func nodesOK(expr string, n int) bool {
+	if expr == "" {
+		return true
+	}
+	for _, op := range []string{">=", "<=", ">", "<", "ge(", "le(", "gt(", "lt("} {
+		if rest, ok := strings.CutPrefix(expr, op); ok {
+			want, err := strconv.Atoi(strings.TrimSuffix(rest, ")"))
+			if err != nil {
+				return false
+			}
+			switch op {
+			case ">=", "ge(":
+				return n >= want
+			case "<=", "le(":
+				return n <= want
+			case ">", "gt(":
+				return n > want
+			default:
+				return n < want
+			}
+		}
+	}
+	want, err := strconv.Atoi(expr)
+	return err == nil && n == want
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func (s *Server) handleCatMaster(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, "cluster:monitor/state"); err != nil {
+		return err
+	}
+	members, err := s.node.Members()
+	if err != nil {
+		return err
+	}
+	var rows []map[string]any
+	for _, m := range members {
+		if m.Leader {
+			ip := hostOf(m.HTTPAddr)
+			rows = append(rows, map[string]any{"id": m.ID, "host": ip, "ip": ip, "node": m.ID})
+		}
+	}
+	if rows == nil {
+		rows = []map[string]any{{"id": "-", "host": "-", "ip": "-", "node": "-"}}
+	}
+	return writeCat(w, r, []string{"id", "host", "ip", "node"}, rows)
+}
+
+func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, "cluster:monitor/nodes/info"); err != nil {
+		return err
+	}
+	members, err := s.node.Members()
+	if err != nil {
+		return err
+	}
+	var rows []map[string]any
+	for _, m := range members {
+		if !m.Alive {
+			continue
+		}
+		master, heap := "-", any(nil)
+		if m.Leader {
+			master = "*"
+		}
+		if m.ID == s.node.ID() {
+			heap = heapPercent()
+		}
+		rows = append(rows, map[string]any{"ip": hostOf(m.HTTPAddr), "heap.percent": heap, "node.role": "m",
+			"master": master, "name": m.ID})
+	}
+	return writeCat(w, r, []string{"ip", "heap.percent", "node.role", "master", "name"}, rows)
+}
+
+func heapPercent() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.Sys == 0 {
+		return "0"
+	}
+	return strconv.FormatUint(ms.HeapAlloc*100/ms.Sys, 10)
+}
+
+// writeCat writes a _cat table as text, or as JSON with ?format=json.
+func writeCat(w http.ResponseWriter, r *http.Request, cols []string, rows []map[string]any) error {
+	q := r.URL.Query()
+	switch q.Get("format") {
+	case "json":
+		if rows == nil {
+			rows = []map[string]any{}
+		}
+		writeJSON(w, r, http.StatusOK, rows)
+		return nil
+	case "", "txt", "text":
+	default:
+		return badRequest("illegal_argument_exception", "unsupported format ["+q.Get("format")+"]")
+	}
+	var b strings.Builder
+	_, header := q["v"]
+	if header {
+		b.WriteString(strings.Join(cols, " ") + "\n")
+	}
+	for _, row := range rows {
+		vals := make([]string, len(cols))
+		for i, c := range cols {
+			if v := row[c]; v != nil {
+				vals[i] = fmt.Sprint(v)
+			} else {
+				vals[i] = "-"
+			}
+		}
+		b.WriteString(strings.Join(vals, " ") + "\n")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.Write([]byte(b.String()))
+	return nil
+}
+
+func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, "cluster:admin/voting_config/add_exclusions"); err != nil {
+		return err
+	}
+	names := authn.SplitNames(r.URL.Query().Get("node_names"))
+	if len(names) == 0 {
+		return badRequest("illegal_argument_exception", "You must set [node_names] or [node_ids] but not both")
+	}
+	if !s.node.IsLeader() {
+		// Membership changes run on the leader, which authorizes the
+		// request again with the client's own credential.
+		leader, err := s.node.LeaderURL()
+		if err != nil {
+			return err
+		}
+		target, _ := url.Parse(leader)
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+		return nil
+	}
+	for _, n := range names {
+		if err := s.node.RemoveVoter(n); err != nil {
+			return fmt.Errorf("%w: %v", cluster.ErrUnavailable, err)
+		}
+	}
+	w.Header().Set("Content-Type", responseMediaType(r))
+	return nil
+}
+
+func (s *Server) handleClearVotingExclusions(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	// Removed nodes are gone from the configuration; there is no exclusion
+	// list to clear. A removed node comes back by joining again.
+	return s.authn.Authorize(c, "cluster:admin/voting_config/clear_exclusions")
+}

@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+)
+
+// kindStatus is the one table from an authn error kind to its HTTP status
+// and default Elasticsearch exception type.
+var kindStatus = map[authn.Kind]struct {
+	status int
+	typ    string
+}{
+	authn.Unauthenticated: {http.StatusUnauthorized, "security_exception"},
+	authn.Forbidden:       {http.StatusForbidden, "security_exception"},
+	authn.NotFound:        {http.StatusNotFound, "resource_not_found_exception"},
+	authn.Invalid:         {http.StatusBadRequest, "illegal_argument_exception"},
+	authn.Conflict:        {http.StatusConflict, "version_conflict_engine_exception"},
+	authn.Unavailable:     {http.StatusServiceUnavailable, "unavailable_shards_exception"},
+}
+
+// defaultAuthenticate is the WWW-Authenticate set of a 401: one value per
+// enabled authentication scheme, in Elasticsearch's order.
+var defaultAuthenticate = []string{`Basic realm="security", charset="UTF-8"`, `Bearer realm="security"`, `ApiKey`}
+
+// esError is the Elasticsearch error envelope.
+type esError struct {
+	Error  esCause `json:"error"`
+	Status int     `json:"status"`
+}
+
+type esCause struct {
+	RootCause  []esCause `json:"root_cause,omitempty"`
+	Type       string    `json:"type"`
+	Reason     string    `json:"reason"`
+	Additional string    `json:"additional_unsuccessful_credentials,omitempty"`
+	Header     any       `json:"header,omitempty"`
+}
+
+// writeError turns any error into an Elasticsearch error response. Errors
+// that are not authn or cluster errors become a 500 with a generic reason;
+// their cause goes to the log only.
+func writeError(w http.ResponseWriter, r *http.Request, log hclog.Logger, err error) {
+	status, cause := classify(err)
+	if status == http.StatusInternalServerError {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if status == http.StatusUnauthorized {
+		values := defaultAuthenticate
+		var ae *authn.Error
+		if errors.As(err, &ae) && len(ae.Authenticate) > 0 {
+			values = ae.Authenticate
+		}
+		for _, v := range values {
+			w.Header().Add("WWW-Authenticate", v)
+		}
+		// A single value is rendered as a string, several as an array.
+		if len(values) == 1 {
+			cause.Header = map[string]any{"WWW-Authenticate": values[0]}
+		} else {
+			cause.Header = map[string]any{"WWW-Authenticate": values}
+		}
+	}
+	root := cause
+	cause.RootCause = []esCause{root}
+	writeJSON(w, r, status, esError{Error: cause, Status: status})
+}
+
+func classify(err error) (int, esCause) {
+	var ae *authn.Error
+	if errors.As(err, &ae) {
+		k := kindStatus[ae.Kind]
+		typ := ae.Type
+		if typ == "" {
+			typ = k.typ
+		}
+		return k.status, esCause{Type: typ, Reason: ae.Reason, Additional: ae.Additional}
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status, esCause{Type: he.typ, Reason: he.reason}
+	}
+	var fe *cluster.ForbiddenError
+	switch {
+	case errors.As(err, &fe):
+		return http.StatusForbidden, esCause{Type: "security_exception", Reason: fe.Reason}
+	case errors.Is(err, cluster.ErrNoLeader):
+		return http.StatusServiceUnavailable, esCause{Type: "master_not_discovered_exception", Reason: "no master node is elected"}
+	case errors.Is(err, cluster.ErrUnavailable):
+		return http.StatusServiceUnavailable, esCause{Type: "unavailable_shards_exception", Reason: "the cluster could not commit the write"}
+	}
+	return http.StatusInternalServerError, esCause{Type: "exception", Reason: "internal error, see the node's log"}
+}
+
+// httpError is an error of the HTTP layer itself (body too large, bad JSON).
+type httpError struct {
+	status int
+	typ    string
+	reason string
+}
+
+func (e *httpError) Error() string { return e.reason }
+
+func badRequest(typ, reason string) *httpError {
+	return &httpError{status: http.StatusBadRequest, typ: typ, reason: reason}
+}
+
+// writeJSON writes a JSON answer with Elasticsearch's headers.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"exception","reason":"cannot encode response"},"status":500}`)
+	}
+	w.Header().Set("Content-Type", responseMediaType(r))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/mux"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+)
+
+// handlerFunc is an API handler: it gets the authenticated caller and
+// returns an error for writeError, or writes its answer itself.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c authn.Caller) error
+
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	// Path cleaning would answer "../" and "//" with redirects; an API must
+	// answer them itself.
+	r.SkipClean(true)
+	r.UseEncodedPath()
+	r.NotFoundHandler = http.HandlerFunc(s.noHandler)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
+
+	r.PathPrefix(cluster.InternalPrefix + "/").Handler(s.node.Handler())
+
+	api := func(path string, h handlerFunc, methods ...string) {
+		r.Handle(path, s.authenticated(h)).Methods(methods...)
+	}
+	api("/", s.handleRoot, http.MethodGet, http.MethodHead)
+	api("/_cluster/health", s.handleHealth, http.MethodGet)
+	api("/_cat/master", s.handleCatMaster, http.MethodGet)
+	api("/_cat/nodes", s.handleCatNodes, http.MethodGet)
+	api("/_cluster/voting_config_exclusions", s.handleAddVotingExclusion, http.MethodPost)
+	api("/_cluster/voting_config_exclusions", s.handleClearVotingExclusions, http.MethodDelete)
+
+	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
+
+	api("/_security/user/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
+	api("/_security/user/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
+	api("/_security/user", s.handleGetUsers, http.MethodGet)
+	api("/_security/user/{username}", s.handleGetUsers, http.MethodGet)
+	api("/_security/user/{username}", s.handlePutUser, http.MethodPut, http.MethodPost)
+	api("/_security/user/{username}", s.handleDeleteUser, http.MethodDelete)
+	api("/_security/user/{username}/_enable", s.handleEnableUser, http.MethodPut, http.MethodPost)
+	api("/_security/user/{username}/_disable", s.handleDisableUser, http.MethodPut, http.MethodPost)
+	api("/_security/user/{username}/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
+	api("/_security/user/{username}/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
+
+	api("/_security/role", s.handleGetRoles, http.MethodGet)
+	api("/_security/role/{name}", s.handleGetRoles, http.MethodGet)
+	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
+	api("/_security/role/{name}", s.handleDeleteRole, http.MethodDelete)
+
+	api("/_security/privilege/_builtin", s.handleBuiltinPrivileges, http.MethodGet)
+	api("/_security/privilege", s.handlePutPrivileges, http.MethodPut, http.MethodPost)
+	api("/_security/privilege/", s.handlePutPrivileges, http.MethodPut, http.MethodPost)
+	api("/_security/privilege", s.handleGetPrivileges, http.MethodGet)
+	api("/_security/privilege/{application}", s.handleGetPrivileges, http.MethodGet)
+	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
+	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
+
+	return s.common(r)
+}
+
+// common sets what every response carries and refuses bodies in a media
+// type Elasticsearch would not take.
+func (s *Server) common(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		if !contentTypeOK(r) {
+			writeJSON(w, r, http.StatusNotAcceptable, map[string]any{
+				"error":  fmt.Sprintf("Content-Type header [%s] is not supported", r.Header.Get("Content-Type")),
+				"status": http.StatusNotAcceptable,
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticated authenticates the request locally before the handler runs.
+func (s *Server) authenticated(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authn.Authenticate(r.Context(), r.Header.Get("Authorization"), r.URL.Path)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		if err := h(w, r, c); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.log, badRequest("illegal_argument_exception",
+		fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)))
+}
+
+func (s *Server) wrongMethod(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.log, &httpError{status: http.StatusMethodNotAllowed, typ: "illegal_argument_exception",
+		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)})
+}
+
+// pathVar returns a path parameter, unescaped (routes match encoded paths).
+func pathVar(r *http.Request, name string) (string, error) {
+	v := mux.Vars(r)[name]
+	u, err := url.PathUnescape(v)
+	if err != nil {
+		return "", badRequest("illegal_argument_exception", "invalid escape in path parameter ["+name+"]")
+	}
+	return u, nil
+}

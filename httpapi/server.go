@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+)
+
+// compile-time check that the cluster node is what authn needs.
+var _ authn.Proposer = (*cluster.Node)(nil)
+
+// Config is everything a node needs: flags, settings and environment.
+type Config struct {
+	NodeID    string
+	HTTPAddr  string
+	RaftAddr  string
+	DataDir   string
+	Bootstrap bool
+	Join      []string
+	Settings  Settings
+	// ElasticPassword sets elastic's password when this node bootstraps.
+	ElasticPassword authn.Secret
+	Logger          hclog.Logger
+	// Raft timing; zero means the cluster package's defaults.
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+}
+
+// Server is one running node: Raft, the security service and HTTP.
+type Server struct {
+	cfg      Config
+	log      hclog.Logger
+	node     *cluster.Node
+	authn    *authn.Service
+	http     *http.Server
+	listener net.Listener
+	settings resolved
+	done     chan error
+}
+
+// Start opens the node and serves HTTP. The HTTP listener is opened first,
+// so a port of 0 resolves before the node registers its address.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.NodeID == "" {
+		return nil, errors.New("node id must not be empty")
+	}
+	settings, err := cfg.Settings.resolve()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), listener: ln, settings: settings, done: make(chan error, 1)}
+	var svc *authn.Service
+	s.node, err = cluster.Open(cluster.Config{
+		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: ln.Addr().String(), DataDir: cfg.DataDir,
+		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
+		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+		Authorize: func(credential string, event []byte) error { return svc.AuthorizeForwarded(credential, event) },
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ac := settings.authn
+	ac.Logger = cfg.Logger
+	svc, err = authn.New(s.node, ac)
+	if err != nil {
+		s.node.Shutdown()
+		ln.Close()
+		return nil, err
+	}
+	s.authn = svc
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
+	go func() { s.done <- s.http.Serve(s.listener) }()
+	return s, nil
+}
+
+// BootstrapElastic sets elastic's password once this node leads; it is
+// a no-op on a cluster that already has one.
+func (s *Server) BootstrapElastic(ctx context.Context, password authn.Secret) (bool, error) {
+	return s.authn.BootstrapElastic(ctx, password)
+}
+
+// URL is the node's HTTP base URL.
+func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
+
+// Node is the node's Raft member.
+func (s *Server) Node() *cluster.Node { return s.node }
+
+// Shutdown stops HTTP, then hands over leadership and stops Raft.
+func (s *Server) Shutdown(ctx context.Context) error {
+	herr := s.http.Shutdown(ctx)
+	nerr := s.node.Shutdown()
+	return errors.Join(herr, nerr)
+}
+
+// Kill stops the node abruptly, as a crash would.
+func (s *Server) Kill() {
+	s.http.Close()
+	s.node.Kill()
+}
+
+// Done is closed with the HTTP server's error when it stops serving.
+func (s *Server) Done() <-chan error { return s.done }

@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tokenstore/tokenstore/authn"
+)
+
+// Settings are the Elasticsearch-named settings given with -E.
+type Settings map[string]string
+
+// ParseSetting splits one "-E name=value" argument.
+func ParseSetting(arg string) (string, string, error) {
+	name, value, ok := strings.Cut(arg, "=")
+	if !ok || strings.TrimSpace(name) == "" {
+		return "", "", fmt.Errorf("setting [%s] must be in the form name=value", arg)
+	}
+	return strings.TrimSpace(name), value, nil
+}
+
+// knownSettings are the settings this service reads; any other is refused,
+// as Elasticsearch refuses unknown settings.
+var knownSettings = map[string]bool{
+	"cluster.name": true,
+	"xpack.security.authc.password_hashing.algorithm":             true,
+	"xpack.security.authc.realms.native.default_native.cache.ttl": true,
+	"xpack.security.enabled":                                      true,
+}
+
+// resolved is the typed form of the settings.
+type resolved struct {
+	clusterName string
+	authn       authn.Config
+}
+
+func (s Settings) resolve() (resolved, error) {
+	var unknown []string
+	for k := range s {
+		if !knownSettings[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return resolved{}, fmt.Errorf("unknown setting [%s]", strings.Join(unknown, "], ["))
+	}
+	out := resolved{clusterName: "tokenstore", authn: authn.DefaultConfig()}
+	if v, ok := s["cluster.name"]; ok {
+		if strings.TrimSpace(v) == "" {
+			return resolved{}, fmt.Errorf("setting [cluster.name] must not be empty")
+		}
+		out.clusterName = v
+	}
+	if v, ok := s["xpack.security.enabled"]; ok && v != "true" {
+		return resolved{}, fmt.Errorf("setting [xpack.security.enabled] must be [true]: a credential service cannot run without security")
+	}
+	if v, ok := s["xpack.security.authc.password_hashing.algorithm"]; ok {
+		if _, err := authn.NewHasher(v); err != nil {
+			return resolved{}, fmt.Errorf("setting [xpack.security.authc.password_hashing.algorithm]: %w", err)
+		}
+		out.authn.PasswordHashing = v
+	}
+	if v, ok := s["xpack.security.authc.realms.native.default_native.cache.ttl"]; ok {
+		d, err := authn.ParseTimeValue("xpack.security.authc.realms.native.default_native.cache.ttl", v)
+		if err != nil {
+			return resolved{}, err
+		}
+		out.authn.CacheTTL = max(d, 0)
+	}
+	return out, nil
+}
