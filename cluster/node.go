@@ -183,6 +183,9 @@ func (n *Node) Leader() string {
 	return string(id)
 }
 
+// RaftAddr is the address the Raft transport listens on.
+func (n *Node) RaftAddr() string { return string(n.transport.LocalAddr()) }
+
 // Stats exposes raft's counters (term, indexes, state) for diagnostics.
 func (n *Node) Stats() map[string]string { return n.raft.Stats() }
 

@@ -1,0 +1,190 @@
+package fsm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+func strp(s string) *string { return &s }
+
+// sampleEvents has one event of every type, in an order that exercises
+// updates and deletes.
+func sampleEvents() []Payload {
+	return []Payload{
+		ElasticBootstrappedV1{PasswordHash: "$2a$04$hash", ClusterID: "c1"},
+		NodeRegisteredV1{Node: Node{ID: "n1", HTTPAddr: "127.0.0.1:9200", RaftAddr: "127.0.0.1:9300"}},
+		RolePutV1{Name: "r1", Descriptor: RoleDescriptor{Cluster: []string{"monitor"}, Metadata: json.RawMessage(`{"b":1,"a":2}`)}},
+		RolePutV1{Name: "r0", Descriptor: RoleDescriptor{Cluster: []string{"all"}}},
+		UserPutV1{User: User{Username: "joe", PasswordHash: "h1", Roles: []string{"r1"}, FullName: strp("Joe"), Enabled: true}},
+		UserPutV1{User: User{Username: "amy", PasswordHash: "h2", Roles: []string{"r0"}, Enabled: true}},
+		UserPasswordChangedV1{Username: "joe", PasswordHash: "h3"},
+		UserEnabledSetV1{Username: "amy", Enabled: false},
+		UserEnabledSetV1{Username: "kibana_system", Reserved: true, Enabled: false},
+		UserPasswordChangedV1{Username: "kibana_system", Reserved: true, PasswordHash: "h4"},
+		ApplicationPrivilegePutV1{Privileges: []ApplicationPrivilege{{Application: "app", Name: "read", Actions: []string{"data:read/*"}}, {Application: "app", Name: "write", Actions: []string{"data:write/*"}}}},
+		ApplicationPrivilegeDeletedV1{Application: "app", Names: []string{"write", "nope"}},
+		RoleDeletedV1{Name: "r0"},
+		UserDeletedV1{Username: "amy"},
+	}
+}
+
+func applyAll(t *testing.T, f *FSM, events []Payload) []Result {
+	t.Helper()
+	var out []Result
+	for i, p := range events {
+		res := f.Apply(&raft.Log{Index: uint64(i + 1), Type: raft.LogCommand, Data: MustEncode(p)})
+		out = append(out, res.(Result))
+	}
+	return out
+}
+
+func snapshotBytes(t *testing.T, s *State) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestEveryEventTypeHasApplierAndRoundTrips(t *testing.T) {
+	seen := map[eventKey]bool{}
+	for _, p := range sampleEvents() {
+		typ, ver := p.EventType()
+		seen[eventKey{typ, ver}] = true
+		b := MustEncode(p)
+		gt, gv, body, err := Decode(b)
+		if err != nil || gt != typ || gv != ver {
+			t.Fatalf("Decode(Encode(%T)) = %d v%d, %v; want %d v%d", p, gt, gv, err, typ, ver)
+		}
+		again, _ := json.Marshal(p)
+		if !bytes.Equal(body, again) {
+			t.Errorf("%T body changed in round trip", p)
+		}
+	}
+	for k := range appliers {
+		if !seen[k] {
+			t.Errorf("event %d v%d has an applier but no sample event", k.Type, k.Version)
+		}
+	}
+}
+
+func TestSameEventsGiveIdenticalSnapshots(t *testing.T) {
+	a, b := New(), New()
+	ra := applyAll(t, a, sampleEvents())
+	rb := applyAll(t, b, sampleEvents())
+	for i := range ra {
+		if ra[i].Status != rb[i].Status {
+			t.Fatalf("event %d: results differ: %v vs %v", i, ra[i], rb[i])
+		}
+	}
+	sa, sb := snapshotBytes(t, a.State()), snapshotBytes(t, b.State())
+	if !bytes.Equal(sa, sb) {
+		t.Fatal("snapshots of two state machines after the same events differ")
+	}
+	// Snapshots taken repeatedly of one state are stable too (no map order).
+	for i := 0; i < 20; i++ {
+		if !bytes.Equal(sa, snapshotBytes(t, a.State())) {
+			t.Fatal("two snapshots of the same state differ")
+		}
+	}
+}
+
+func TestApplyResults(t *testing.T) {
+	got := applyAll(t, New(), sampleEvents())
+	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted}
+	for i, w := range want {
+		if got[i].Status != w {
+			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
+		}
+	}
+	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
+		t.Errorf("per-item delete results: got %v", got[11].Items)
+	}
+}
+
+func TestRestoreGivesSameAnswers(t *testing.T) {
+	a := New()
+	applyAll(t, a, sampleEvents())
+	snap := snapshotBytes(t, a.State())
+	b := New()
+	if err := b.State().Restore(bytes.NewReader(snap)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snap, snapshotBytes(t, b.State())) {
+		t.Fatal("restored state snapshots differently")
+	}
+	if b.State().AppliedIndex() != uint64(len(sampleEvents())) {
+		t.Errorf("applied index after restore: got %d, want %d", b.State().AppliedIndex(), len(sampleEvents()))
+	}
+	u, ok := b.State().User("joe")
+	if !ok || u.PasswordHash != "h3" {
+		t.Errorf("restored joe: got %+v, %v", u, ok)
+	}
+	if _, ok := b.State().User("amy"); ok {
+		t.Error("deleted user amy is back after restore")
+	}
+	if b.State().ClusterID() != "c1" {
+		t.Errorf("cluster id after restore: got %q", b.State().ClusterID())
+	}
+}
+
+func TestRestoreRefusesCorruptSnapshotAndKeepsState(t *testing.T) {
+	a := New()
+	applyAll(t, a, sampleEvents())
+	snap := snapshotBytes(t, a.State())
+	for _, pos := range []int{0, 5, 20, len(snap) / 2, len(snap) - 1} {
+		bad := bytes.Clone(snap)
+		bad[pos] ^= 0x01
+		b := New()
+		applyAll(t, b, sampleEvents()[:3])
+		before := snapshotBytes(t, b.State())
+		if err := b.State().Restore(bytes.NewReader(bad)); !errors.Is(err, ErrBadSnapshot) {
+			t.Errorf("flipped byte %d: got %v, want ErrBadSnapshot", pos, err)
+		}
+		if !bytes.Equal(before, snapshotBytes(t, b.State())) {
+			t.Errorf("flipped byte %d: a refused restore changed the state", pos)
+		}
+	}
+	if err := New().State().Restore(bytes.NewReader(snap[:len(snap)-10])); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("truncated snapshot: got %v, want ErrBadSnapshot", err)
+	}
+}
+
+func TestUnknownEventIsAnError(t *testing.T) {
+	s := NewState()
+	for name, data := range map[string][]byte{
+		"unknown type":    {0x7f, 0x01, 1, '{', '}'},
+		"unknown version": {0x00, byte(UserPut), 99, '{', '}'},
+		"too short":       {0x00},
+	} {
+		if _, err := s.ApplyEvent(1, data); !errors.Is(err, ErrUnknownEvent) {
+			t.Errorf("%s: got %v, want ErrUnknownEvent", name, err)
+		}
+	}
+	if s.AppliedIndex() != 0 {
+		t.Error("a refused event moved the applied index")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("raft Apply of an unknown event did not panic")
+		}
+	}()
+	New().Apply(&raft.Log{Index: 7, Data: []byte{0x7f, 0x7f, 1}})
+}
+
+func TestBootstrapAppliesOnce(t *testing.T) {
+	f := New()
+	res := applyAll(t, f, []Payload{ElasticBootstrappedV1{PasswordHash: "a", ClusterID: "c1"}, ElasticBootstrappedV1{PasswordHash: "b", ClusterID: "c2"}})
+	if res[0].Status != Created || res[1].Status != AlreadyExists {
+		t.Fatalf("got %v, want Created then AlreadyExists", res)
+	}
+	r, _ := f.State().Reserved("elastic")
+	if r.PasswordHash != "a" || f.State().ClusterID() != "c1" {
+		t.Errorf("second bootstrap changed state: hash %q cluster %q", r.PasswordHash, f.State().ClusterID())
+	}
+}

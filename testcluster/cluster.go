@@ -1,0 +1,298 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/httpapi"
+)
+
+// ElasticPassword is the elastic superuser's password in every test cluster.
+const ElasticPassword = "test-elastic-pass"
+
+// Options tune a cluster.
+type Options struct {
+	// Settings are -E settings for every node. Password hashing defaults to
+	// bcrypt4 so tests do not spend their time in bcrypt.
+	Settings httpapi.Settings
+	// HeartbeatTimeout and ElectionTimeout default to 500ms.
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+	// LogLevel defaults to error; logs go to each node's log file.
+	LogLevel string
+}
+
+// Cluster is a set of in-process nodes.
+type Cluster struct {
+	t     testing.TB
+	opts  Options
+	mu    sync.Mutex
+	nodes []*member
+}
+
+type member struct {
+	id       string
+	dir      string
+	httpAddr string
+	raftAddr string
+	server   *httpapi.Server // nil while stopped
+	logFile  *os.File
+}
+
+// New starts n nodes: node 0 bootstraps, the others join it. It returns
+// once all n are voters and a leader is elected; Cleanup stops them all.
+func New(t testing.TB, n int, opts ...Options) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	if len(opts) > 0 {
+		c.opts = opts[0]
+	}
+	if c.opts.Settings == nil {
+		c.opts.Settings = httpapi.Settings{}
+	}
+	if _, ok := c.opts.Settings["xpack.security.authc.password_hashing.algorithm"]; !ok {
+		c.opts.Settings["xpack.security.authc.password_hashing.algorithm"] = "bcrypt4"
+	}
+	if c.opts.HeartbeatTimeout == 0 {
+		c.opts.HeartbeatTimeout = 500 * time.Millisecond
+	}
+	if c.opts.ElectionTimeout == 0 {
+		c.opts.ElectionTimeout = 500 * time.Millisecond
+	}
+	base := t.TempDir()
+	for i := 0; i < n; i++ {
+		c.nodes = append(c.nodes, &member{
+			id: fmt.Sprintf("node-%d", i), dir: filepath.Join(base, fmt.Sprintf("node-%d", i)),
+			httpAddr: freeAddr(t), raftAddr: freeAddr(t),
+		})
+	}
+	t.Cleanup(c.Close)
+	for i := range c.nodes {
+		if err := c.start(i, i == 0, i > 0); err != nil {
+			t.Fatalf("start node %d: %v", i, err)
+		}
+		if i == 0 {
+			c.WaitForLeader(10 * time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := c.nodes[0].server.BootstrapElastic(ctx, ElasticPassword)
+			cancel()
+			if err != nil {
+				t.Fatalf("bootstrap elastic: %v", err)
+			}
+		}
+	}
+	c.WaitForNodes(n, 20*time.Second)
+	return c
+}
+
+// freeAddr reserves a loopback port by listening on it and closing it, so a
+// node restarts on the same address.
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("reserve port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (c *Cluster) start(i int, bootstrap, join bool) error {
+	m := c.nodes[i]
+	if m.logFile == nil {
+		if err := os.MkdirAll(m.dir, 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(filepath.Join(m.dir, "node.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		m.logFile = f
+	}
+	level := c.opts.LogLevel
+	if level == "" {
+		level = "error"
+	}
+	cfg := httpapi.Config{
+		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
+		Settings: c.opts.Settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
+	}
+	if join {
+		cfg.Join = []string{c.nodes[0].httpAddr}
+		for j, o := range c.nodes {
+			if j != i && o.server != nil {
+				cfg.Join = append(cfg.Join, o.httpAddr)
+			}
+		}
+	}
+	// A port released by a killed node can take a moment to be reusable.
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		var s *httpapi.Server
+		if s, err = httpapi.Start(cfg); err == nil {
+			c.mu.Lock()
+			m.server = s
+			c.mu.Unlock()
+			return nil
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// Len is the number of nodes, running or not.
+func (c *Cluster) Len() int { return len(c.nodes) }
+
+// URL is node i's HTTP base URL.
+func (c *Cluster) URL(i int) string { return "http://" + c.nodes[i].httpAddr }
+
+// ID is node i's node id.
+func (c *Cluster) ID(i int) string { return c.nodes[i].id }
+
+// DataDir is node i's data directory.
+func (c *Cluster) DataDir(i int) string { return c.nodes[i].dir }
+
+// Server is node i's running server, or nil while it is stopped.
+func (c *Cluster) Server(i int) *httpapi.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i].server
+}
+
+// Leader returns the index of the node that is leader now, or -1.
+func (c *Cluster) Leader() int {
+	for i := range c.nodes {
+		if s := c.Server(i); s != nil && s.Node().IsLeader() {
+			return i
+		}
+	}
+	return -1
+}
+
+// Followers returns the indexes of running nodes that are not the leader.
+func (c *Cluster) Followers() []int {
+	var out []int
+	for i := range c.nodes {
+		if s := c.Server(i); s != nil && !s.Node().IsLeader() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// WaitForLeader waits until some running, connected node leads, and
+// returns its index.
+func (c *Cluster) WaitForLeader(timeout time.Duration) int {
+	c.t.Helper()
+	var leader int
+	c.Eventually(timeout, "a leader is elected", func() bool {
+		leader = c.Leader()
+		return leader >= 0
+	})
+	return leader
+}
+
+// WaitForNodes waits until the leader has n voters, each with its HTTP
+// address registered.
+func (c *Cluster) WaitForNodes(n int, timeout time.Duration) {
+	c.t.Helper()
+	c.Eventually(timeout, fmt.Sprintf("%d registered voters", n), func() bool {
+		l := c.Leader()
+		if l < 0 {
+			return false
+		}
+		ms, err := c.Server(l).Node().Members()
+		if err != nil {
+			return false
+		}
+		count := 0
+		for _, m := range ms {
+			if m.Voter && m.HTTPAddr != "" {
+				count++
+			}
+		}
+		return count == n
+	})
+}
+
+// Eventually polls cond until it holds or the timeout passes, then fails.
+func (c *Cluster) Eventually(timeout time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out after %v waiting for: %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kill stops node i without a goodbye, as a crash would.
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	s := c.nodes[i].server
+	c.nodes[i].server = nil
+	c.mu.Unlock()
+	if s != nil {
+		s.Kill()
+	}
+}
+
+// Stop shuts node i down cleanly (a leader hands over first).
+func (c *Cluster) Stop(i int) {
+	c.mu.Lock()
+	s := c.nodes[i].server
+	c.nodes[i].server = nil
+	c.mu.Unlock()
+	if s != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	}
+}
+
+// Restart starts a stopped node again on its data dir and addresses.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	if c.Server(i) != nil {
+		c.Kill(i)
+	}
+	if err := c.start(i, false, false); err != nil {
+		c.t.Fatalf("restart node %d: %v", i, err)
+	}
+}
+
+// Partition cuts node i off from the other nodes; clients still reach it.
+func (c *Cluster) Partition(i int) { c.Server(i).Node().Isolate(true) }
+
+// Heal reconnects a partitioned node.
+func (c *Cluster) Heal(i int) { c.Server(i).Node().Isolate(false) }
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	var wg sync.WaitGroup
+	for i := range c.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Kill(i) }()
+	}
+	wg.Wait()
+	for _, m := range c.nodes {
+		if m.logFile != nil {
+			m.logFile.Close()
+			m.logFile = nil
+		}
+	}
+}
+
