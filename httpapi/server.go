@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -66,7 +67,7 @@ func Start(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), listener: ln, settings: settings, done: make(chan error, 1)}
 	var svc *authn.Service
 	s.node, err = cluster.Open(cluster.Config{
-		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: ln.Addr().String(), DataDir: cfg.DataDir,
+		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(ln.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
 		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		Authorize: func(credential string, event []byte) error { return svc.AuthorizeForwarded(credential, event) },
@@ -88,6 +89,21 @@ func Start(cfg Config) (*Server, error) {
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
 	go func() { s.done <- s.http.Serve(s.listener) }()
 	return s, nil
+}
+
+// advertisedHTTP is the address other nodes use to reach this one's HTTP
+// port. Listening on all interfaces (0.0.0.0, as in a container) is not an
+// address to dial, so the host of the Raft address stands in for it.
+func advertisedHTTP(ln net.Addr, raftAddr string) string {
+	tcp, ok := ln.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return ln.String()
+	}
+	host, _, err := net.SplitHostPort(raftAddr)
+	if err != nil || host == "" {
+		return ln.String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 // BootstrapElastic sets elastic's password once this node leads; it is

@@ -295,4 +295,3 @@ func (c *Cluster) Close() {
 		}
 	}
 }
-

@@ -1,0 +1,43 @@
+# tokenstore: a clustered, Elasticsearch-compatible credential service.
+GO       ?= go
+BIN      := bin/tokenstore
+PKGS     := ./...
+export CGO_ENABLED ?= 0
+
+.PHONY: build run cluster test test-race bench fuzz docker-test clean deps
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tokenstore
+
+# Module downloads are the only install step: Go is the whole toolchain.
+deps:
+	$(GO) mod download
+
+# One node with its data in ./data/single; elastic's password is "changeme"
+# unless ELASTIC_PASSWORD is set.
+run: build
+	ELASTIC_PASSWORD=$${ELASTIC_PASSWORD:-changeme} ./$(BIN) serve --node-id node-0 --bootstrap --data-dir data/single
+
+# Three nodes as processes on 9200-9202 / 9300-9302, data in ./data/cluster.
+cluster: build
+	$(GO) run ./testcluster/run -bin $(BIN) -data data/cluster
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 10m $(PKGS)
+
+test-race: deps
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./authn ./httpapi
+
+fuzz: deps
+	$(GO) test -run '^$$' -fuzz FuzzParseAuthorization -fuzztime 30s ./authn
+
+# Builds the image and runs the three-container test (needs a Docker engine).
+docker-test: build
+	bash scripts/docker-test.sh
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenstore/tokenstore/testcluster"
+)
+
+// buildBinary compiles the command once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tokenstore")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestBadFlagsFailWithOneClearLine(t *testing.T) {
+	bin := buildBinary(t)
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, nil, 0o600)
+	cases := map[string][]string{
+		"unknown flag":        {"serve", "--nope"},
+		"setting without =":   {"serve", "-E", "cluster.name"},
+		"unknown setting":     {"serve", "-E", "no.such.setting=1", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bad hashing":         {"serve", "-E", "xpack.security.authc.password_hashing.algorithm=md5", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bootstrap with join": {"serve", "--bootstrap", "--join", "127.0.0.1:1"},
+		"data dir is a file":  {"serve", "--data-dir", file, "--bootstrap"},
+		"empty data dir, no bootstrap or join": {"serve", "--data-dir", t.TempDir(),
+			"--http-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))},
+		"unknown command": {"frobnicate"},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatalf("exit 0, want a failure")
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "tokenstore: ") || len(last) < 20 {
+				t.Fatalf("last stderr line %q is not a clear error", last)
+			}
+		})
+	}
+}
+
+// Three processes: SIGTERM stops a node within a few seconds (a leader hands
+// over first), and a restarted node comes back with its data.
+func TestProcessClusterShutdownAndRestart(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	httpBase, raftBase := freePort(t), freePort(t)
+	// Consecutive ports from a free one are usually free too; retry keeps
+	// the test honest if not.
+	procs, err := testcluster.ProcessCluster(bin, dir, 3, httpBase, raftBase, []string{"ELASTIC_PASSWORD=proc-pass-1"}, &testcluster.SyncWriter{W: &logs})
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.Signal(syscall.SIGKILL, time.Second)
+		}
+		if t.Failed() {
+			t.Logf("node output:\n%s", logs.String())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := testcluster.Basic("elastic", "proc-pass-1")
+	waitFor(t, 30*time.Second, "three nodes green", func() bool {
+		r, err := testcluster.Do(procs[0].URL(), "GET", "/_cluster/health", auth, nil)
+		return err == nil && r.Status == 200 && r.JSON()["status"] == "green" && r.JSON()["number_of_nodes"] == float64(3)
+	})
+	r, err := testcluster.Do(procs[2].URL(), "PUT", "/_security/user/proc", auth, map[string]any{"password": "proc-user-pass", "roles": []string{"superuser"}})
+	if err != nil || r.Status != 200 {
+		t.Fatalf("put user via node 2: %v %d %s", err, r.Status, r.Body)
+	}
+	leader := -1
+	for i, p := range procs {
+		r, _ := testcluster.Do(p.URL(), "GET", "/_cat/master?format=json", auth, nil)
+		if bytes.Contains(r.Body, []byte(`"node":"`+p.ID+`"`)) {
+			leader = i
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no node reports itself as master")
+	}
+	took, err := procs[leader].Signal(syscall.SIGTERM, 5*time.Second)
+	if err != nil {
+		t.Fatalf("SIGTERM leader: %v", err)
+	}
+	t.Logf("leader %s stopped %v after SIGTERM", procs[leader].ID, took)
+	other := procs[(leader+1)%3]
+	waitFor(t, 5*time.Second, "a new master", func() bool {
+		r, err := testcluster.Do(other.URL(), "GET", "/_cat/master?format=json", auth, nil)
+		return err == nil && r.Status == 200 && !bytes.Contains(r.Body, []byte(`"node":"-"`)) && !bytes.Contains(r.Body, []byte(procs[leader].ID))
+	})
+	if err := testcluster.StartProcess(bin, procs[leader], nil, nil, &testcluster.SyncWriter{W: &logs}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "restarted node authenticates the user written before", func() bool {
+		r, err := testcluster.Do(procs[leader].URL(), "GET", "/_security/_authenticate", testcluster.Basic("proc", "proc-user-pass"), nil)
+		return err == nil && r.Status == http.StatusOK
+	})
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

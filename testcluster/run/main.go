@@ -1,0 +1,50 @@
+// Command run starts a three-node tokenstore cluster as processes on
+// 127.0.0.1:9200-9202 (HTTP) and 9300-9302 (Raft), with data under
+// ./data/cluster, and stops them all on Ctrl-C. `make cluster` runs it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tokenstore/tokenstore/testcluster"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/tokenstore", "the tokenstore binary")
+	dir := flag.String("data", "data/cluster", "data directory for the nodes")
+	n := flag.Int("nodes", 3, "number of nodes")
+	flag.Parse()
+	password := os.Getenv("ELASTIC_PASSWORD")
+	if password == "" {
+		password = "changeme"
+	}
+	procs, err := testcluster.ProcessCluster(*bin, *dir, *n, 9200, 9300, []string{"ELASTIC_PASSWORD=" + password}, os.Stderr)
+	stop := func() {
+		for _, p := range procs {
+			if d, err := p.Signal(syscall.SIGTERM, 10*time.Second); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", p.ID, err)
+			} else {
+				fmt.Fprintf(os.Stderr, "%s stopped in %v\n", p.ID, d.Round(time.Millisecond))
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		stop()
+		os.Exit(1)
+	}
+	fmt.Printf("\nThree nodes are running (data in %s). The elastic password is %q (set ELASTIC_PASSWORD to change it).\n", *dir, password)
+	for _, p := range procs {
+		fmt.Printf("  %s  %s\n", p.ID, p.URL())
+	}
+	fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	stop()
+}
