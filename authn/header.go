@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"strings"
+	"unsafe"
 )
 
 // Scheme is the scheme of an Authorization header.
@@ -86,5 +87,10 @@ func decodePair(value string, minColon int) (string, []byte, bool) {
 	if i < minColon {
 		return "", nil, false
 	}
-	return string(raw[:i]), raw[i+1:], true
+	if i == 0 {
+		return "", raw[1:], true
+	}
+	// The principal shares raw's memory (one allocation per header on the
+	// hot path); raw is never written after this point.
+	return unsafe.String(&raw[0], i), raw[i+1:], true
 }

@@ -52,31 +52,39 @@ func IsReservedUser(name string) bool {
 
 var reservedMetadata = json.RawMessage(`{"_reserved":true}`)
 
-// userRecord is what the realm needs of a user, native or reserved.
+// userRecord is what the realm needs of a user, native or reserved. The
+// Authentication is built only when a verification is not cached.
 type userRecord struct {
-	auth         *Authentication
+	name         string
+	native       *fsm.User
 	passwordHash string
 	modIndex     uint64
+	enabled      bool
 }
 
 // lookupUser finds a user in the reserved realm, then the native realm.
 func lookupUser(st *fsm.State, name string) (userRecord, bool) {
-	if roles, ok := reservedUsers[name]; ok {
+	if _, ok := reservedUsers[name]; ok {
 		r, ok := st.Reserved(name)
 		if !ok || r.PasswordHash == "" {
 			return userRecord{}, false
 		}
-		return userRecord{
-			auth: &Authentication{Username: name, Roles: roles, Metadata: reservedMetadata,
-				Enabled: !r.Disabled, Realm: ReservedRealm, Type: "realm"},
-			passwordHash: r.PasswordHash, modIndex: r.ModIndex,
-		}, true
+		return userRecord{name: name, passwordHash: r.PasswordHash, modIndex: r.ModIndex, enabled: !r.Disabled}, true
 	}
 	u, ok := st.User(name)
 	if !ok {
 		return userRecord{}, false
 	}
-	return userRecord{auth: nativeAuthentication(u), passwordHash: u.PasswordHash, modIndex: u.ModIndex}, true
+	return userRecord{name: name, native: u, passwordHash: u.PasswordHash, modIndex: u.ModIndex, enabled: u.Enabled}, true
+}
+
+// authentication builds the user's Authentication.
+func (rec userRecord) authentication() *Authentication {
+	if rec.native != nil {
+		return nativeAuthentication(rec.native)
+	}
+	return &Authentication{Username: rec.name, Roles: reservedUsers[rec.name], Metadata: reservedMetadata,
+		Enabled: rec.enabled, Realm: ReservedRealm, Type: "realm"}
 }
 
 func nativeAuthentication(u *fsm.User) *Authentication {

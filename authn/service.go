@@ -113,21 +113,19 @@ func (s *Service) verifyUser(name string, password []byte) (*Authentication, err
 	if !ok {
 		return nil, errBadPassword
 	}
+	if !rec.enabled {
+		return nil, errBadPassword
+	}
 	now := s.now()
 	if a := s.cache.get(name, rec.modIndex, password, now); a != nil {
-		if !a.Enabled {
-			return nil, errBadPassword
-		}
 		return a, nil
 	}
 	if !VerifyPassword(password, rec.passwordHash) {
 		return nil, errBadPassword
 	}
-	s.cache.put(name, rec.modIndex, password, rec.auth, now)
-	if !rec.auth.Enabled {
-		return nil, errBadPassword
-	}
-	return rec.auth, nil
+	auth := rec.authentication()
+	s.cache.put(name, rec.modIndex, password, auth, now)
+	return auth, nil
 }
 
 // Permission resolves the caller's roles.

@@ -200,3 +200,48 @@ func TestVotingConfigExclusionRemovesNode(t *testing.T) {
 		t.Errorf("voting exclusion by a monitor-only user: got %d, want 403", r.Status)
 	}
 }
+
+// A password change, a disable and a delete written on one node stop the
+// old credential on every node, cache or not, within the replication lag.
+func TestPasswordChangeDisableAndDeleteReachEveryNode(t *testing.T) {
+	c := testcluster.New(t, 3)
+	putRoleAndUser(t, c, 0, "hot", "password-old")
+	for i := 0; i < c.Len(); i++ { // warm every node's cache
+		c.Eventually(5*time.Second, "user usable", func() bool { return authenticates(c, i, "hot", "password-old") })
+	}
+	gone := func(what, password string) {
+		t.Helper()
+		start := time.Now()
+		for i := 0; i < c.Len(); i++ {
+			c.Eventually(2*time.Second, what+" seen on node "+c.ID(i), func() bool { return !authenticates(c, i, "hot", password) })
+		}
+		t.Logf("%s honoured on all nodes %v after the acknowledgement", what, time.Since(start))
+	}
+	f := c.Followers()[0]
+	if r := c.Do(f, http.MethodPost, "/_security/user/hot/_password", testcluster.Elastic, map[string]string{"password": "password-new"}); r.Status != 200 {
+		t.Fatalf("change password: %d %s", r.Status, r.Body)
+	}
+	gone("password change", "password-old")
+	for i := 0; i < c.Len(); i++ {
+		if !authenticates(c, i, "hot", "password-new") {
+			t.Fatalf("new password refused on node %d", i)
+		}
+	}
+	if r := c.Do(f, http.MethodPut, "/_security/user/hot/_disable", testcluster.Elastic, nil); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	gone("disable", "password-new")
+	if r := c.Do(f, http.MethodPut, "/_security/user/hot/_enable", testcluster.Elastic, nil); r.Status != 200 {
+		t.Fatalf("enable: %d %s", r.Status, r.Body)
+	}
+	for i := 0; i < c.Len(); i++ {
+		c.Eventually(2*time.Second, "enabled again", func() bool { return authenticates(c, i, "hot", "password-new") })
+	}
+	if r := c.Do(f, http.MethodDelete, "/_security/user/hot", testcluster.Elastic, nil); r.Status != 200 || r.JSON()["found"] != true {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	gone("delete", "password-new")
+	if r := c.Do(f, http.MethodDelete, "/_security/user/hot", testcluster.Elastic, nil); r.Status != 404 || r.JSON()["found"] != false {
+		t.Fatalf("second delete: got %d %s, want 404 found:false", r.Status, r.Body)
+	}
+}

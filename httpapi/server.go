@@ -115,6 +115,9 @@ func (s *Server) BootstrapElastic(ctx context.Context, password authn.Secret) (b
 // URL is the node's HTTP base URL.
 func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
 
+// Authn is the node's security service.
+func (s *Server) Authn() *authn.Service { return s.authn }
+
 // Node is the node's Raft member.
 func (s *Server) Node() *cluster.Node { return s.node }
 

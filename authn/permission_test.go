@@ -1,0 +1,87 @@
+package authn
+
+import (
+	"testing"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+func TestClusterPrivileges(t *testing.T) {
+	cases := []struct {
+		cluster []string
+		action  string
+		want    bool
+	}{
+		{[]string{"all"}, "cluster:admin/xpack/security/user/put", true},
+		{[]string{"manage"}, "cluster:admin/xpack/security/user/put", false},
+		{[]string{"manage"}, "cluster:admin/voting_config/add_exclusions", true},
+		{[]string{"monitor"}, "cluster:monitor/health", true},
+		{[]string{"monitor"}, "cluster:admin/xpack/security/user/get", false},
+		{[]string{"read_security"}, "cluster:admin/xpack/security/user/get", true},
+		{[]string{"read_security"}, "cluster:admin/xpack/security/user/put", false},
+		{[]string{"manage_security"}, "cluster:admin/xpack/security/role/delete", true},
+		{[]string{"cluster:admin/xpack/security/user/*"}, "cluster:admin/xpack/security/user/delete", true},
+		{[]string{"cluster:admin/xpack/security/user/*"}, "cluster:admin/xpack/security/role/delete", false},
+		{[]string{"manage_api_key"}, "cluster:admin/xpack/security/api_key/invalidate", true},
+		{[]string{"grant_api_key"}, "cluster:admin/xpack/security/api_key/grant", true},
+		{[]string{"grant_api_key"}, "cluster:admin/xpack/security/api_key/invalidate", false},
+		{nil, "cluster:monitor/health", false},
+	}
+	for _, tc := range cases {
+		p := Permission{Descriptors: []fsm.RoleDescriptor{{Cluster: tc.cluster}}}
+		if got := p.AllowsCluster(tc.action); got != tc.want {
+			t.Errorf("%v allows %s: got %v, want %v", tc.cluster, tc.action, got, tc.want)
+		}
+	}
+}
+
+func TestPrivilegesGrantingListsNarrowestFirst(t *testing.T) {
+	got := privilegesGranting("cluster:admin/xpack/security/api_key/invalidate")
+	want := []string{"manage_api_key", "manage_security", "all"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestIndexAndApplicationPrivileges(t *testing.T) {
+	st := fsm.NewState()
+	if _, err := st.ApplyEvent(1, fsm.MustEncode(fsm.ApplicationPrivilegePutV1{Privileges: []fsm.ApplicationPrivilege{
+		{Application: "myapp", Name: "read", Actions: []string{"data:read/*"}},
+		{Application: "myapp", Name: "admin", Actions: []string{"data:*", "action:*"}},
+	}})); err != nil {
+		t.Fatal(err)
+	}
+	p := Permission{Descriptors: []fsm.RoleDescriptor{{
+		Indices:      []fsm.IndicesPrivileges{{Names: []string{"logs-*"}, Privileges: []string{"write"}}, {Names: []string{"index-b"}, Privileges: []string{"all"}}},
+		Applications: []fsm.ApplicationPrivileges{{Application: "myapp", Privileges: []string{"read"}, Resources: []string{"res/*"}}},
+	}}}
+	idx := []struct {
+		index, priv string
+		want        bool
+	}{
+		{"logs-1", "index", true}, {"logs-1", "write", true}, {"logs-1", "read", false}, {"logs-*", "create_doc", true},
+		{"*", "write", false}, {"index-b", "read", true}, {"index-b", "manage", true}, {".security-7", "read", false},
+	}
+	for _, tc := range idx {
+		if got := p.HasIndexPrivilege(tc.index, tc.priv, false); got != tc.want {
+			t.Errorf("index %s %s: got %v, want %v", tc.index, tc.priv, got, tc.want)
+		}
+	}
+	apps := []struct {
+		resource, priv string
+		want           bool
+	}{
+		{"res/1", "read", true}, {"res/1", "data:read/x", true}, {"res/1", "data:write/x", false},
+		{"res/1", "admin", false}, {"other", "read", false},
+	}
+	for _, tc := range apps {
+		if got := p.HasApplicationPrivilege(st, "myapp", tc.resource, tc.priv); got != tc.want {
+			t.Errorf("app myapp %s %s: got %v, want %v", tc.resource, tc.priv, got, tc.want)
+		}
+	}
+}
