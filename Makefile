@@ -29,8 +29,12 @@ test: deps
 test-race: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
 
+# In-process costs, then load runs against real nodes (each run once: they
+# drive a cluster for a fixed time and report their own rates).
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./authn ./httpapi
+	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
+	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
 
 fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzParseAuthorization -fuzztime 30s ./authn

@@ -66,10 +66,11 @@ func (s *Service) PutApplicationPrivileges(ctx context.Context, c Caller, privs 
 
 // GetApplicationPrivileges returns privileges of an application (all when
 // app is empty), restricted to names when given.
-func (s *Service) GetApplicationPrivileges(c Caller, app string, names []string) ([]*fsm.ApplicationPrivilege, error) {
+func (s *Service) GetApplicationPrivileges(ctx context.Context, c Caller, app string, names []string) ([]*fsm.ApplicationPrivilege, error) {
 	if err := s.Authorize(c, actionPrivilegeGet); err != nil {
 		return nil, err
 	}
+	s.freshRead(ctx)
 	all := s.st.ApplicationPrivileges(app)
 	if len(names) == 0 {
 		return all, nil

@@ -3,8 +3,10 @@ package authn_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 
+	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -29,5 +31,74 @@ func BenchmarkAuthenticateBasicCached(b *testing.B) {
 		if _, err := svc.Authenticate(ctx, header, "/"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func benchKeys(b *testing.B, n int) (*testcluster.Cluster, []string) {
+	b.Helper()
+	c := testcluster.New(b, 1)
+	svc := c.Server(0).Authn()
+	caller, err := svc.Authenticate(context.Background(), testcluster.Elastic, "/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	headers := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 64 {
+				name := "bench"
+				k, err := svc.CreateAPIKey(context.Background(), caller, authn.CreateAPIKeyRequest{Name: &name})
+				if err != nil {
+					errs <- err
+					return
+				}
+				headers[i] = "ApiKey " + k.Encoded
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	return c, headers
+}
+
+// BenchmarkAuthenticateAPIKeyCached authenticates one key over and over.
+func BenchmarkAuthenticateAPIKeyCached(b *testing.B) {
+	c, headers := benchKeys(b, 1)
+	svc := c.Server(0).Authn()
+	ctx := context.Background()
+	if _, err := svc.Authenticate(ctx, headers[0], "/"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Authenticate(ctx, headers[0], "/"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticateAPIKeyFirst authenticates each of 20,000 fresh keys
+// once: the first authentication's cost. Run it with -benchtime 20000x so
+// no key is seen twice.
+func BenchmarkAuthenticateAPIKeyFirst(b *testing.B) {
+	c, headers := benchKeys(b, 20_000)
+	svc := c.Server(0).Authn()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := svc.Authenticate(ctx, headers[i%len(headers)], "/"); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

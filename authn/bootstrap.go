@@ -67,6 +67,9 @@ var eventActions = map[fsm.EventType]string{
 	fsm.RoleDeleted:             actionRoleDelete,
 	fsm.ApplicationPrivilegePut: actionPrivilegePut,
 	fsm.ApplicationPrivilegeDel: actionPrivilegeDelete,
+	fsm.APIKeyCreated:           actionAPIKeyCreate,
+	fsm.APIKeyUpdated:           actionAPIKeyUpdate,
+	fsm.APIKeysInvalidated:      actionAPIKeyInvalidate,
 }
 
 // AuthorizeForwarded is the leader's check of a write another node
@@ -87,11 +90,61 @@ func (s *Service) AuthorizeForwarded(credential string, event []byte) error {
 	if err != nil {
 		return errors.New("the client's credential does not authenticate on the leader")
 	}
-	if t == fsm.UserPasswordChanged {
+	switch t {
+	case fsm.UserPasswordChanged:
 		var p fsm.UserPasswordChangedV1
 		if json.Unmarshal(body, &p) == nil && p.Username == c.Auth.Username && c.Auth.Type == "realm" {
 			return nil
 		}
+	case fsm.APIKeyCreated, fsm.APIKeyUpdated, fsm.APIKeysInvalidated:
+		return s.authorizeForwardedAPIKey(c, t, body)
 	}
 	return s.Authorize(c, action)
+}
+
+// authorizeForwardedAPIKey applies the ownership rules of API keys to a
+// forwarded event: a key is created for the caller itself (or, with
+// grant_api_key, for another user); only the owner updates; without
+// manage_api_key only one's own keys (or the calling key) are invalidated.
+func (s *Service) authorizeForwardedAPIKey(c Caller, t fsm.EventType, body []byte) error {
+	me := c.Auth.owner()
+	switch t {
+	case fsm.APIKeyCreated:
+		var p fsm.APIKeyCreatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if p.Key.Creator.Principal == me.principal && p.Key.Creator.Realm == me.realm {
+			if s.canManageOwnKeys(c, actionAPIKeyCreate) {
+				return nil
+			}
+			return forbidden(c.Auth, actionAPIKeyCreate)
+		}
+		return s.Authorize(c, actionAPIKeyGrant)
+	case fsm.APIKeyUpdated:
+		var p fsm.APIKeyUpdatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
+			return forbidden(c.Auth, actionAPIKeyUpdate)
+		}
+		return nil
+	default:
+		var p fsm.APIKeysInvalidatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		all, err := s.keyScope(c, actionAPIKeyInvalidate)
+		if err != nil || all {
+			return err
+		}
+		for _, id := range p.IDs {
+			k, ok := s.st.APIKey(id)
+			if ok && !me.owns(k) && !(c.Auth.key != nil && c.Auth.key.ID == id) {
+				return forbidden(c.Auth, actionAPIKeyInvalidate)
+			}
+		}
+		return nil
+	}
 }

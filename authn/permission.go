@@ -41,10 +41,18 @@ func IsReservedRole(name string) bool {
 	return ok
 }
 
-// Permission is the union of a set of role descriptors.
+// Permission is the union of a set of role descriptors, optionally
+// intersected with a Limit: an API key may do only what both its own
+// descriptors and its owner's snapshot (limited_by) allow.
 type Permission struct {
 	Roles       []string // the role names, for messages
 	Descriptors []fsm.RoleDescriptor
+	Limit       *Permission
+}
+
+// within applies the limit to a check of the unlimited permission.
+func (p Permission) within(own bool, check func(Permission) bool) bool {
+	return own && (p.Limit == nil || check(*p.Limit))
 }
 
 // resolvePermission turns role names into descriptors from the built-in
@@ -63,20 +71,25 @@ func resolvePermission(st *fsm.State, roles []string) Permission {
 
 // AllowsCluster reports whether any descriptor grants the cluster action.
 func (p Permission) AllowsCluster(action string) bool {
+	own := false
 	for _, d := range p.Descriptors {
 		for _, c := range d.Cluster {
 			if clusterEntryGrants(c, action) {
-				return true
+				own = true
 			}
 		}
 	}
-	return false
+	return p.within(own, func(l Permission) bool { return l.AllowsCluster(action) })
 }
 
 // HasClusterPrivilege reports whether a requested cluster privilege (a
 // name or an action pattern) is wholly granted. A named privilege is granted
 // when a role holds it or a privilege that covers all of its actions.
 func (p Permission) HasClusterPrivilege(requested string) bool {
+	return p.within(p.hasClusterPrivilege(requested), func(l Permission) bool { return l.HasClusterPrivilege(requested) })
+}
+
+func (p Permission) hasClusterPrivilege(requested string) bool {
 	req, named := clusterPrivilegeByName[requested]
 	for _, d := range p.Descriptors {
 		for _, c := range d.Cluster {
@@ -109,6 +122,12 @@ func allCovered(patterns []string, entry string) bool {
 // HasIndexPrivilege reports whether a requested privilege on an index name
 // or pattern is granted by one index entry covering the whole name.
 func (p Permission) HasIndexPrivilege(index, privilege string, allowRestricted bool) bool {
+	return p.within(p.hasIndexPrivilege(index, privilege, allowRestricted), func(l Permission) bool {
+		return l.HasIndexPrivilege(index, privilege, allowRestricted)
+	})
+}
+
+func (p Permission) hasIndexPrivilege(index, privilege string, allowRestricted bool) bool {
 	restricted := strings.HasPrefix(index, ".security")
 	for _, d := range p.Descriptors {
 		for _, ip := range d.Indices {
@@ -130,6 +149,12 @@ func (p Permission) HasIndexPrivilege(index, privilege string, allowRestricted b
 // of an application on a resource is granted. Named privileges resolve to
 // their actions through the stored application privileges.
 func (p Permission) HasApplicationPrivilege(st *fsm.State, app, resource, privilege string) bool {
+	return p.within(p.hasApplicationPrivilege(st, app, resource, privilege), func(l Permission) bool {
+		return l.HasApplicationPrivilege(st, app, resource, privilege)
+	})
+}
+
+func (p Permission) hasApplicationPrivilege(st *fsm.State, app, resource, privilege string) bool {
 	defined := st.ApplicationPrivileges(app)
 	actionsOf := func(name string) []string {
 		for _, d := range defined {

@@ -16,6 +16,7 @@ type Realm struct {
 var (
 	NativeRealm   = Realm{Name: "default_native", Type: "native"}
 	ReservedRealm = Realm{Name: "reserved", Type: "reserved"}
+	APIKeyRealm   = Realm{Name: "_es_api_key", Type: "_es_api_key"}
 )
 
 // Authentication is who a request is, as _authenticate reports it. Values
@@ -30,6 +31,31 @@ type Authentication struct {
 	Realm    Realm
 	// Type is "realm", "token", "api_key" or "internal".
 	Type string
+	// APIKey is set when the request authenticated with an API key.
+	APIKey *APIKeyRef
+	// key is the stored key behind APIKey, for its permissions and owner.
+	key *fsm.APIKey
+}
+
+// APIKeyRef names the API key a request authenticated with.
+type APIKeyRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// owner is the identity that owns API keys created by this caller: the user
+// itself, or for an API key the user who owns the key.
+type owner struct{ principal, realm string }
+
+func (a *Authentication) owner() owner {
+	if a.key != nil {
+		return owner{a.key.Creator.Principal, a.key.Creator.Realm}
+	}
+	return owner{a.Username, a.Realm.Name}
+}
+
+func (o owner) owns(k *fsm.APIKey) bool {
+	return k.Creator.Principal == o.principal && k.Creator.Realm == o.realm
 }
 
 // reservedUsers are Elasticsearch's built-in users and their roles. They

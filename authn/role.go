@@ -57,10 +57,11 @@ type NamedRole struct {
 
 // GetRoles returns the named roles (built-in and stored), or all of them.
 // The second result lists names that were not found.
-func (s *Service) GetRoles(c Caller, names []string) ([]NamedRole, []string, error) {
+func (s *Service) GetRoles(ctx context.Context, c Caller, names []string) ([]NamedRole, []string, error) {
 	if err := s.Authorize(c, actionRoleGet); err != nil {
 		return nil, nil, err
 	}
+	s.freshRead(ctx)
 	var out []NamedRole
 	var missing []string
 	if len(names) == 0 {

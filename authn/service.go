@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,13 +33,14 @@ func DefaultConfig() Config {
 
 // Service is the security service of one node.
 type Service struct {
-	p      Proposer
-	st     *fsm.State
-	hasher Hasher
-	cache  *verifyCache
-	cfg    Config
-	log    hclog.Logger
-	now    func() time.Time
+	p       Proposer
+	st      *fsm.State
+	hasher  Hasher
+	cache   *verifyCache
+	keyAuth apiKeyAuthCache
+	cfg     Config
+	log     hclog.Logger
+	now     func() time.Time
 }
 
 // New builds the service over a proposer (the cluster node).
@@ -51,7 +53,7 @@ func New(p Proposer, cfg Config) (*Service, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
-		log: cfg.Logger.Named("authn"), now: time.Now}, nil
+		keyAuth: apiKeyAuthCache{m: map[string]*Authentication{}}, log: cfg.Logger.Named("authn"), now: time.Now}, nil
 }
 
 // Caller is an authenticated request: who it is and the credential it came
@@ -81,6 +83,16 @@ func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller
 		if err != nil {
 			s.log.Debug("authentication failed", "user", cred.Principal, "realm", "native", "path", path)
 			return Caller{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, path), "")
+		}
+		return Caller{Auth: auth, Credential: header}, nil
+	case APIKeyScheme:
+		if cred.Malformed {
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: invalid ApiKey value")
+		}
+		auth, reason := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
+		if auth == nil {
+			s.log.Debug("authentication failed", "api_key", cred.Principal, "path", path)
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: "+reason)
 		}
 		return Caller{Auth: auth, Credential: header}, nil
 	default:
@@ -128,9 +140,27 @@ func (s *Service) verifyUser(name string, password []byte) (*Authentication, err
 	return auth, nil
 }
 
-// Permission resolves the caller's roles.
+// freshRead lets a management read see every write acknowledged anywhere
+// before it started: it catches up with the leader first, briefly. Without
+// a leader it reads what this node has.
+func (s *Service) freshRead(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	s.p.CatchUp(ctx)
+}
+
+// Permission resolves the caller's roles; an API key's permission is its
+// own descriptors limited by its owner's snapshot.
 func (s *Service) Permission(c Caller) Permission {
-	return resolvePermission(s.st, c.Auth.Roles)
+	k := c.Auth.key
+	if k == nil {
+		return resolvePermission(s.st, c.Auth.Roles)
+	}
+	limit := Permission{Roles: sortedKeysOf(k.LimitedBy), Descriptors: slices.Collect(mapValues(k.LimitedBy))}
+	if len(k.RoleDescriptors) == 0 {
+		return limit
+	}
+	return Permission{Roles: sortedKeysOf(k.RoleDescriptors), Descriptors: slices.Collect(mapValues(k.RoleDescriptors)), Limit: &limit}
 }
 
 // Authorize checks that the caller may run a cluster action.
@@ -143,7 +173,9 @@ func (s *Service) Authorize(c Caller, action string) error {
 
 func forbidden(a *Authentication, action string) *Error {
 	reason := fmt.Sprintf("action [%s] is unauthorized for user [%s]", action, a.Username)
-	if len(a.Roles) > 0 {
+	if a.APIKey != nil {
+		reason = fmt.Sprintf("action [%s] is unauthorized for API key id [%s] of user [%s]", action, a.APIKey.ID, a.Username)
+	} else if len(a.Roles) > 0 {
 		reason += fmt.Sprintf(" with effective roles [%s]", strings.Join(a.Roles, ","))
 	}
 	if granting := privilegesGranting(action); len(granting) > 0 {

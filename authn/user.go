@@ -217,10 +217,11 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, name string, pas
 
 // GetUsers returns the named users, or all users when names is empty. The
 // second result lists names that were asked for and not found.
-func (s *Service) GetUsers(c Caller, names []string) ([]UserView, []string, error) {
+func (s *Service) GetUsers(ctx context.Context, c Caller, names []string) ([]UserView, []string, error) {
 	if err := s.Authorize(c, actionUserGet); err != nil {
 		return nil, nil, err
 	}
+	s.freshRead(ctx)
 	var out []UserView
 	var missing []string
 	if len(names) == 0 {

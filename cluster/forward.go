@@ -34,6 +34,10 @@ type ForbiddenError struct{ Reason string }
 
 func (e *ForbiddenError) Error() string { return "leader refused the write: " + e.Reason }
 
+// errNotAppended marks a proposal the leader refused before appending it,
+// which can be retried without risk of applying it twice.
+var errNotAppended = errors.New("not appended")
+
 // ErrUnavailable wraps failures to reach the leader.
 var ErrUnavailable = errors.New("cluster unavailable")
 
@@ -61,7 +65,11 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential string) (ui
 		return 0, fsm.Result{}, err
 	}
 	if n.IsLeader() {
-		return n.applyLocal(event)
+		idx, res, err := n.applyLocal(event)
+		// Not appended at all: safe to send again, to whoever leads now.
+		if !errors.Is(err, errNotAppended) {
+			return idx, res, err
+		}
 	}
 	idx, res, err := n.forward(ctx, event, credential)
 	if err != nil {
@@ -85,7 +93,10 @@ func (n *Node) ProposeAsLeader(event []byte) (uint64, fsm.Result, error) {
 func (n *Node) applyLocal(event []byte) (uint64, fsm.Result, error) {
 	f := n.raft.Apply(event, 10*time.Second)
 	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return 0, fsm.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, errNotAppended)
+		}
+		if errors.Is(err, raft.ErrLeadershipLost) {
 			return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrNoLeader, err)
 		}
 		return 0, fsm.Result{}, fmt.Errorf("%w: apply: %v", ErrUnavailable, err)
@@ -112,6 +123,8 @@ func (n *Node) forward(ctx context.Context, event []byte, credential string) (ui
 				lastErr = ferr
 			case status == http.StatusOK:
 				return reply.Index, reply.Result, nil
+			case status == http.StatusConflict:
+				lastErr = fmt.Errorf("leader changed before appending: %s", body)
 			case status == http.StatusForbidden:
 				return 0, fsm.Result{}, &ForbiddenError{Reason: strings.TrimSpace(string(body))}
 			case status == http.StatusBadRequest:
@@ -217,11 +230,14 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idx, res, err := n.applyLocal(event)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotAppended):
+		http.Error(w, err.Error(), http.StatusConflict) // the follower may retry
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
+	default:
+		writeJSON(w, proposeReply{Index: idx, Result: res})
 	}
-	writeJSON(w, proposeReply{Index: idx, Result: res})
 }
 
 func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {

@@ -186,6 +186,9 @@ func (n *Node) Leader() string {
 // RaftAddr is the address the Raft transport listens on.
 func (n *Node) RaftAddr() string { return string(n.transport.LocalAddr()) }
 
+// Snapshot takes a Raft snapshot now.
+func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+
 // Stats exposes raft's counters (term, indexes, state) for diagnostics.
 func (n *Node) Stats() map[string]string { return n.raft.Stats() }
 

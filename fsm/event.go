@@ -22,6 +22,10 @@ const (
 	ApplicationPrivilegePut EventType = 8
 	ApplicationPrivilegeDel EventType = 9
 	NodeRegistered          EventType = 10
+	APIKeyCreated           EventType = 11
+	APIKeyUpdated           EventType = 12
+	APIKeysInvalidated      EventType = 13
+	APIKeysPurged           EventType = 14
 )
 
 // headerLen is the encoded size of type (2 bytes) and version (1 byte).
@@ -49,6 +53,10 @@ var appliers = map[eventKey]applyFunc{
 	{ApplicationPrivilegePut, 1}: applyApplicationPrivilegePutV1,
 	{ApplicationPrivilegeDel, 1}: applyApplicationPrivilegeDelV1,
 	{NodeRegistered, 1}:          applyNodeRegisteredV1,
+	{APIKeyCreated, 1}:           applyAPIKeyCreatedV1,
+	{APIKeyUpdated, 1}:           applyAPIKeyUpdatedV1,
+	{APIKeysInvalidated, 1}:      applyAPIKeysInvalidatedV1,
+	{APIKeysPurged, 1}:           applyAPIKeysPurgedV1,
 }
 
 // Payload is implemented by every event body; it names its type and version.

@@ -29,7 +29,19 @@ func sampleEvents() []Payload {
 		ApplicationPrivilegeDeletedV1{Application: "app", Names: []string{"write", "nope"}},
 		RoleDeletedV1{Name: "r0"},
 		UserDeletedV1{Username: "amy"},
+		APIKeyCreatedV1{Key: APIKey{ID: "k1", Name: "one", Type: "rest", Hash: "{SSHA256}AAAAAAAAAAA=" + "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", Creation: 1000,
+			RoleDescriptors: map[string]RoleDescriptor{"b": {Cluster: []string{"all"}}, "a": {Cluster: []string{"monitor"}}},
+			LimitedBy:       map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}, Creator: Creator{Principal: "joe", Realm: "default_native", RealmType: "native"}}},
+		APIKeyCreatedV1{Key: APIKey{ID: "k2", Name: "two", Type: "rest", Hash: "x", Creation: 1000, Expiration: 5000, Creator: Creator{Principal: "joe", Realm: "default_native"}}},
+		APIKeyUpdatedV1{ID: "k1", Metadata: rawp(`{"env":"prod"}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}},
+		APIKeysInvalidatedV1{IDs: []string{"k1", "nope"}, Time: 2000},
+		APIKeysPurgedV1{Before: 1500},
 	}
+}
+
+func rawp(s string) *json.RawMessage {
+	r := json.RawMessage(s)
+	return &r
 }
 
 func applyAll(t *testing.T, f *FSM, events []Payload) []Result {
@@ -96,7 +108,8 @@ func TestSameEventsGiveIdenticalSnapshots(t *testing.T) {
 
 func TestApplyResults(t *testing.T) {
 	got := applyAll(t, New(), sampleEvents())
-	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted}
+	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
+		Created, Created, Updated, Updated, Unchanged}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -186,5 +199,38 @@ func TestBootstrapAppliesOnce(t *testing.T) {
 	r, _ := f.State().Reserved("elastic")
 	if r.PasswordHash != "a" || f.State().ClusterID() != "c1" {
 		t.Errorf("second bootstrap changed state: hash %q cluster %q", r.PasswordHash, f.State().ClusterID())
+	}
+}
+
+func TestAPIKeyLifecycle(t *testing.T) {
+	f := New()
+	applyAll(t, f, sampleEvents())
+	k1, ok := f.State().APIKey("k1")
+	if !ok || !k1.Invalidated || k1.Invalidation != 2000 || string(k1.Metadata) != `{"env":"prod"}` {
+		t.Fatalf("k1 after update and invalidate: %+v", k1)
+	}
+	if salt, digest := k1.SaltDigest(); len(salt) != 8 || len(digest) != 32 {
+		t.Errorf("k1 hash not decoded: salt %d digest %d bytes", len(salt), len(digest))
+	}
+	// An identical update is a no-op; an update by someone else is not found.
+	same := APIKeyUpdatedV1{ID: "k2", Owner: "joe", OwnerRealm: "default_native"}
+	other := APIKeyUpdatedV1{ID: "k2", Owner: "amy", OwnerRealm: "default_native"}
+	r1, _ := f.State().ApplyEvent(100, MustEncode(same))
+	r2, _ := f.State().ApplyEvent(101, MustEncode(other))
+	if r1.Status != Unchanged || r2.Status != NotFound {
+		t.Errorf("no-op update: %d, foreign update: %d; want Unchanged, NotFound", r1.Status, r2.Status)
+	}
+	// Purge removes k1 (invalidated at 2000) and k2 (expired at 5000) only
+	// once Before passes those times.
+	r, _ := f.State().ApplyEvent(102, MustEncode(APIKeysPurgedV1{Before: 3000}))
+	if r.Items["k1"] != Deleted || r.Items["k2"] != 0 {
+		t.Errorf("purge before 3000: %v", r.Items)
+	}
+	r, _ = f.State().ApplyEvent(103, MustEncode(APIKeysPurgedV1{Before: 6000}))
+	if r.Items["k2"] != Deleted {
+		t.Errorf("purge before 6000: %v", r.Items)
+	}
+	if len(f.State().APIKeys(func(*APIKey) bool { return true })) != 0 {
+		t.Error("keys left after purges")
 	}
 }

@@ -37,6 +37,7 @@ const (
 	recRole
 	recAppPrivilege
 	recNode
+	recAPIKey
 )
 
 // ErrBadSnapshot is returned for a snapshot that fails its checks.
@@ -54,6 +55,7 @@ type captured struct {
 	roles    map[string]*Role
 	appPrivs map[string]map[string]*ApplicationPrivilege
 	nodes    map[string]*Node
+	apiKeys  map[string]*APIKey
 }
 
 func (s *State) capture() *captured {
@@ -66,6 +68,7 @@ func (s *State) capture() *captured {
 		roles:    copyMap(s.roles),
 		appPrivs: make(map[string]map[string]*ApplicationPrivilege, len(s.appPrivs)),
 		nodes:    copyMap(s.nodes),
+		apiKeys:  copyMap(s.apiKeys),
 	}
 	for app, privs := range s.appPrivs {
 		c.appPrivs[app] = copyMap(privs)
@@ -148,6 +151,9 @@ func (c *captured) writeTo(w io.Writer) error {
 	for _, k := range sortedKeys(c.nodes) {
 		sw.record(recNode, c.nodes[k])
 	}
+	for _, k := range sortedKeys(c.apiKeys) {
+		sw.record(recAPIKey, c.apiKeys[k])
+	}
 	sw.write([]byte{byte(recEnd)})
 	if sw.err == nil {
 		_, sw.err = sw.w.Write(sw.sum.Sum(nil))
@@ -193,6 +199,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.mu.Lock()
 	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
+	s.apiKeys = next.apiKeys
 	s.meta = next.meta
 	s.mu.Unlock()
 	s.setApplied(applied)
@@ -258,6 +265,14 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		return nil
 	case recNode:
 		return restoreInto(body, s.nodes, func(n *Node) string { return n.ID })
+	case recAPIKey:
+		var k APIKey
+		if err := json.Unmarshal(body, &k); err != nil {
+			return err
+		}
+		k.decodeHash()
+		s.apiKeys[k.ID] = &k
+		return nil
 	default:
 		return fmt.Errorf("unknown record kind")
 	}

@@ -16,6 +16,7 @@ type State struct {
 	roles      map[string]*Role
 	appPrivs   map[string]map[string]*ApplicationPrivilege
 	nodes      map[string]*Node
+	apiKeys    map[string]*APIKey
 	meta       clusterMeta
 	applied    atomic.Uint64
 	appliedSig chan struct{} // closed and replaced on every applied index
@@ -35,6 +36,7 @@ func (s *State) reset() {
 	s.roles = map[string]*Role{}
 	s.appPrivs = map[string]map[string]*ApplicationPrivilege{}
 	s.nodes = map[string]*Node{}
+	s.apiKeys = map[string]*APIKey{}
 	s.meta = clusterMeta{}
 }
 
@@ -67,6 +69,15 @@ func (s *State) setApplied(index uint64) {
 	close(s.appliedSig)
 	s.appliedSig = make(chan struct{})
 	s.sigMu.Unlock()
+}
+
+func sortAPIKeys(keys []*APIKey) {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Creation != keys[j].Creation {
+			return keys[i].Creation < keys[j].Creation
+		}
+		return keys[i].ID < keys[j].ID
+	})
 }
 
 // sortedKeys returns a map's keys in order, so that nothing built from a

@@ -59,7 +59,7 @@ func (s *Server) handleGetPrivileges(w http.ResponseWriter, r *http.Request, c a
 	if err != nil {
 		return err
 	}
-	privs, err := s.authn.GetApplicationPrivileges(c, app, authn.SplitNames(names))
+	privs, err := s.authn.GetApplicationPrivileges(r.Context(), c, app, authn.SplitNames(names))
 	if err != nil {
 		return err
 	}

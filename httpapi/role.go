@@ -124,7 +124,7 @@ func (s *Server) handleGetRoles(w http.ResponseWriter, r *http.Request, c authn.
 	if err != nil {
 		return err
 	}
-	roles, missing, err := s.authn.GetRoles(c, authn.SplitNames(names))
+	roles, missing, err := s.authn.GetRoles(r.Context(), c, authn.SplitNames(names))
 	if err != nil {
 		return err
 	}

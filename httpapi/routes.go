@@ -54,6 +54,15 @@ func (s *Server) routes() http.Handler {
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
 	api("/_security/role/{name}", s.handleDeleteRole, http.MethodDelete)
 
+	api("/_security/api_key", s.handleCreateAPIKey, http.MethodPost, http.MethodPut)
+	api("/_security/api_key", s.handleGetAPIKeys, http.MethodGet)
+	api("/_security/api_key", s.handleInvalidateAPIKeys, http.MethodDelete)
+	api("/_security/api_key/grant", s.handleGrantAPIKey, http.MethodPost)
+	api("/_security/api_key/_bulk_update", s.handleBulkUpdateAPIKeys, http.MethodPost)
+	api("/_security/api_key/{ids}/_clear_cache", s.handleClearAPIKeyCache, http.MethodPost)
+	api("/_security/api_key/{id}", s.handleUpdateAPIKey, http.MethodPut)
+	api("/_security/_query/api_key", s.handleQueryAPIKeys, http.MethodGet, http.MethodPost)
+
 	api("/_security/privilege/_builtin", s.handleBuiltinPrivileges, http.MethodGet)
 	api("/_security/privilege", s.handlePutPrivileges, http.MethodPut, http.MethodPost)
 	api("/_security/privilege/", s.handlePutPrivileges, http.MethodPut, http.MethodPost)

@@ -45,6 +45,8 @@ type Server struct {
 	listener net.Listener
 	settings resolved
 	done     chan error
+	// stopPurger ends the API key purge loop.
+	stopPurger context.CancelFunc
 }
 
 // Start opens the node and serves HTTP. The HTTP listener is opened first,
@@ -85,6 +87,9 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.authn = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopPurger = cancel
+	go svc.RunPurger(ctx, settings.purge)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
 	go func() { s.done <- s.http.Serve(s.listener) }()
@@ -123,6 +128,7 @@ func (s *Server) Node() *cluster.Node { return s.node }
 
 // Shutdown stops HTTP, then hands over leadership and stops Raft.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopPurger()
 	herr := s.http.Shutdown(ctx)
 	nerr := s.node.Shutdown()
 	return errors.Join(herr, nerr)
@@ -130,6 +136,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Kill stops the node abruptly, as a crash would.
 func (s *Server) Kill() {
+	s.stopPurger()
 	s.http.Close()
 	s.node.Kill()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
 )
@@ -27,12 +28,15 @@ var knownSettings = map[string]bool{
 	"xpack.security.authc.password_hashing.algorithm":             true,
 	"xpack.security.authc.realms.native.default_native.cache.ttl": true,
 	"xpack.security.enabled":                                      true,
+	"xpack.security.authc.api_key.delete.retention_period":        true,
+	"xpack.security.authc.api_key.delete.interval":                true,
 }
 
 // resolved is the typed form of the settings.
 type resolved struct {
 	clusterName string
 	authn       authn.Config
+	purge       authn.PurgeConfig
 }
 
 func (s Settings) resolve() (resolved, error) {
@@ -46,7 +50,25 @@ func (s Settings) resolve() (resolved, error) {
 		sort.Strings(unknown)
 		return resolved{}, fmt.Errorf("unknown setting [%s]", strings.Join(unknown, "], ["))
 	}
-	out := resolved{clusterName: "tokenstore", authn: authn.DefaultConfig()}
+	out := resolved{clusterName: "tokenstore", authn: authn.DefaultConfig(),
+		purge: authn.PurgeConfig{Retention: 7 * 24 * time.Hour, Interval: 24 * time.Hour}}
+	for name, dst := range map[string]*time.Duration{
+		"xpack.security.authc.api_key.delete.retention_period": &out.purge.Retention,
+		"xpack.security.authc.api_key.delete.interval":         &out.purge.Interval,
+	} {
+		v, ok := s[name]
+		if !ok {
+			continue
+		}
+		d, err := authn.ParseTimeValue(name, v)
+		if err != nil {
+			return resolved{}, err
+		}
+		if d < time.Second && !(name == "xpack.security.authc.api_key.delete.retention_period" && d == 0) {
+			return resolved{}, fmt.Errorf("failed to parse value [%s] for setting [%s]: must be >= 1s", v, name)
+		}
+		*dst = d
+	}
 	if v, ok := s["cluster.name"]; ok {
 		if strings.TrimSpace(v) == "" {
 			return resolved{}, fmt.Errorf("setting [cluster.name] must not be empty")

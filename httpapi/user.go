@@ -13,15 +13,16 @@ func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request, c au
 
 // authenticationView is _authenticate's answer, fields in Elasticsearch's order.
 type authenticationView struct {
-	Username            string      `json:"username"`
-	Roles               []string    `json:"roles"`
-	FullName            *string     `json:"full_name"`
-	Email               *string     `json:"email"`
-	Metadata            any         `json:"metadata"`
-	Enabled             bool        `json:"enabled"`
-	AuthenticationRealm authn.Realm `json:"authentication_realm"`
-	LookupRealm         authn.Realm `json:"lookup_realm"`
-	AuthenticationType  string      `json:"authentication_type"`
+	Username            string           `json:"username"`
+	Roles               []string         `json:"roles"`
+	FullName            *string          `json:"full_name"`
+	Email               *string          `json:"email"`
+	Metadata            any              `json:"metadata"`
+	Enabled             bool             `json:"enabled"`
+	AuthenticationRealm authn.Realm      `json:"authentication_realm"`
+	LookupRealm         authn.Realm      `json:"lookup_realm"`
+	AuthenticationType  string           `json:"authentication_type"`
+	APIKey              *authn.APIKeyRef `json:"api_key,omitempty"`
 }
 
 func authenticationJSON(a *authn.Authentication) authenticationView {
@@ -34,7 +35,7 @@ func authenticationJSON(a *authn.Authentication) authenticationView {
 		roles = []string{}
 	}
 	return authenticationView{Username: a.Username, Roles: roles, FullName: a.FullName, Email: a.Email, Metadata: md,
-		Enabled: a.Enabled, AuthenticationRealm: a.Realm, LookupRealm: a.Realm, AuthenticationType: a.Type}
+		Enabled: a.Enabled, AuthenticationRealm: a.Realm, LookupRealm: a.Realm, AuthenticationType: a.Type, APIKey: a.APIKey}
 }
 
 func (s *Server) handlePutUser(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
@@ -59,7 +60,7 @@ func (s *Server) handleGetUsers(w http.ResponseWriter, r *http.Request, c authn.
 	if err != nil {
 		return err
 	}
-	users, missing, err := s.authn.GetUsers(c, authn.SplitNames(names))
+	users, missing, err := s.authn.GetUsers(r.Context(), c, authn.SplitNames(names))
 	if err != nil {
 		return err
 	}

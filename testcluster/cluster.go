@@ -24,7 +24,8 @@ type Options struct {
 	// Settings are -E settings for every node. Password hashing defaults to
 	// bcrypt4 so tests do not spend their time in bcrypt.
 	Settings httpapi.Settings
-	// HeartbeatTimeout and ElectionTimeout default to 500ms.
+	// HeartbeatTimeout and ElectionTimeout default to 1s: shorter ones cause
+	// spurious elections when the test machine's two cores are busy.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
 	// LogLevel defaults to error; logs go to each node's log file.
@@ -63,10 +64,10 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 		c.opts.Settings["xpack.security.authc.password_hashing.algorithm"] = "bcrypt4"
 	}
 	if c.opts.HeartbeatTimeout == 0 {
-		c.opts.HeartbeatTimeout = 500 * time.Millisecond
+		c.opts.HeartbeatTimeout = time.Second
 	}
 	if c.opts.ElectionTimeout == 0 {
-		c.opts.ElectionTimeout = 500 * time.Millisecond
+		c.opts.ElectionTimeout = time.Second
 	}
 	base := t.TempDir()
 	for i := 0; i < n; i++ {

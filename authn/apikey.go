@@ -1,0 +1,319 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+const (
+	actionAPIKeyCreate     = secPrefix + "api_key/create"
+	actionAPIKeyGet        = secPrefix + "api_key/get"
+	actionAPIKeyQuery      = secPrefix + "api_key/query"
+	actionAPIKeyInvalidate = secPrefix + "api_key/invalidate"
+	actionAPIKeyUpdate     = secPrefix + "api_key/update"
+	actionAPIKeyGrant      = secPrefix + "api_key/grant"
+	actionAPIKeyCache      = secPrefix + "api_key/clear_cache"
+)
+
+// Why a salted SHA-256 and not a KDF: API key secrets are 128 random bits,
+// so guessing one from its hash is as hard as guessing the key; a slow KDF
+// protects low-entropy passwords and buys nothing here but latency.
+// Elasticsearch defaults to PBKDF2 for the stored hash and keeps a salted
+// SHA-256 in its cache; this service stores that salted SHA-256 (in the
+// same "{SSHA256}" format) and needs no cache.
+
+// newAPIKeyID returns a 20-character URL-safe id, like Elasticsearch's.
+func newAPIKeyID() string {
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newSecret returns 22 URL-safe characters carrying 128 random bits.
+func newSecret() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSSHA256 is Elasticsearch's SSHA256: "{SSHA256}" + B64(8-byte salt) +
+// B64(SHA-256(secret || salt)).
+func hashSSHA256(secret string) string {
+	salt := make([]byte, 8)
+	rand.Read(salt)
+	sum := sha256.Sum256(append([]byte(secret), salt...))
+	return "{SSHA256}" + base64.StdEncoding.EncodeToString(salt) + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// checkSSHA256 compares a presented secret with a decoded hash in constant
+// time, without allocating for secrets of ordinary length.
+func checkSSHA256(secret, salt, digest []byte) bool {
+	if len(digest) != sha256.Size {
+		return false
+	}
+	var buf [256]byte
+	var sum [32]byte
+	if len(secret)+len(salt) <= len(buf) {
+		n := copy(buf[:], secret)
+		n += copy(buf[n:], salt)
+		sum = sha256.Sum256(buf[:n])
+	} else {
+		sum = sha256.Sum256(append(slices.Clone(secret), salt...))
+	}
+	return subtle.ConstantTimeCompare(sum[:], digest) == 1
+}
+
+// apiKeyAuthCache keeps the Authentication built for a key, keyed by id and
+// valid for one ModIndex, so a cached authentication allocates nothing.
+type apiKeyAuthCache struct {
+	mu sync.RWMutex
+	m  map[string]*Authentication
+}
+
+func (c *apiKeyAuthCache) get(k *fsm.APIKey) *Authentication {
+	c.mu.RLock()
+	a := c.m[k.ID]
+	c.mu.RUnlock()
+	if a != nil && a.key == k {
+		return a
+	}
+	a = apiKeyAuthentication(k)
+	c.mu.Lock()
+	if len(c.m) >= 100_000 {
+		clear(c.m)
+	}
+	c.m[k.ID] = a
+	c.mu.Unlock()
+	return a
+}
+
+func apiKeyAuthentication(k *fsm.APIKey) *Authentication {
+	md := k.Creator.Metadata
+	if len(md) == 0 {
+		md = json.RawMessage(`{}`)
+	}
+	return &Authentication{Username: k.Creator.Principal, Roles: []string{}, FullName: k.Creator.FullName,
+		Email: k.Creator.Email, Metadata: md, Enabled: true, Realm: APIKeyRealm, Type: "api_key",
+		APIKey: &APIKeyRef{ID: k.ID, Name: k.Name}, key: k}
+}
+
+// authenticateAPIKey checks an ApiKey credential against the local state. A
+// key unknown here may have been created a moment ago on another node, so a
+// miss catches up with the leader once before it fails.
+func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []byte) (*Authentication, string) {
+	k, ok := s.st.APIKey(id)
+	if !ok {
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
+		if s.p.CatchUp(wctx) == nil {
+			k, ok = s.st.APIKey(id)
+		}
+		cancel()
+		if !ok {
+			return nil, fmt.Sprintf("unable to find apikey with id %s", id)
+		}
+	}
+	salt, digest := k.SaltDigest()
+	if !checkSSHA256(secret, salt, digest) {
+		return nil, fmt.Sprintf("invalid credentials for API key [%s]", id)
+	}
+	if k.Invalidated {
+		return nil, fmt.Sprintf("api key [%s] has been invalidated", id)
+	}
+	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {
+		return nil, "api key is expired"
+	}
+	return s.keyAuth.get(k), ""
+}
+
+// CreateAPIKeyRequest is the body of create API key (and grant's api_key).
+type CreateAPIKeyRequest struct {
+	Name            *string                       `json:"name"`
+	Expiration      *string                       `json:"expiration"`
+	RoleDescriptors map[string]fsm.RoleDescriptor `json:"-"`
+	// HasRoleDescriptors tells an absent role_descriptors from an empty one.
+	HasRoleDescriptors bool            `json:"-"`
+	Metadata           json.RawMessage `json:"metadata"`
+}
+
+// CreatedAPIKey is create API key's answer. APIKey is the secret, shown
+// only here, once.
+type CreatedAPIKey struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Expiration *int64 `json:"expiration,omitempty"`
+	APIKey     string `json:"api_key"`
+	Encoded    string `json:"encoded"`
+}
+
+func validateAPIKeyRequest(req CreateAPIKeyRequest) error {
+	var msgs []string
+	name := ""
+	if req.Name != nil {
+		name = *req.Name
+	}
+	switch {
+	case name == "":
+		msgs = append(msgs, "api key name is required")
+	case len([]rune(name)) > 256:
+		msgs = append(msgs, "api key name may not be more than 256 characters long")
+	case unicode.IsSpace([]rune(name)[0]) || unicode.IsSpace([]rune(name)[len([]rune(name))-1]):
+		msgs = append(msgs, "api key name may not begin or end with whitespace")
+	case strings.HasPrefix(name, "_"):
+		msgs = append(msgs, "api key name may not begin with an underscore")
+	}
+	if err := checkAPIKeyMetadata(req.Metadata); err != nil {
+		msgs = append(msgs, err.Error())
+	}
+	if len(msgs) > 0 {
+		return validation(msgs...)
+	}
+	for _, d := range req.RoleDescriptors {
+		if err := ValidateRoleDescriptor(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkAPIKeyMetadata(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("API key metadata must be an object")
+	}
+	for k := range m {
+		if strings.HasPrefix(k, "_") {
+			return fmt.Errorf("API key metadata keys may not start with [_]")
+		}
+	}
+	return nil
+}
+
+// expirationMillis turns an expiration time value into epoch millis from now.
+func (s *Service) expirationMillis(v *string, now int64) (int64, error) {
+	if v == nil {
+		return 0, nil
+	}
+	d, err := ParseTimeValue("expiration", *v)
+	if err != nil || d <= 0 {
+		return 0, invalid("failed to parse setting [expiration] with value [%s] as a time value: a positive duration such as 1d, 12h or 30m is required", *v)
+	}
+	return now + d.Milliseconds(), nil
+}
+
+// CreateAPIKey creates a key owned by the caller.
+func (s *Service) CreateAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRequest) (CreatedAPIKey, error) {
+	if !s.canManageOwnKeys(c, actionAPIKeyCreate) {
+		return CreatedAPIKey{}, forbiddenWith(c.Auth, actionAPIKeyCreate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
+	}
+	limitedBy := s.limitedBy(c.Auth)
+	if c.Auth.key != nil {
+		// A key may only create keys without privileges of their own, so a
+		// derived key can never exceed its parent.
+		if !req.HasRoleDescriptors || len(req.RoleDescriptors) == 0 || slices.ContainsFunc(slices.Collect(mapValues(req.RoleDescriptors)), hasPrivileges) {
+			return CreatedAPIKey{}, invalid("creating derived api keys requires an explicit role descriptor that is empty (has no privileges)")
+		}
+	}
+	return s.createAPIKey(ctx, c, req, creatorOf(c.Auth), limitedBy)
+}
+
+func mapValues[V any](m map[string]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, k := range sortedKeysOf(m) {
+			if !yield(m[k]) {
+				return
+			}
+		}
+	}
+}
+
+func hasPrivileges(d fsm.RoleDescriptor) bool {
+	return len(d.Cluster) > 0 || len(d.Indices) > 0 || len(d.Applications) > 0 || len(d.RunAs) > 0 || len(d.RemoteIndices) > 0
+}
+
+func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRequest, creator fsm.Creator, limitedBy map[string]fsm.RoleDescriptor) (CreatedAPIKey, error) {
+	if err := validateAPIKeyRequest(req); err != nil {
+		return CreatedAPIKey{}, err
+	}
+	now := s.now().UnixMilli()
+	exp, err := s.expirationMillis(req.Expiration, now)
+	if err != nil {
+		return CreatedAPIKey{}, err
+	}
+	rds := req.RoleDescriptors
+	if rds == nil {
+		rds = map[string]fsm.RoleDescriptor{}
+	}
+	id, secret := newAPIKeyID(), newSecret()
+	key := fsm.APIKey{ID: id, Name: *req.Name, Type: "rest", Hash: hashSSHA256(secret), Creation: now, Expiration: exp,
+		RoleDescriptors: rds, LimitedBy: limitedBy, Metadata: compactObject(req.Metadata), Creator: creator}
+	res, err := s.propose(ctx, c, fsm.APIKeyCreatedV1{Key: key})
+	if err != nil {
+		return CreatedAPIKey{}, err
+	}
+	if res.Status != fsm.Created {
+		return CreatedAPIKey{}, &Error{Kind: Conflict, Reason: fmt.Sprintf("api key [%s] already exists", id)}
+	}
+	s.log.Debug("api key created", "id", id, "owner", creator.Principal)
+	out := CreatedAPIKey{ID: id, Name: key.Name, APIKey: secret,
+		Encoded: base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))}
+	if exp > 0 {
+		out.Expiration = &exp
+	}
+	return out, nil
+}
+
+func creatorOf(a *Authentication) fsm.Creator {
+	if a.key != nil {
+		return a.key.Creator
+	}
+	md := a.Metadata
+	return fsm.Creator{Principal: a.Username, FullName: a.FullName, Email: a.Email, Metadata: md,
+		Realm: a.Realm.Name, RealmType: a.Realm.Type}
+}
+
+// limitedBy snapshots the caller's current role descriptors; for a key it
+// is the key's own snapshot.
+func (s *Service) limitedBy(a *Authentication) map[string]fsm.RoleDescriptor {
+	if a.key != nil {
+		return a.key.LimitedBy
+	}
+	out := map[string]fsm.RoleDescriptor{}
+	for _, name := range a.Roles {
+		if d, ok := builtinRoles[name]; ok {
+			out[name] = d
+		} else if r, ok := s.st.Role(name); ok {
+			out[name] = r.Descriptor
+		}
+	}
+	return out
+}
+
+// canManageOwnKeys reports whether the caller may run an API key action at
+// least on its own keys.
+func (s *Service) canManageOwnKeys(c Caller, action string) bool {
+	p := s.Permission(c)
+	return p.AllowsCluster(action) || p.HasClusterPrivilege("manage_own_api_key")
+}
+
+func forbiddenWith(a *Authentication, action string, granting []string) *Error {
+	e := forbidden(a, action)
+	if i := strings.Index(e.Reason, ", this action is granted by"); i >= 0 {
+		e.Reason = e.Reason[:i]
+	}
+	e.Reason += fmt.Sprintf(", this action is granted by the cluster privileges [%s]", strings.Join(granting, ","))
+	return e
+}

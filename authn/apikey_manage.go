@@ -1,0 +1,343 @@
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// keyScope is which keys a caller may act on for an action: all of them
+// (manage_api_key and above, or read_security for reads), or only its own.
+func (s *Service) keyScope(c Caller, action string) (all bool, err error) {
+	p := s.Permission(c)
+	if p.AllowsCluster(action) {
+		return true, nil
+	}
+	if p.HasClusterPrivilege("manage_own_api_key") {
+		return false, nil
+	}
+	return false, forbidden(c.Auth, action)
+}
+
+// GetAPIKeysRequest holds get API key's query parameters.
+type GetAPIKeysRequest struct {
+	ID, Name, Username, RealmName    string
+	Owner, WithLimitedBy, ActiveOnly bool
+}
+
+// GetAPIKeys returns the keys the request selects and the caller may see.
+// The bool is true when an id was asked for and nothing matched (a 404).
+func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysRequest) ([]*fsm.APIKey, bool, error) {
+	if (req.ID != "" || req.Name != "") && (req.Username != "" || req.RealmName != "") {
+		return nil, false, invalid("username or realm name must not be specified when the api key id or api key name is specified")
+	}
+	if req.Owner && (req.Username != "" || req.RealmName != "") {
+		return nil, false, invalid("neither username nor realm-name may be specified when retrieving owned API keys")
+	}
+	all, err := s.keyScope(c, actionAPIKeyGet)
+	if err != nil {
+		return nil, false, err
+	}
+	if req.WithLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
+		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	}
+	s.freshRead(ctx)
+	me := c.Auth.owner()
+	now := s.now().UnixMilli()
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
+		switch {
+		case (!all || req.Owner) && !me.owns(k):
+			return false
+		case req.ID != "" && k.ID != req.ID:
+			return false
+		case req.Name != "" && !nameMatches(req.Name, k.Name):
+			return false
+		case req.Username != "" && k.Creator.Principal != req.Username:
+			return false
+		case req.RealmName != "" && k.Creator.Realm != req.RealmName:
+			return false
+		case req.ActiveOnly && (k.Invalidated || (k.Expiration > 0 && k.Expiration <= now)):
+			return false
+		}
+		return true
+	})
+	return keys, req.ID != "" && len(keys) == 0, nil
+}
+
+// nameMatches is get API key's name filter: "*" or a trailing "*" prefix match.
+func nameMatches(pattern, name string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(name, prefix)
+	}
+	return pattern == name
+}
+
+// InvalidateAPIKeysRequest is the body of invalidate API key.
+type InvalidateAPIKeysRequest struct {
+	IDs       []string `json:"ids,omitempty"`
+	ID        string   `json:"id,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	RealmName string   `json:"realm_name,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	Owner     bool     `json:"owner,omitempty"`
+}
+
+// InvalidateResult is invalidate API key's answer.
+type InvalidateResult struct {
+	Invalidated         []string `json:"invalidated_api_keys"`
+	PreviouslyInvalided []string `json:"previously_invalidated_api_keys"`
+	ErrorCount          int      `json:"error_count"`
+}
+
+// InvalidateAPIKeys invalidates the selected keys in one event.
+func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req InvalidateAPIKeysRequest) (InvalidateResult, error) {
+	out := InvalidateResult{Invalidated: []string{}, PreviouslyInvalided: []string{}}
+	ids := append(slices.Clone(req.IDs), req.ID)
+	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
+	if len(ids) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
+		return out, invalid("One of [api key id, api key name, username, realm name] must be specified if [owner] flag is false")
+	}
+	all, err := s.keyScope(c, actionAPIKeyInvalidate)
+	if err != nil {
+		return out, err
+	}
+	me := c.Auth.owner()
+	if !all {
+		selfByID := c.Auth.key != nil && len(ids) == 1 && ids[0] == c.Auth.key.ID
+		ownUser := req.Username == me.principal && req.RealmName == me.realm
+		if !req.Owner && !ownUser && !selfByID {
+			return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
+		}
+	}
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
+		switch {
+		case (!all || req.Owner) && !me.owns(k) && !(c.Auth.key != nil && k.ID == c.Auth.key.ID):
+			return false
+		case len(ids) > 0 && !slices.Contains(ids, k.ID):
+			return false
+		case req.Name != "" && !nameMatches(req.Name, k.Name):
+			return false
+		case req.Username != "" && k.Creator.Principal != req.Username:
+			return false
+		case req.RealmName != "" && k.Creator.Realm != req.RealmName:
+			return false
+		}
+		return true
+	})
+	if len(keys) == 0 {
+		return out, nil
+	}
+	event := fsm.APIKeysInvalidatedV1{Time: s.now().UnixMilli()}
+	for _, k := range keys {
+		event.IDs = append(event.IDs, k.ID)
+	}
+	res, err := s.propose(ctx, c, event)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range event.IDs {
+		switch res.Items[id] {
+		case fsm.Updated:
+			out.Invalidated = append(out.Invalidated, id)
+		case fsm.Unchanged:
+			out.PreviouslyInvalided = append(out.PreviouslyInvalided, id)
+		}
+	}
+	s.log.Info("api keys invalidated", "count", len(out.Invalidated))
+	return out, nil
+}
+
+// UpdateAPIKeyRequest is the body of update and bulk update. Nil fields
+// keep the stored value.
+type UpdateAPIKeyRequest struct {
+	IDs             []string                       `json:"ids,omitempty"`
+	RoleDescriptors *map[string]fsm.RoleDescriptor `json:"-"`
+	Metadata        *json.RawMessage               `json:"metadata,omitempty"`
+	Expiration      *string                        `json:"expiration,omitempty"`
+}
+
+// UpdateAPIKeys updates keys the caller owns, refreshing each key's
+// limited_by snapshot; it returns the updated ids, the no-ops and per-id errors.
+func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyRequest) ([]string, []string, map[string]*Error, error) {
+	if c.Auth.key != nil {
+		return nil, nil, nil, invalid("authentication via API key not supported: only the owner user can update an API key")
+	}
+	if !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
+		return nil, nil, nil, forbiddenWith(c.Auth, actionAPIKeyUpdate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
+	}
+	if len(req.IDs) == 0 {
+		return nil, nil, nil, validation("Field [ids] cannot be empty")
+	}
+	if req.Metadata != nil {
+		if err := checkAPIKeyMetadata(*req.Metadata); err != nil {
+			return nil, nil, nil, validation(err.Error())
+		}
+	}
+	if req.RoleDescriptors != nil {
+		for _, d := range *req.RoleDescriptors {
+			if err := ValidateRoleDescriptor(d); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+	}
+	now := s.now().UnixMilli()
+	var exp *int64
+	if req.Expiration != nil {
+		e, err := s.expirationMillis(req.Expiration, now)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		exp = &e
+	}
+	me := c.Auth.owner()
+	limitedBy := s.limitedBy(c.Auth)
+	updated, noops, errs := []string{}, []string{}, map[string]*Error{}
+	for _, id := range req.IDs {
+		k, ok := s.st.APIKey(id)
+		switch {
+		case !ok || !me.owns(k):
+			errs[id] = &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)}
+			continue
+		case k.Invalidated:
+			errs[id] = invalid("cannot update invalidated API key [%s]", id)
+			continue
+		case k.Expiration > 0 && k.Expiration <= now:
+			errs[id] = invalid("cannot update expired API key [%s]", id)
+			continue
+		}
+		res, err := s.propose(ctx, c, fsm.APIKeyUpdatedV1{ID: id, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata,
+			Expiration: exp, LimitedBy: limitedBy, Owner: me.principal, OwnerRealm: me.realm})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		switch res.Status {
+		case fsm.Updated:
+			updated = append(updated, id)
+		case fsm.Unchanged:
+			noops = append(noops, id)
+		case fsm.AlreadyExists:
+			errs[id] = invalid("cannot update invalidated API key [%s]", id)
+		default:
+			errs[id] = &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)}
+		}
+	}
+	return updated, noops, errs, nil
+}
+
+// GrantAPIKeyRequest is the body of grant API key.
+type GrantAPIKeyRequest struct {
+	GrantType            string              `json:"grant_type"`
+	Username             string              `json:"username,omitempty"`
+	Password             *Secret             `json:"password,omitempty"`
+	AccessToken          *Secret             `json:"access_token,omitempty"`
+	RunAs                string              `json:"run_as,omitempty"`
+	ClientAuthentication json.RawMessage     `json:"client_authentication,omitempty"`
+	APIKey               CreateAPIKeyRequest `json:"-"`
+}
+
+// GrantAPIKey creates a key for the user whose credentials the request
+// carries; the caller needs grant_api_key.
+func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequest) (CreatedAPIKey, error) {
+	if !s.Permission(c).AllowsCluster(actionAPIKeyGrant) {
+		return CreatedAPIKey{}, forbidden(c.Auth, actionAPIKeyGrant)
+	}
+	var msgs []string
+	switch req.GrantType {
+	case "password":
+		if req.Username == "" {
+			msgs = append(msgs, "username is missing")
+		}
+		if req.Password == nil {
+			msgs = append(msgs, "password is missing")
+		}
+		if req.AccessToken != nil {
+			msgs = append(msgs, "access_token is not supported with the password grant_type")
+		}
+	case "access_token":
+		if req.AccessToken == nil {
+			msgs = append(msgs, "access_token is missing")
+		}
+		if len(req.ClientAuthentication) > 0 {
+			return CreatedAPIKey{}, &Error{Kind: Invalid, Type: "security_exception", Reason: "[client_authentication] not supported with the supplied access_token type"}
+		}
+	default:
+		msgs = append(msgs, "grant_type must be one of [password, access_token]")
+	}
+	if len(msgs) > 0 {
+		return CreatedAPIKey{}, validation(msgs...)
+	}
+	if req.GrantType == "access_token" {
+		// Access tokens arrive with the token service; until then no
+		// token can be valid, so the grant fails as for a bad token.
+		return CreatedAPIKey{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "token service: access token grants are not available")
+	}
+	user, err := s.authenticateUser(ctx, req.Username, req.Password.bytes())
+	if err != nil {
+		return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.Username), "")
+	}
+	if req.RunAs != "" {
+		if !s.canRunAs(user, req.RunAs) {
+			return CreatedAPIKey{}, &Error{Kind: Forbidden, Type: "security_exception", Reason: fmt.Sprintf("action [%s] is unauthorized for user [%s] because user [%s] is unauthorized to run as [%s]", actionAPIKeyGrant, user.Username, user.Username, req.RunAs)}
+		}
+		rec, ok := lookupUser(s.st, req.RunAs)
+		if !ok || !rec.enabled {
+			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.RunAs), "")
+		}
+		user = rec.authentication()
+	}
+	return s.createAPIKey(ctx, c, req.APIKey, creatorOf(user), s.limitedBy(user))
+}
+
+func (s *Service) canRunAs(a *Authentication, target string) bool {
+	for _, d := range resolvePermission(s.st, a.Roles).Descriptors {
+		if slices.ContainsFunc(d.RunAs, func(p string) bool { return globMatch(p, target) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// QueryAPIKeys runs the query DSL over the keys the caller may see.
+func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []*fsm.APIKey, [][]any, error) {
+	all, err := s.keyScope(c, actionAPIKeyQuery)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if withLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
+		return 0, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	}
+	q, err := CompileAPIKeyQuery(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	s.freshRead(ctx)
+	me := c.Auth.owner()
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || me.owns(k) })
+	byID := make(map[string]*fsm.APIKey, len(keys))
+	docs := make([]APIKeyDoc, 0, len(keys))
+	for _, k := range keys {
+		byID[k.ID] = k
+		var md map[string]any
+		json.Unmarshal(k.Metadata, &md)
+		docs = append(docs, APIKeyDoc{ID: k.ID, Name: k.Name, Username: k.Creator.Principal, Realm: k.Creator.Realm,
+			Type: k.Type, Creation: k.Creation, Expiration: k.Expiration, Invalidated: k.Invalidated,
+			Invalidation: k.Invalidation, Metadata: md})
+	}
+	total, page, sortValues := q.Run(docs)
+	out := make([]*fsm.APIKey, len(page))
+	for i, d := range page {
+		out[i] = byID[d.ID]
+	}
+	return total, out, sortValues, nil
+}
+
+// ClearAPIKeyCache checks the caller may clear the cache. Verifications are
+// not cached across changes (each key's entry is tied to its log index),
+// so there is nothing to drop.
+func (s *Service) ClearAPIKeyCache(c Caller) error {
+	return s.Authorize(c, actionAPIKeyCache)
+}

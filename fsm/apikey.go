@@ -1,0 +1,222 @@
+package fsm
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// Creator is the owner of an API key as snapshotted at creation.
+type Creator struct {
+	Principal string          `json:"principal"`
+	FullName  *string         `json:"full_name"`
+	Email     *string         `json:"email"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Realm     string          `json:"realm"`
+	RealmType string          `json:"realm_type"`
+}
+
+// APIKey is a stored API key. Hash is Elasticsearch's "{SSHA256}" string of
+// the secret; the secret itself never reaches the state.
+type APIKey struct {
+	ID              string                    `json:"id"`
+	Name            string                    `json:"name"`
+	Type            string                    `json:"type"`
+	Hash            string                    `json:"hash"`
+	Creation        int64                     `json:"creation"`             // epoch ms
+	Expiration      int64                     `json:"expiration,omitempty"` // epoch ms, 0 = never
+	Invalidated     bool                      `json:"invalidated,omitempty"`
+	Invalidation    int64                     `json:"invalidation,omitempty"`
+	RoleDescriptors map[string]RoleDescriptor `json:"role_descriptors"`
+	LimitedBy       map[string]RoleDescriptor `json:"limited_by"`
+	Metadata        json.RawMessage           `json:"metadata,omitempty"`
+	Creator         Creator                   `json:"creator"`
+	ModIndex        uint64                    `json:"mod_index"`
+
+	// salt and digest are Hash decoded once, at apply time, so that checking
+	// a secret costs one SHA-256 and no parsing.
+	salt   []byte
+	digest []byte
+}
+
+// sshaPrefix marks Elasticsearch's salted SHA-256 hash format.
+const sshaPrefix = "{SSHA256}"
+
+// decodeHash fills salt and digest from Hash ({SSHA256} + 12 base64
+// characters of 8-byte salt + base64 SHA-256 of secret||salt).
+func (k *APIKey) decodeHash() {
+	rest, ok := strings.CutPrefix(k.Hash, sshaPrefix)
+	if !ok || len(rest) < 12 {
+		return
+	}
+	salt, err1 := base64.StdEncoding.DecodeString(rest[:12])
+	digest, err2 := base64.StdEncoding.DecodeString(rest[12:])
+	if err1 != nil || err2 != nil || len(digest) != sha256.Size {
+		return
+	}
+	k.salt, k.digest = salt, digest
+}
+
+// SaltDigest returns the decoded hash parts (nil when the hash is not
+// {SSHA256}, which no secret then matches).
+func (k *APIKey) SaltDigest() ([]byte, []byte) { return k.salt, k.digest }
+
+// APIKeyCreatedV1 stores a new API key.
+type APIKeyCreatedV1 struct {
+	Key APIKey `json:"key"`
+}
+
+// EventType implements Payload.
+func (APIKeyCreatedV1) EventType() (EventType, uint8) { return APIKeyCreated, 1 }
+
+// APIKeyUpdatedV1 replaces the mutable parts of a key. Nil fields keep their
+// value; LimitedBy is always the owner's fresh snapshot. Apply decides
+// whether anything changed, in log order.
+type APIKeyUpdatedV1 struct {
+	ID              string                     `json:"id"`
+	RoleDescriptors *map[string]RoleDescriptor `json:"role_descriptors,omitempty"`
+	Metadata        *json.RawMessage           `json:"metadata,omitempty"`
+	Expiration      *int64                     `json:"expiration,omitempty"`
+	LimitedBy       map[string]RoleDescriptor  `json:"limited_by"`
+	Owner           string                     `json:"owner"`
+	OwnerRealm      string                     `json:"owner_realm"`
+}
+
+// EventType implements Payload.
+func (APIKeyUpdatedV1) EventType() (EventType, uint8) { return APIKeyUpdated, 1 }
+
+// APIKeysInvalidatedV1 invalidates many keys at once.
+type APIKeysInvalidatedV1 struct {
+	IDs  []string `json:"ids"`
+	Time int64    `json:"time"` // epoch ms
+}
+
+// EventType implements Payload.
+func (APIKeysInvalidatedV1) EventType() (EventType, uint8) { return APIKeysInvalidated, 1 }
+
+// APIKeysPurgedV1 removes keys invalidated or expired before Before.
+type APIKeysPurgedV1 struct {
+	Before int64 `json:"before"` // epoch ms
+}
+
+// EventType implements Payload.
+func (APIKeysPurgedV1) EventType() (EventType, uint8) { return APIKeysPurged, 1 }
+
+func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[APIKeyCreatedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, exists := s.apiKeys[p.Key.ID]; exists {
+		return Result{Status: AlreadyExists}, nil
+	}
+	k := p.Key
+	k.ModIndex = index
+	k.decodeHash()
+	s.apiKeys[k.ID] = &k
+	return Result{Status: Created}, nil
+}
+
+func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[APIKeyUpdatedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	old, ok := s.apiKeys[p.ID]
+	if !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm {
+		return Result{Status: NotFound}, nil
+	}
+	if old.Invalidated {
+		return Result{Status: AlreadyExists}, nil
+	}
+	k := *old
+	if p.RoleDescriptors != nil {
+		k.RoleDescriptors = *p.RoleDescriptors
+	}
+	if p.Metadata != nil {
+		k.Metadata = *p.Metadata
+	}
+	if p.Expiration != nil {
+		k.Expiration = *p.Expiration
+	}
+	k.LimitedBy = p.LimitedBy
+	if sameJSON(old, &k) {
+		return Result{Status: Unchanged}, nil
+	}
+	k.ModIndex = index
+	s.apiKeys[k.ID] = &k
+	return Result{Status: Updated}, nil
+}
+
+// sameJSON compares two keys by their encoding: role descriptors and
+// metadata are compared as stored, which is how a no-op is recognised.
+func sameJSON(a, b *APIKey) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func applyAPIKeysInvalidatedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[APIKeysInvalidatedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Status: Updated, Items: map[string]Status{}}
+	for _, id := range p.IDs {
+		old, ok := s.apiKeys[id]
+		switch {
+		case !ok:
+			res.Items[id] = NotFound
+		case old.Invalidated:
+			res.Items[id] = Unchanged
+		default:
+			k := *old
+			k.Invalidated, k.Invalidation, k.ModIndex = true, p.Time, index
+			s.apiKeys[id] = &k
+			res.Items[id] = Updated
+		}
+	}
+	return res, nil
+}
+
+func applyAPIKeysPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
+	p, err := decodePayload[APIKeysPurgedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Status: Unchanged, Items: map[string]Status{}}
+	for id, k := range s.apiKeys {
+		if (k.Invalidated && k.Invalidation < p.Before) || (k.Expiration > 0 && k.Expiration < p.Before) {
+			// Deleting while ranging is deterministic: the set removed does
+			// not depend on the order of the walk.
+			delete(s.apiKeys, id)
+			res.Items[id] = Deleted
+			res.Status = Deleted
+		}
+	}
+	return res, nil
+}
+
+// APIKey returns the key with that id (immutable).
+func (s *State) APIKey(id string) (*APIKey, bool) {
+	s.mu.RLock()
+	k, ok := s.apiKeys[id]
+	s.mu.RUnlock()
+	return k, ok
+}
+
+// APIKeys returns the keys for which keep is true, ordered by creation time
+// then id. keep runs under the read lock and must not block.
+func (s *State) APIKeys(keep func(*APIKey) bool) []*APIKey {
+	s.mu.RLock()
+	var out []*APIKey
+	for _, k := range s.apiKeys {
+		if keep(k) {
+			out = append(out, k)
+		}
+	}
+	s.mu.RUnlock()
+	sortAPIKeys(out)
+	return out
+}
