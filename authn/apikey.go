@@ -78,24 +78,35 @@ func checkSSHA256(secret, salt, digest []byte) bool {
 // valid for one ModIndex, so a cached authentication allocates nothing.
 type apiKeyAuthCache struct {
 	mu sync.RWMutex
-	m  map[string]*Authentication
+	m  map[string]authEntry
 }
 
 func (c *apiKeyAuthCache) get(k *fsm.APIKey) *Authentication {
+	return c.getOrBuild(k.ID, k, func() *Authentication { return apiKeyAuthentication(k) })
+}
+
+// getOrBuild returns the Authentication cached under id if it was built
+// from the same record, else builds and caches a new one.
+func (c *apiKeyAuthCache) getOrBuild(id string, record any, build func() *Authentication) *Authentication {
 	c.mu.RLock()
-	a := c.m[k.ID]
+	e, ok := c.m[id]
 	c.mu.RUnlock()
-	if a != nil && a.key == k {
-		return a
+	if ok && e.record == record {
+		return e.auth
 	}
-	a = apiKeyAuthentication(k)
+	e = authEntry{record: record, auth: build()}
 	c.mu.Lock()
 	if len(c.m) >= 100_000 {
 		clear(c.m)
 	}
-	c.m[k.ID] = a
+	c.m[id] = e
 	c.mu.Unlock()
-	return a
+	return e.auth
+}
+
+type authEntry struct {
+	record any
+	auth   *Authentication
 }
 
 func apiKeyAuthentication(k *fsm.APIKey) *Authentication {

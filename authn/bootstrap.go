@@ -70,6 +70,8 @@ var eventActions = map[fsm.EventType]string{
 	fsm.APIKeyCreated:           actionAPIKeyCreate,
 	fsm.APIKeyUpdated:           actionAPIKeyUpdate,
 	fsm.APIKeysInvalidated:      actionAPIKeyInvalidate,
+	fsm.ServiceTokenCreated:     actionServiceTokenCreate,
+	fsm.ServiceTokenDeleted:     actionServiceTokenDelete,
 }
 
 // AuthorizeForwarded is the leader's check of a write another node

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 )
@@ -79,6 +80,16 @@ func (c *verifyCache) put(key string, modIndex uint64, secret []byte, auth *Auth
 		clear(c.entries)
 	}
 	c.entries[key] = e
+	c.mu.Unlock()
+}
+
+func (c *verifyCache) clearPrefix(prefix string) {
+	c.mu.Lock()
+	for k := range c.entries {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.entries, k)
+		}
+	}
 	c.mu.Unlock()
 }
 

@@ -33,6 +33,8 @@ type Authentication struct {
 	Type string
 	// APIKey is set when the request authenticated with an API key.
 	APIKey *APIKeyRef
+	// Token names the service account token a request authenticated with.
+	Token *TokenRef
 	// key is the stored key behind APIKey, for its permissions and owner.
 	key *fsm.APIKey
 }
@@ -41,6 +43,12 @@ type Authentication struct {
 type APIKeyRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+}
+
+// TokenRef names a service account token and where it is stored.
+type TokenRef struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
 // owner is the identity that owns API keys created by this caller: the user

@@ -23,7 +23,9 @@ type Config struct {
 	// CatchUpWait bounds how long a lookup that misses waits for this node
 	// to catch up with the leader before it decides.
 	CatchUpWait time.Duration
-	Logger      hclog.Logger
+	// ConfigDir holds the service_tokens file; empty means none.
+	ConfigDir string
+	Logger    hclog.Logger
 }
 
 // DefaultConfig is Elasticsearch's defaults.
@@ -33,14 +35,16 @@ func DefaultConfig() Config {
 
 // Service is the security service of one node.
 type Service struct {
-	p       Proposer
-	st      *fsm.State
-	hasher  Hasher
-	cache   *verifyCache
-	keyAuth apiKeyAuthCache
-	cfg     Config
-	log     hclog.Logger
-	now     func() time.Time
+	p         Proposer
+	st        *fsm.State
+	hasher    Hasher
+	cache     *verifyCache
+	keyAuth   apiKeyAuthCache
+	tokenAuth serviceTokenAuthCache
+	files     *fileTokenStore
+	cfg       Config
+	log       hclog.Logger
+	now       func() time.Time
 }
 
 // New builds the service over a proposer (the cluster node).
@@ -53,7 +57,8 @@ func New(p Proposer, cfg Config) (*Service, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
-		keyAuth: apiKeyAuthCache{m: map[string]*Authentication{}}, log: cfg.Logger.Named("authn"), now: time.Now}, nil
+		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, tokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}},
+		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: time.Now}, nil
 }
 
 // Caller is an authenticated request: who it is and the credential it came
@@ -95,6 +100,23 @@ func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller
 			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: "+reason)
 		}
 		return Caller{Auth: auth, Credential: header}, nil
+	case BearerScheme:
+		if cred.Malformed {
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		}
+		st, isServiceToken, valid := parseServiceToken(cred.Bearer)
+		if isServiceToken {
+			if !valid {
+				return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+			}
+			auth, err := s.authenticateServiceToken(ctx, st)
+			if err != nil {
+				s.log.Debug("authentication failed", "service_account", st.principal, "token", st.name, "path", path)
+				return Caller{}, err
+			}
+			return Caller{Auth: auth, Credential: header}, nil
+		}
+		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
 	default:
 		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
 	}
@@ -152,6 +174,10 @@ func (s *Service) freshRead(ctx context.Context) {
 // Permission resolves the caller's roles; an API key's permission is its
 // own descriptors limited by its owner's snapshot.
 func (s *Service) Permission(c Caller) Permission {
+	if c.Auth.Realm == ServiceAccountRealm {
+		d := serviceAccounts[c.Auth.Username]
+		return Permission{Descriptors: []fsm.RoleDescriptor{d}}
+	}
 	k := c.Auth.key
 	if k == nil {
 		return resolvePermission(s.st, c.Auth.Roles)

@@ -43,19 +43,21 @@ type APIKey struct {
 // sshaPrefix marks Elasticsearch's salted SHA-256 hash format.
 const sshaPrefix = "{SSHA256}"
 
-// decodeHash fills salt and digest from Hash ({SSHA256} + 12 base64
-// characters of 8-byte salt + base64 SHA-256 of secret||salt).
-func (k *APIKey) decodeHash() {
-	rest, ok := strings.CutPrefix(k.Hash, sshaPrefix)
+func (k *APIKey) decodeHash() { k.salt, k.digest = decodeSSHA256(k.Hash) }
+
+// decodeSSHA256 splits an "{SSHA256}" hash (12 base64 characters of 8-byte
+// salt, then the base64 SHA-256 of secret||salt); nil for other formats.
+func decodeSSHA256(hash string) ([]byte, []byte) {
+	rest, ok := strings.CutPrefix(hash, sshaPrefix)
 	if !ok || len(rest) < 12 {
-		return
+		return nil, nil
 	}
 	salt, err1 := base64.StdEncoding.DecodeString(rest[:12])
 	digest, err2 := base64.StdEncoding.DecodeString(rest[12:])
 	if err1 != nil || err2 != nil || len(digest) != sha256.Size {
-		return
+		return nil, nil
 	}
-	k.salt, k.digest = salt, digest
+	return salt, digest
 }
 
 // SaltDigest returns the decoded hash parts (nil when the hash is not

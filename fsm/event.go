@@ -26,6 +26,8 @@ const (
 	APIKeyUpdated           EventType = 12
 	APIKeysInvalidated      EventType = 13
 	APIKeysPurged           EventType = 14
+	ServiceTokenCreated     EventType = 15
+	ServiceTokenDeleted     EventType = 16
 )
 
 // headerLen is the encoded size of type (2 bytes) and version (1 byte).
@@ -57,6 +59,8 @@ var appliers = map[eventKey]applyFunc{
 	{APIKeyUpdated, 1}:           applyAPIKeyUpdatedV1,
 	{APIKeysInvalidated, 1}:      applyAPIKeysInvalidatedV1,
 	{APIKeysPurged, 1}:           applyAPIKeysPurgedV1,
+	{ServiceTokenCreated, 1}:     applyServiceTokenCreatedV1,
+	{ServiceTokenDeleted, 1}:     applyServiceTokenDeletedV1,
 }
 
 // Payload is implemented by every event body; it names its type and version.

@@ -36,6 +36,11 @@ func sampleEvents() []Payload {
 		APIKeyUpdatedV1{ID: "k1", Metadata: rawp(`{"env":"prod"}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}},
 		APIKeysInvalidatedV1{IDs: []string{"k1", "nope"}, Time: 2000},
 		APIKeysPurgedV1{Before: 1500},
+		ServiceTokenCreatedV1{Token: ServiceToken{Namespace: "elastic", Service: "fleet-server", Name: "t1", Hash: "{SSHA256}AAAAAAAAAAA=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", Creation: 1, Creator: "elastic"}},
+		ServiceTokenCreatedV1{Token: ServiceToken{Namespace: "elastic", Service: "fleet-server", Name: "t1", Hash: "x"}},
+		ServiceTokenDeletedV1{Qualified: "elastic/fleet-server/nope"},
+		ServiceTokenCreatedV1{Token: ServiceToken{Namespace: "elastic", Service: "kibana", Name: "t2", Hash: "y"}},
+		ServiceTokenDeletedV1{Qualified: "elastic/kibana/t2"},
 	}
 }
 
@@ -109,7 +114,8 @@ func TestSameEventsGiveIdenticalSnapshots(t *testing.T) {
 func TestApplyResults(t *testing.T) {
 	got := applyAll(t, New(), sampleEvents())
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
-		Created, Created, Updated, Updated, Unchanged}
+		Created, Created, Updated, Updated, Unchanged,
+		Created, AlreadyExists, NotFound, Created, Deleted}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)

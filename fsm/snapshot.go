@@ -38,6 +38,7 @@ const (
 	recAppPrivilege
 	recNode
 	recAPIKey
+	recServiceToken
 )
 
 // ErrBadSnapshot is returned for a snapshot that fails its checks.
@@ -56,6 +57,7 @@ type captured struct {
 	appPrivs map[string]map[string]*ApplicationPrivilege
 	nodes    map[string]*Node
 	apiKeys  map[string]*APIKey
+	svcToks  map[string]*ServiceToken
 }
 
 func (s *State) capture() *captured {
@@ -69,6 +71,7 @@ func (s *State) capture() *captured {
 		appPrivs: make(map[string]map[string]*ApplicationPrivilege, len(s.appPrivs)),
 		nodes:    copyMap(s.nodes),
 		apiKeys:  copyMap(s.apiKeys),
+		svcToks:  copyMap(s.serviceTokens),
 	}
 	for app, privs := range s.appPrivs {
 		c.appPrivs[app] = copyMap(privs)
@@ -154,6 +157,9 @@ func (c *captured) writeTo(w io.Writer) error {
 	for _, k := range sortedKeys(c.apiKeys) {
 		sw.record(recAPIKey, c.apiKeys[k])
 	}
+	for _, k := range sortedKeys(c.svcToks) {
+		sw.record(recServiceToken, c.svcToks[k])
+	}
 	sw.write([]byte{byte(recEnd)})
 	if sw.err == nil {
 		_, sw.err = sw.w.Write(sw.sum.Sum(nil))
@@ -199,7 +205,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.mu.Lock()
 	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
-	s.apiKeys = next.apiKeys
+	s.apiKeys, s.serviceTokens = next.apiKeys, next.serviceTokens
 	s.meta = next.meta
 	s.mu.Unlock()
 	s.setApplied(applied)
@@ -272,6 +278,14 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		}
 		k.decodeHash()
 		s.apiKeys[k.ID] = &k
+		return nil
+	case recServiceToken:
+		var t ServiceToken
+		if err := json.Unmarshal(body, &t); err != nil {
+			return err
+		}
+		t.salt, t.digest = decodeSSHA256(t.Hash)
+		s.serviceTokens[t.Qualified()] = &t
 		return nil
 	default:
 		return fmt.Errorf("unknown record kind")

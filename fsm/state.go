@@ -10,17 +10,19 @@ import (
 // are the Apply functions only; everything else reads through query methods
 // that return copies or immutable values.
 type State struct {
-	mu         sync.RWMutex
-	users      map[string]*User
-	reserved   map[string]*ReservedUser
-	roles      map[string]*Role
-	appPrivs   map[string]map[string]*ApplicationPrivilege
-	nodes      map[string]*Node
-	apiKeys    map[string]*APIKey
-	meta       clusterMeta
-	applied    atomic.Uint64
-	appliedSig chan struct{} // closed and replaced on every applied index
-	sigMu      sync.Mutex
+	mu       sync.RWMutex
+	users    map[string]*User
+	reserved map[string]*ReservedUser
+	roles    map[string]*Role
+	appPrivs map[string]map[string]*ApplicationPrivilege
+	nodes    map[string]*Node
+	apiKeys  map[string]*APIKey
+	// serviceTokens is keyed by "namespace/service/name".
+	serviceTokens map[string]*ServiceToken
+	meta          clusterMeta
+	applied       atomic.Uint64
+	appliedSig    chan struct{} // closed and replaced on every applied index
+	sigMu         sync.Mutex
 }
 
 // NewState returns an empty state.
@@ -37,6 +39,7 @@ func (s *State) reset() {
 	s.appPrivs = map[string]map[string]*ApplicationPrivilege{}
 	s.nodes = map[string]*Node{}
 	s.apiKeys = map[string]*APIKey{}
+	s.serviceTokens = map[string]*ServiceToken{}
 	s.meta = clusterMeta{}
 }
 

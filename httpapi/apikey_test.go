@@ -318,15 +318,21 @@ func TestAPIKeyBadInput(t *testing.T) {
 	}
 }
 
-// Acceptance 7: no secret or encoded value anywhere under the data dirs or
-// in the logs.
-func TestAPIKeySecretsNeverRest(t *testing.T) {
+// Acceptance 7 (and issue 6's 5): no API key or service token secret, nor
+// any encoded value, anywhere under the data dirs or in the logs.
+func TestCredentialSecretsNeverRest(t *testing.T) {
 	c := testcluster.New(t, 3, testcluster.Options{LogLevel: "trace"})
 	var secrets []string
 	for n := 0; n < 20; n++ {
 		k := createKey(t, c, n%3, testcluster.Elastic, map[string]any{"name": fmt.Sprintf("k%d", n)})
 		secrets = append(secrets, k.APIKey, k.Encoded)
 		keyWorks(c, (n+1)%3, k)
+	}
+	for n := 0; n < 5; n++ {
+		_, value := createServiceToken(t, c, n%3, fmt.Sprintf("/_security/service/elastic/fleet-server/credential/token/t%d", n))
+		raw, _ := base64.RawStdEncoding.DecodeString(value)
+		secrets = append(secrets, value, string(raw[bytes.LastIndexByte(raw, ':')+1:]))
+		c.Do((n+1)%3, http.MethodGet, "/_security/_authenticate", "Bearer "+value, nil)
 	}
 	c.Do(0, http.MethodDelete, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "k1*"})
 	c.Server(c.Leader()).Node().Snapshot()

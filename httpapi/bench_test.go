@@ -179,3 +179,29 @@ func BenchmarkAPIKeyRevocation3Nodes(b *testing.B) {
 		b.ReportMetric(float64(lags[len(lags)/2].Microseconds())/1000, "revocation-p50-ms")
 	}
 }
+
+// BenchmarkHTTPServiceTokenAuthVsBareHandler: service token bearer
+// authentications next to the bare handler.
+func BenchmarkHTTPServiceTokenAuthVsBareHandler(b *testing.B) {
+	c := testcluster.New(b, 1)
+	r := c.Do(0, http.MethodPost, "/_security/service/elastic/fleet-server/credential/token/bench", testcluster.Elastic, nil)
+	if r.Status != http.StatusOK {
+		b.Fatalf("create token: %d %s", r.Status, r.Body)
+	}
+	auth := "Bearer " + r.JSON()["token"].(map[string]any)["value"].(string)
+	body := c.Do(0, http.MethodGet, "/_security/_authenticate", auth, nil).Body
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	defer bare.Close()
+	const workers, d = 32, 3 * time.Second
+	b.ResetTimer()
+	for b.Loop() {
+		bareRate := drive(b, bare.URL+"/", auth, workers, d)
+		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
+		b.ReportMetric(bareRate, "bare-req/s")
+		b.ReportMetric(authRate, "auth-req/s")
+		b.ReportMetric(authRate/bareRate, "ratio")
+	}
+}

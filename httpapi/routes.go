@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(s.noHandler)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
+	r.Handle(pathFileTokens, s.authenticated(s.handleLocalFileTokens)).Methods(http.MethodGet)
 	r.PathPrefix(cluster.InternalPrefix + "/").Handler(s.node.Handler())
 
 	api := func(path string, h handlerFunc, methods ...string) {
@@ -62,6 +63,15 @@ func (s *Server) routes() http.Handler {
 	api("/_security/api_key/{ids}/_clear_cache", s.handleClearAPIKeyCache, http.MethodPost)
 	api("/_security/api_key/{id}", s.handleUpdateAPIKey, http.MethodPut)
 	api("/_security/_query/api_key", s.handleQueryAPIKeys, http.MethodGet, http.MethodPost)
+
+	api("/_security/service", s.handleGetServiceAccounts, http.MethodGet)
+	api("/_security/service/{namespace}", s.handleGetServiceAccounts, http.MethodGet)
+	api("/_security/service/{namespace}/{service}", s.handleGetServiceAccounts, http.MethodGet)
+	api("/_security/service/{namespace}/{service}/credential", s.handleGetServiceCredentials, http.MethodGet)
+	api("/_security/service/{namespace}/{service}/credential/token", s.handleCreateServiceToken, http.MethodPost)
+	api("/_security/service/{namespace}/{service}/credential/token/{name}", s.handleCreateServiceToken, http.MethodPost, http.MethodPut)
+	api("/_security/service/{namespace}/{service}/credential/token/{name}", s.handleDeleteServiceToken, http.MethodDelete)
+	api("/_security/service/{namespace}/{service}/credential/token/{names}/_clear_cache", s.handleClearServiceTokenCache, http.MethodPost)
 
 	api("/_security/privilege/_builtin", s.handleBuiltinPrivileges, http.MethodGet)
 	api("/_security/privilege", s.handlePutPrivileges, http.MethodPut, http.MethodPost)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -27,6 +28,8 @@ type Config struct {
 	Bootstrap bool
 	Join      []string
 	Settings  Settings
+	// ConfigDir holds the service_tokens file (default DATA_DIR/config).
+	ConfigDir string
 	// ElasticPassword sets elastic's password when this node bootstraps.
 	ElasticPassword authn.Secret
 	Logger          hclog.Logger
@@ -80,6 +83,10 @@ func Start(cfg Config) (*Server, error) {
 	}
 	ac := settings.authn
 	ac.Logger = cfg.Logger
+	ac.ConfigDir = cfg.ConfigDir
+	if ac.ConfigDir == "" {
+		ac.ConfigDir = filepath.Join(cfg.DataDir, "config")
+	}
 	svc, err = authn.New(s.node, ac)
 	if err != nil {
 		s.node.Shutdown()
@@ -90,6 +97,7 @@ func Start(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopPurger = cancel
 	go svc.RunPurger(ctx, settings.purge)
+	go svc.RunFileTokenWatcher(ctx)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
 	go func() { s.done <- s.http.Serve(s.listener) }()

@@ -17,6 +17,7 @@ type authenticationView struct {
 	Roles               []string         `json:"roles"`
 	FullName            *string          `json:"full_name"`
 	Email               *string          `json:"email"`
+	Token               *authn.TokenRef  `json:"token,omitempty"`
 	Metadata            any              `json:"metadata"`
 	Enabled             bool             `json:"enabled"`
 	AuthenticationRealm authn.Realm      `json:"authentication_realm"`
@@ -35,7 +36,7 @@ func authenticationJSON(a *authn.Authentication) authenticationView {
 		roles = []string{}
 	}
 	return authenticationView{Username: a.Username, Roles: roles, FullName: a.FullName, Email: a.Email, Metadata: md,
-		Enabled: a.Enabled, AuthenticationRealm: a.Realm, LookupRealm: a.Realm, AuthenticationType: a.Type, APIKey: a.APIKey}
+		Enabled: a.Enabled, AuthenticationRealm: a.Realm, LookupRealm: a.Realm, AuthenticationType: a.Type, APIKey: a.APIKey, Token: a.Token}
 }
 
 func (s *Server) handlePutUser(w http.ResponseWriter, r *http.Request, c authn.Caller) error {

@@ -31,7 +31,8 @@ func main() {
 const usage = `usage: tokenstore <command> [flags]
 
 commands:
-  serve    run a node (tokenstore serve --help for its flags)
+  serve           run a node (tokenstore serve --help for its flags)
+  service-tokens  create, delete or list file-backed service account tokens
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "service-tokens":
+		return serviceTokens(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -65,9 +68,9 @@ func (s settingsFlag) Set(v string) error {
 }
 
 type serveFlags struct {
-	nodeID, httpAddr, raftAddr, dataDir, join, logLevel string
-	bootstrap                                           bool
-	settings                                            settingsFlag
+	nodeID, httpAddr, raftAddr, dataDir, configDir, join, logLevel string
+	bootstrap                                                      bool
+	settings                                                       settingsFlag
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -78,6 +81,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:9200", "HTTP listen address")
 	fs.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:9300", "Raft listen address")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for the Raft log, snapshots and config")
+	fs.StringVar(&f.configDir, "config-dir", "", "directory of the service_tokens file (default DATA_DIR/config)")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this node (ignored when the data dir has state)")
 	fs.StringVar(&f.join, "join", "", "HTTP addresses of members to join, comma-separated")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
@@ -131,7 +135,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := httpapi.Start(httpapi.Config{
 		NodeID: f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
-		Bootstrap: f.bootstrap, Join: join, Settings: httpapi.Settings(f.settings), Logger: log,
+		Bootstrap: f.bootstrap, Join: join, Settings: httpapi.Settings(f.settings), Logger: log, ConfigDir: f.configDir,
 	})
 	if err != nil {
 		return err

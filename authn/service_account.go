@@ -1,0 +1,116 @@
+package authn
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// ServiceAccountRealm is the realm service account tokens authenticate in.
+var ServiceAccountRealm = Realm{Name: "_service_account", Type: "_service_account"}
+
+var fleetIndices = []fsm.IndicesPrivileges{
+	{Names: []string{"logs-*", "metrics-*", "traces-*", ".logs-endpoint.diagnostic.collection-*", ".logs-endpoint.action.responses-*", ".logs-endpoint.heartbeat-*"},
+		Privileges: []string{"write", "create_index", "auto_configure"}},
+	{Names: []string{"profiling-*"}, Privileges: []string{"read", "write"}},
+	{Names: []string{"traces-apm.sampled-*"}, Privileges: []string{"read", "monitor", "maintenance"}},
+	{Names: []string{".fleet-secrets*"}, Privileges: []string{"read"}, AllowRestrictedIndices: true},
+	{Names: []string{".fleet-actions*", ".fleet-agents*", ".fleet-artifacts*", ".fleet-enrollment-api-keys*", ".fleet-policies*", ".fleet-policies-leader*", ".fleet-servers*", ".fleet-fileds*"},
+		Privileges: []string{"read", "write", "monitor", "create_index", "auto_configure", "maintenance"}, AllowRestrictedIndices: true},
+	{Names: []string{"synthetics-*"}, Privileges: []string{"read", "write", "create_index", "auto_configure"}},
+	{Names: []string{".elastic-connectors*", "content-*", ".search-acl-filter-*", "agentless-*"},
+		Privileges: []string{"read", "write", "monitor", "create_index", "auto_configure", "maintenance", "view_index_metadata"}},
+}
+
+// serviceAccounts are the built-in accounts, each with its fixed role
+// descriptor, after Elasticsearch's ElasticServiceAccounts.
+var serviceAccounts = map[string]fsm.RoleDescriptor{
+	"elastic/fleet-server": {
+		Cluster:      []string{"monitor", "manage_own_api_key", "read_fleet_secrets", "cluster:admin/xpack/connector/*"},
+		Indices:      fleetIndices,
+		Applications: []fsm.ApplicationPrivileges{{Application: "kibana-*", Privileges: []string{"reserved_fleet-setup"}, Resources: []string{"*"}}},
+	},
+	"elastic/fleet-server-remote": {
+		Cluster: []string{"monitor", "manage_own_api_key"},
+		Indices: []fsm.IndicesPrivileges{{Names: []string{"logs-*", "metrics-*", "traces-*"}, Privileges: []string{"write", "create_index", "auto_configure"}}},
+	},
+	"elastic/kibana": {
+		Cluster: builtinRoles["kibana_system"].Cluster,
+		Indices: builtinRoles["kibana_system"].Indices,
+	},
+	"elastic/enterprise-search-server": {
+		Cluster: []string{"manage", "manage_security"},
+		Indices: []fsm.IndicesPrivileges{{Names: []string{"search-*", ".elastic-analytics-collections", ".ent-search-*", ".monitoring-ent-search-*",
+			"metricbeat-ent-search-*", "enterprise-search-*", "logs-app_search.analytics-default", "logs-elastic_analytics.events-*",
+			"logs-enterprise_search.api-default", "logs-enterprise_search.audit-default", "logs-app_search.search_relevance_suggestions-default",
+			"logs-crawler-default", "logs-elastic_crawler-default", "logs-workplace_search.analytics-default",
+			"logs-workplace_search.content_events-default", ".elastic-connectors*"},
+			Privileges: []string{"manage", "read", "write"}}},
+	},
+	"elastic/auto-ops": {
+		Cluster: []string{"monitor", "read_ilm", "read_slm"},
+		Indices: []fsm.IndicesPrivileges{{Names: []string{"*"}, Privileges: []string{"monitor", "view_index_metadata"}, AllowRestrictedIndices: true}},
+	},
+}
+
+// ServiceAccountNames lists the built-in accounts, sorted.
+func ServiceAccountNames() []string { return sortedKeysOf(serviceAccounts) }
+
+// ServiceAccountDescriptor returns an account's fixed role descriptor.
+func ServiceAccountDescriptor(principal string) (fsm.RoleDescriptor, bool) {
+	d, ok := serviceAccounts[principal]
+	return d, ok
+}
+
+var serviceTokenNamePattern = regexp.MustCompile(`^[a-zA-Z0-9-][a-zA-Z0-9_-]{0,255}$`)
+
+// ValidServiceTokenName reports whether a token name follows Elasticsearch's rules.
+func ValidServiceTokenName(name string) bool { return serviceTokenNamePattern.MatchString(name) }
+
+func invalidTokenName(name string) *Error {
+	return validation("invalid service token name [" + name + "]. service account token name must have at least 1 character and at most 256 characters that are alphanumeric (A-Z, a-z, 0-9) or hyphen (-) or underscore (_). It must not begin with an underscore (_).")
+}
+
+// serviceTokenPrefix is magic 0, token type 1, reserved 0, format version 1.
+var serviceTokenPrefix = []byte{0, 1, 0, 1}
+
+// minServiceTokenSecret is the shortest secret looked up at all.
+const minServiceTokenSecret = 10
+
+// ServiceTokenValue builds the bearer value of a service token.
+func ServiceTokenValue(qualified, secret string) string {
+	raw := append(append(bytes.Clone(serviceTokenPrefix), qualified...), ':')
+	return base64.RawStdEncoding.EncodeToString(append(raw, secret...))
+}
+
+// serviceTokenCredential is a parsed service token bearer value.
+type serviceTokenCredential struct {
+	principal, name string
+	secret          []byte
+}
+
+// parseServiceToken reports whether a bearer value is a service token (the
+// 4-byte prefix) and splits it; ok is false for other bearer values.
+func parseServiceToken(bearer string) (cred serviceTokenCredential, isServiceToken, valid bool) {
+	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(bearer, "="))
+	if err != nil || !bytes.HasPrefix(raw, serviceTokenPrefix) {
+		return cred, false, false
+	}
+	qualified, secret, ok := bytes.Cut(raw[len(serviceTokenPrefix):], []byte{':'})
+	parts := strings.Split(string(qualified), "/")
+	if !ok || len(parts) != 3 {
+		return cred, true, false
+	}
+	return serviceTokenCredential{principal: parts[0] + "/" + parts[1], name: parts[2], secret: secret}, true, true
+}
+
+func serviceAccountAuthentication(principal, tokenName, source string) *Authentication {
+	full := "Service account - " + principal
+	return &Authentication{Username: principal, Roles: []string{}, FullName: &full,
+		Metadata: json.RawMessage(`{"_elastic_service_account":true}`), Enabled: true, Realm: ServiceAccountRealm,
+		Type: "token", Token: &TokenRef{Name: tokenName, Type: "_service_account_" + source}}
+}

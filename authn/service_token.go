@@ -1,0 +1,231 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+const (
+	actionServiceAccountGet  = secPrefix + "service_account/get"
+	actionServiceTokenCreate = secPrefix + "service_account/token/create"
+	actionServiceTokenDelete = secPrefix + "service_account/token/delete"
+	actionServiceCredentials = secPrefix + "service_account/credential/get"
+	actionServiceTokenCache  = secPrefix + "service_account/token/clear_cache"
+)
+
+// authenticateServiceToken checks a service token: the file tokens of this
+// node first, then the replicated index tokens, as Elasticsearch does. A
+// short secret or an unknown account fails before any lookup.
+func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceTokenCredential) (*Authentication, error) {
+	fail := &Error{Kind: Unauthenticated, Type: "security_exception",
+		Reason: fmt.Sprintf("failed to authenticate service account [%s] with token name [%s]", cred.principal, cred.name)}
+	if len(cred.secret) < minServiceTokenSecret || !ValidServiceTokenName(cred.name) {
+		return nil, fail
+	}
+	if _, ok := serviceAccounts[cred.principal]; !ok {
+		return nil, fail
+	}
+	qualified := cred.principal + "/" + cred.name
+	files := s.files.current()
+	if hash, ok := files.tokens[qualified]; ok {
+		key := "file:" + qualified
+		if a := s.cache.get(key, files.generation, cred.secret, s.now()); a != nil {
+			return a, nil
+		}
+		if VerifyPassword(cred.secret, hash) || verifySSHA256String(cred.secret, hash) {
+			a := serviceAccountAuthentication(cred.principal, cred.name, "file")
+			s.cache.put(key, files.generation, cred.secret, a, s.now())
+			return a, nil
+		}
+	}
+	t, ok := s.st.ServiceToken(qualified)
+	if !ok {
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
+		if s.p.CatchUp(wctx) == nil {
+			t, ok = s.st.ServiceToken(qualified)
+		}
+		cancel()
+	}
+	if !ok {
+		return nil, fail
+	}
+	salt, digest := t.SaltDigest()
+	if !checkSSHA256(cred.secret, salt, digest) {
+		return nil, fail
+	}
+	return s.tokenAuth.get(t), nil
+}
+
+// verifySSHA256String checks a secret against an "{SSHA256}" hash string.
+func verifySSHA256String(secret []byte, hash string) bool {
+	rest, ok := strings.CutPrefix(hash, "{SSHA256}")
+	if !ok || len(rest) < 12 {
+		return false
+	}
+	salt, err1 := base64.StdEncoding.DecodeString(rest[:12])
+	digest, err2 := base64.StdEncoding.DecodeString(rest[12:])
+	return err1 == nil && err2 == nil && checkSSHA256(secret, salt, digest)
+}
+
+// serviceTokenAuthCache keeps the Authentication of index tokens, valid for
+// the token record it was built from.
+type serviceTokenAuthCache struct{ cache apiKeyAuthCache }
+
+func (c *serviceTokenAuthCache) get(t *fsm.ServiceToken) *Authentication {
+	return c.cache.getOrBuild(t.Qualified(), t, func() *Authentication {
+		return serviceAccountAuthentication(t.Namespace+"/"+t.Service, t.Name, "index")
+	})
+}
+
+// GetServiceAccounts returns the built-in accounts under a namespace and
+// service (either may be empty for all).
+func (s *Service) GetServiceAccounts(c Caller, namespace, service string) (map[string]fsm.RoleDescriptor, error) {
+	if err := s.Authorize(c, actionServiceAccountGet); err != nil {
+		return nil, err
+	}
+	out := map[string]fsm.RoleDescriptor{}
+	for principal, d := range serviceAccounts {
+		ns, svc, _ := strings.Cut(principal, "/")
+		if (namespace == "" || ns == namespace) && (service == "" || svc == service) {
+			out[principal] = d
+		}
+	}
+	return out, nil
+}
+
+// CreatedServiceToken is create service token's answer; Value is the bearer
+// value, shown only here, once.
+type CreatedServiceToken struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func unknownServiceAccount(principal string) *Error {
+	return &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("service account [%s] does not exist", principal)}
+}
+
+// NewServiceTokenName generates a 20-character name that passes the name
+// rules (it does not start with an underscore).
+func NewServiceTokenName() string {
+	for {
+		b := make([]byte, 15)
+		rand.Read(b)
+		if n := base64.RawURLEncoding.EncodeToString(b); n[0] != '_' {
+			return n
+		}
+	}
+}
+
+// CreateServiceToken creates an index token for a built-in account; an
+// empty name is generated.
+func (s *Service) CreateServiceToken(ctx context.Context, c Caller, namespace, service, name string) (CreatedServiceToken, error) {
+	if err := s.Authorize(c, actionServiceTokenCreate); err != nil {
+		return CreatedServiceToken{}, err
+	}
+	principal := namespace + "/" + service
+	if _, ok := serviceAccounts[principal]; !ok {
+		return CreatedServiceToken{}, unknownServiceAccount(principal)
+	}
+	if name == "" {
+		name = NewServiceTokenName()
+	}
+	if !ValidServiceTokenName(name) {
+		return CreatedServiceToken{}, invalidTokenName(name)
+	}
+	secret := newSecret()
+	tok := fsm.ServiceToken{Namespace: namespace, Service: service, Name: name, Hash: hashSSHA256(secret),
+		Creation: s.now().UnixMilli(), Creator: c.Auth.Username}
+	res, err := s.propose(ctx, c, fsm.ServiceTokenCreatedV1{Token: tok})
+	if err != nil {
+		return CreatedServiceToken{}, err
+	}
+	if res.Status == fsm.AlreadyExists {
+		return CreatedServiceToken{}, &Error{Kind: Conflict, Type: "version_conflict_engine_exception",
+			Reason: fmt.Sprintf("[service_account_token-%s]: version conflict, document already exists", tok.Qualified())}
+	}
+	s.log.Info("service token created", "token", tok.Qualified())
+	return CreatedServiceToken{Name: name, Value: ServiceTokenValue(tok.Qualified(), secret)}, nil
+}
+
+// DeleteServiceToken removes an index token; it reports whether it existed.
+func (s *Service) DeleteServiceToken(ctx context.Context, c Caller, namespace, service, name string) (bool, error) {
+	if err := s.Authorize(c, actionServiceTokenDelete); err != nil {
+		return false, err
+	}
+	res, err := s.propose(ctx, c, fsm.ServiceTokenDeletedV1{Qualified: namespace + "/" + service + "/" + name})
+	if err != nil {
+		return false, err
+	}
+	return res.Status == fsm.Deleted, nil
+}
+
+// ServiceCredentials are an account's index tokens and this node's file tokens.
+type ServiceCredentials struct {
+	IndexTokens []string
+	FileTokens  []string
+}
+
+// GetServiceCredentials lists an account's index tokens and the file tokens
+// this node has; the HTTP layer gathers the other nodes' file tokens.
+func (s *Service) GetServiceCredentials(ctx context.Context, c Caller, namespace, service string) (ServiceCredentials, error) {
+	if err := s.Authorize(c, actionServiceCredentials); err != nil {
+		return ServiceCredentials{}, err
+	}
+	principal := namespace + "/" + service
+	if _, ok := serviceAccounts[principal]; !ok {
+		return ServiceCredentials{}, unknownServiceAccount(principal)
+	}
+	s.freshRead(ctx)
+	var out ServiceCredentials
+	for _, t := range s.st.ServiceTokens(principal) {
+		out.IndexTokens = append(out.IndexTokens, t.Name)
+	}
+	out.FileTokens = s.LocalFileTokens(principal)
+	return out, nil
+}
+
+// LocalFileTokens lists this node's file token names of an account.
+func (s *Service) LocalFileTokens(principal string) []string {
+	var out []string
+	for q := range s.files.current().tokens {
+		if name, ok := strings.CutPrefix(q, principal+"/"); ok {
+			out = append(out, name)
+		}
+	}
+	return sortedKeysOf(setOf(out))
+}
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// AuthorizeCredentialsRead is the check for a peer asking this node for
+// its file tokens on behalf of a client.
+func (s *Service) AuthorizeCredentialsRead(c Caller) error {
+	return s.Authorize(c, actionServiceCredentials)
+}
+
+// ClearServiceTokenCache checks the caller may clear service token caches
+// and drops this node's cached file token verifications.
+func (s *Service) ClearServiceTokenCache(c Caller) error {
+	if err := s.Authorize(c, actionServiceTokenCache); err != nil {
+		return err
+	}
+	s.cache.clearPrefix("file:")
+	return nil
+}
+
+// RunFileTokenWatcher reloads the service_tokens file when it changes.
+func (s *Service) RunFileTokenWatcher(ctx context.Context) {
+	s.files.watch(ctx, 500*time.Millisecond)
+}

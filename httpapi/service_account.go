@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+)
+
+const pathFileTokens = cluster.InternalPrefix + "/file_tokens"
+
+func (s *Server) handleGetServiceAccounts(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	ns, err := pathVar(r, "namespace")
+	if err != nil {
+		return err
+	}
+	svc, err := pathVar(r, "service")
+	if err != nil {
+		return err
+	}
+	accounts, err := s.authn.GetServiceAccounts(c, ns, svc)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	for principal, d := range accounts {
+		out[principal] = map[string]any{"role_descriptor": roleView(d)}
+	}
+	writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleCreateServiceToken(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	vars, err := pathVars(r, "namespace", "service", "name")
+	if err != nil {
+		return err
+	}
+	tok, err := s.authn.CreateServiceToken(r.Context(), c, vars[0], vars[1], vars[2])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{"created": true, "token": tok})
+	return nil
+}
+
+func (s *Server) handleDeleteServiceToken(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	vars, err := pathVars(r, "namespace", "service", "name")
+	if err != nil {
+		return err
+	}
+	found, err := s.authn.DeleteServiceToken(r.Context(), c, vars[0], vars[1], vars[2])
+	if err != nil {
+		return err
+	}
+	writeFound(w, r, found)
+	return nil
+}
+
+func (s *Server) handleGetServiceCredentials(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	vars, err := pathVars(r, "namespace", "service")
+	if err != nil {
+		return err
+	}
+	creds, err := s.authn.GetServiceCredentials(r.Context(), c, vars[0], vars[1])
+	if err != nil {
+		return err
+	}
+	principal := vars[0] + "/" + vars[1]
+	perNode, total, failed := s.gatherFileTokens(r.Context(), c, principal, creds.FileTokens)
+	tokens := map[string]any{}
+	for _, n := range creds.IndexTokens {
+		tokens[n] = map[string]any{}
+	}
+	fileTokens := map[string]any{}
+	for name, nodes := range perNode {
+		fileTokens[name] = map[string]any{"nodes": nodes}
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{
+		"service_account": principal, "count": len(tokens) + len(fileTokens), "tokens": tokens,
+		"nodes_credentials": map[string]any{
+			"_nodes":      map[string]int{"total": total, "successful": total - failed, "failed": failed},
+			"file_tokens": fileTokens,
+		},
+	})
+	return nil
+}
+
+// gatherFileTokens asks every member for its file tokens of an account, with
+// the client's credential, and returns token name -> node names.
+func (s *Server) gatherFileTokens(ctx context.Context, c authn.Caller, principal string, local []string) (map[string][]string, int, int) {
+	members, _ := s.node.Members()
+	perNode := map[string][]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	failed := 0
+	add := func(node string, names []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range names {
+			perNode[n] = append(perNode[n], node)
+		}
+	}
+	for _, m := range members {
+		if m.ID == s.node.ID() {
+			add(m.ID, local)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			names, err := s.fetchFileTokens(ctx, m.HTTPAddr, c.Credential, principal)
+			if err != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+				return
+			}
+			add(m.ID, names)
+		}()
+	}
+	wg.Wait()
+	for _, nodes := range perNode {
+		slices.Sort(nodes)
+	}
+	return perNode, len(members), failed
+}
+
+var peerClient = &http.Client{Timeout: 2 * time.Second}
+
+func (s *Server) fetchFileTokens(ctx context.Context, addr, credential, principal string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+pathFileTokens+"?principal="+principal, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", credential)
+	resp, err := peerClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, &httpError{status: resp.StatusCode, reason: "peer refused"}
+	}
+	var names []string
+	return names, json.NewDecoder(resp.Body).Decode(&names)
+}
+
+// handleLocalFileTokens answers a peer gathering file tokens; the client's
+// credential must allow reading service credentials here too.
+func (s *Server) handleLocalFileTokens(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.AuthorizeCredentialsRead(c); err != nil {
+		return err
+	}
+	names := s.authn.LocalFileTokens(r.URL.Query().Get("principal"))
+	if names == nil {
+		names = []string{}
+	}
+	writeJSON(w, r, http.StatusOK, names)
+	return nil
+}
+
+func (s *Server) handleClearServiceTokenCache(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.ClearServiceTokenCache(c); err != nil {
+		return err
+	}
+	s.writeNodesEnvelope(w, r)
+	return nil
+}
+
+// pathVars returns several path parameters, unescaped.
+func pathVars(r *http.Request, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, n := range names {
+		v, err := pathVar(r, n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
