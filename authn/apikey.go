@@ -227,6 +227,9 @@ func (s *Service) expirationMillis(v *string, now int64) (int64, error) {
 
 // CreateAPIKey creates a key owned by the caller.
 func (s *Service) CreateAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRequest) (CreatedAPIKey, error) {
+	if !s.cfg.APIKeysEnabled {
+		return CreatedAPIKey{}, featureDisabled("api keys")
+	}
 	if !s.canManageOwnKeys(c, actionAPIKeyCreate) {
 		return CreatedAPIKey{}, forbiddenWith(c.Auth, actionAPIKeyCreate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
 	}

@@ -13,6 +13,9 @@ import (
 // keyScope is which keys a caller may act on for an action: all of them
 // (manage_api_key and above, or read_security for reads), or only its own.
 func (s *Service) keyScope(c Caller, action string) (all bool, err error) {
+	if !s.cfg.APIKeysEnabled {
+		return false, featureDisabled("api keys")
+	}
 	p := s.Permission(c)
 	if p.AllowsCluster(action) {
 		return true, nil
@@ -163,6 +166,9 @@ type UpdateAPIKeyRequest struct {
 // UpdateAPIKeys updates keys the caller owns, refreshing each key's
 // limited_by snapshot; it returns the updated ids, the no-ops and per-id errors.
 func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyRequest) ([]string, []string, map[string]*Error, error) {
+	if !s.cfg.APIKeysEnabled {
+		return nil, nil, nil, featureDisabled("api keys")
+	}
 	if c.Auth.key != nil {
 		return nil, nil, nil, invalid("authentication via API key not supported: only the owner user can update an API key")
 	}
@@ -242,6 +248,9 @@ type GrantAPIKeyRequest struct {
 // GrantAPIKey creates a key for the user whose credentials the request
 // carries; the caller needs grant_api_key.
 func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequest) (CreatedAPIKey, error) {
+	if !s.cfg.APIKeysEnabled {
+		return CreatedAPIKey{}, featureDisabled("api keys")
+	}
 	if !s.Permission(c).AllowsCluster(actionAPIKeyGrant) {
 		return CreatedAPIKey{}, forbidden(c.Auth, actionAPIKeyGrant)
 	}
@@ -270,14 +279,19 @@ func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequ
 	if len(msgs) > 0 {
 		return CreatedAPIKey{}, validation(msgs...)
 	}
+	var user *Authentication
 	if req.GrantType == "access_token" {
-		// Access tokens arrive with the token service; until then no
-		// token can be valid, so the grant fails as for a bad token.
-		return CreatedAPIKey{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "token service: access token grants are not available")
-	}
-	user, err := s.authenticateUser(ctx, req.Username, req.Password.bytes())
-	if err != nil {
-		return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.Username), "")
+		a, err := s.authenticateAccessToken(ctx, string(*req.AccessToken))
+		if err != nil {
+			return CreatedAPIKey{}, err
+		}
+		user, c.Subject = a, "Bearer "+string(*req.AccessToken)
+	} else {
+		a, err := s.authenticateUser(ctx, req.Username, req.Password.bytes())
+		if err != nil {
+			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.Username), "")
+		}
+		user, c.Subject = a, basicCredential(req.Username, *req.Password)
 	}
 	if req.RunAs != "" {
 		if !s.canRunAs(user, req.RunAs) {

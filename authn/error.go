@@ -25,7 +25,10 @@ type Error struct {
 	Additional string
 	// Authenticate replaces the default WWW-Authenticate values when set.
 	Authenticate []string
-	Err          error
+	// OAuth, when set, asks for an RFC 6749 error body with this code
+	// (get token's validation and invalid_grant failures).
+	OAuth string
+	Err   error
 }
 
 func (e *Error) Error() string {

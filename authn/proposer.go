@@ -10,9 +10,10 @@ import (
 // leader, and read the local state. cluster.Node satisfies it.
 type Proposer interface {
 	// Propose appends an event and returns once this node has applied it.
-	// credential is the client's Authorization header, which the leader uses
-	// to authorize the write again when it was forwarded.
-	Propose(ctx context.Context, event []byte, credential string) (uint64, fsm.Result, error)
+	// credential is the client's Authorization header and subject the
+	// credential of the user a write is made for (password and refresh
+	// grants); the leader uses both to authorize a forwarded write again.
+	Propose(ctx context.Context, event []byte, credential, subject string) (uint64, fsm.Result, error)
 	// ProposeAsLeader appends an event this node originates; leader only.
 	ProposeAsLeader(event []byte) (uint64, fsm.Result, error)
 	// CatchUp waits until this node has applied what the leader had applied.

@@ -12,6 +12,9 @@ import (
 type PurgeConfig struct {
 	Retention time.Duration
 	Interval  time.Duration
+	// TokenInterval is xpack.security.authc.token.delete.interval: how often
+	// token pairs that can no longer be used or refreshed are removed.
+	TokenInterval time.Duration
 }
 
 // RunPurger removes, every interval while this node leads, the API keys
@@ -20,10 +23,17 @@ type PurgeConfig struct {
 func (s *Service) RunPurger(ctx context.Context, cfg PurgeConfig) {
 	t := time.NewTicker(cfg.Interval)
 	defer t.Stop()
+	tokens := time.NewTicker(cfg.TokenInterval)
+	defer tokens.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tokens.C:
+			if s.p.IsLeader() {
+				s.purgeTokens()
+			}
+			continue
 		case <-t.C:
 		}
 		if !s.p.IsLeader() {
@@ -41,5 +51,22 @@ func (s *Service) RunPurger(ctx context.Context, cfg PurgeConfig) {
 		} else {
 			s.log.Info("api keys purged", "count", len(res.Items))
 		}
+	}
+}
+
+// purgeTokens removes token pairs past both their access expiry and the
+// refresh lifetime of their grant: nothing can use them any more.
+func (s *Service) purgeTokens() {
+	before := s.now().UnixMilli()
+	due := s.st.Tokens(func(t *fsm.TokenPair) bool {
+		return t.GrantTime+fsm.RefreshLifetime < before && t.AccessExpiry < before
+	})
+	if len(due) == 0 {
+		return
+	}
+	if _, res, err := s.p.ProposeAsLeader(fsm.MustEncode(fsm.TokensPurgedV1{Before: before})); err != nil {
+		s.log.Warn("token purge failed", "error", err)
+	} else {
+		s.log.Info("tokens purged", "count", len(res.Items))
 	}
 }

@@ -25,12 +25,20 @@ type Config struct {
 	CatchUpWait time.Duration
 	// ConfigDir holds the service_tokens file; empty means none.
 	ConfigDir string
-	Logger    hclog.Logger
+	// TokensEnabled and APIKeysEnabled are xpack.security.authc.token.enabled
+	// and .api_key.enabled; TokenTimeout is the access token lifetime.
+	TokensEnabled  bool
+	APIKeysEnabled bool
+	TokenTimeout   time.Duration
+	// Now is the clock; nil means time.Now. Tests skew it.
+	Now    func() time.Time
+	Logger hclog.Logger
 }
 
 // DefaultConfig is Elasticsearch's defaults.
 func DefaultConfig() Config {
-	return Config{PasswordHashing: "bcrypt", CacheTTL: 20 * time.Minute, CatchUpWait: 300 * time.Millisecond}
+	return Config{PasswordHashing: "bcrypt", CacheTTL: 20 * time.Minute, CatchUpWait: 300 * time.Millisecond,
+		TokensEnabled: true, APIKeysEnabled: true, TokenTimeout: 20 * time.Minute}
 }
 
 // Service is the security service of one node.
@@ -58,7 +66,14 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	}
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
 		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, tokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}},
-		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: time.Now}, nil
+		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: cmpOr(cfg.Now, time.Now)}, nil
+}
+
+func cmpOr(f, def func() time.Time) func() time.Time {
+	if f != nil {
+		return f
+	}
+	return def
 }
 
 // Caller is an authenticated request: who it is and the credential it came
@@ -66,6 +81,10 @@ func New(p Proposer, cfg Config) (*Service, error) {
 type Caller struct {
 	Auth       *Authentication
 	Credential string
+	// Subject is the credential of the user a write is made for, when that
+	// is not the caller: the password of a password grant, the refresh
+	// token of a refresh. It proves the subject to the leader.
+	Subject string
 }
 
 // unauthenticated is the 401 for credentials that were given but refused.
@@ -91,6 +110,9 @@ func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller
 		}
 		return Caller{Auth: auth, Credential: header}, nil
 	case APIKeyScheme:
+		if !s.cfg.APIKeysEnabled {
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		}
 		if cred.Malformed {
 			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: invalid ApiKey value")
 		}
@@ -116,7 +138,15 @@ func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller
 			}
 			return Caller{Auth: auth, Credential: header}, nil
 		}
-		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		if !s.cfg.TokensEnabled {
+			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		}
+		auth, err := s.authenticateAccessToken(ctx, cred.Bearer)
+		if err != nil {
+			s.log.Debug("authentication failed", "scheme", "bearer", "path", path)
+			return Caller{}, err
+		}
+		return Caller{Auth: auth, Credential: header}, nil
 	default:
 		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
 	}
@@ -216,7 +246,7 @@ func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Res
 	if err != nil {
 		return fsm.Result{}, err
 	}
-	_, res, err := s.p.Propose(ctx, event, c.Credential)
+	_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
 	if err != nil {
 		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
 	}

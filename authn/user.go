@@ -185,6 +185,10 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, name string, pas
 	if name == "" {
 		name = c.Auth.Username
 	}
+	if name == c.Auth.Username && c.Auth.Type == "token" {
+		// A stolen access token must not be enough to take over the account.
+		return forbidden(c.Auth, actionUserPassword)
+	}
 	self := name == c.Auth.Username && c.Auth.Type == "realm"
 	if !self {
 		if err := s.Authorize(c, actionUserPassword); err != nil {

@@ -59,8 +59,10 @@ func newInternalClient(isolated *atomic.Bool) *http.Client {
 
 // Propose appends an event through the leader and returns its log index and
 // result once this node has applied it. On a follower the event goes to the
-// leader with the client's credential, and the leader authorizes it again.
-func (n *Node) Propose(ctx context.Context, event []byte, credential string) (uint64, fsm.Result, error) {
+// leader with the client's credential (and the subject's, for writes made on
+// another's behalf), and the leader authorizes it again. Credentials travel
+// in headers only; they never enter the log.
+func (n *Node) Propose(ctx context.Context, event []byte, credential, subject string) (uint64, fsm.Result, error) {
 	if err := fsm.Validate(event); err != nil {
 		return 0, fsm.Result{}, err
 	}
@@ -71,7 +73,7 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential string) (ui
 			return idx, res, err
 		}
 	}
-	idx, res, err := n.forward(ctx, event, credential)
+	idx, res, err := n.forward(ctx, event, credential, subject)
 	if err != nil {
 		return 0, fsm.Result{}, err
 	}
@@ -110,14 +112,17 @@ type proposeReply struct {
 	Result fsm.Result `json:"result"`
 }
 
-func (n *Node) forward(ctx context.Context, event []byte, credential string) (uint64, fsm.Result, error) {
+// subjectHeader carries the subject's credential of a forwarded write.
+const subjectHeader = "X-Tokenstore-Subject"
+
+func (n *Node) forward(ctx context.Context, event []byte, credential, subject string) (uint64, fsm.Result, error) {
 	var lastErr error
 	// A leader may be changing; retry briefly while a new one is found.
 	for attempt := 0; attempt < 20; attempt++ {
 		base, err := n.leaderURL()
 		if err == nil {
 			var reply proposeReply
-			status, body, ferr := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply)
+			status, body, ferr := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply, subject)
 			switch {
 			case ferr != nil:
 				lastErr = ferr
@@ -165,13 +170,16 @@ func (n *Node) leaderURL() (string, error) {
 }
 
 // call makes one internal HTTP call and decodes a 200 answer into out.
-func (n *Node) call(ctx context.Context, method, url, credential string, body []byte, out any) (int, []byte, error) {
+func (n *Node) call(ctx context.Context, method, url, credential string, body []byte, out any, subject ...string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	if credential != "" {
 		req.Header.Set("Authorization", credential)
+	}
+	if len(subject) > 0 && subject[0] != "" {
+		req.Header.Set(subjectHeader, subject[0])
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
@@ -224,7 +232,7 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forwarded writes are not accepted", http.StatusForbidden)
 		return
 	}
-	if err := n.cfg.Authorize(r.Header.Get("Authorization"), event); err != nil {
+	if err := n.cfg.Authorize(r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event); err != nil {
 		n.log.Warn("refused forwarded write", "from", r.RemoteAddr, "error", err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return

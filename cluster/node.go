@@ -34,8 +34,10 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	SnapshotRetain    int
 	// Authorize is asked by the leader before it appends an event forwarded by
-	// another node, with the credential of the client that sent the write.
-	Authorize func(credential string, event []byte) error
+	// another node, with the credentials of the client that sent the write:
+	// its own, and for writes on behalf of another subject (a password or
+	// refresh grant), the subject's.
+	Authorize func(credential, subject string, event []byte) error
 }
 
 // ErrNoLeader is returned when no leader is known, e.g. during an election or

@@ -28,6 +28,10 @@ const (
 	APIKeysPurged           EventType = 14
 	ServiceTokenCreated     EventType = 15
 	ServiceTokenDeleted     EventType = 16
+	TokenIssued             EventType = 17
+	TokenRefreshed          EventType = 18
+	TokensInvalidated       EventType = 19
+	TokensPurged            EventType = 20
 )
 
 // headerLen is the encoded size of type (2 bytes) and version (1 byte).
@@ -61,6 +65,10 @@ var appliers = map[eventKey]applyFunc{
 	{APIKeysPurged, 1}:           applyAPIKeysPurgedV1,
 	{ServiceTokenCreated, 1}:     applyServiceTokenCreatedV1,
 	{ServiceTokenDeleted, 1}:     applyServiceTokenDeletedV1,
+	{TokenIssued, 1}:             applyTokenIssuedV1,
+	{TokenRefreshed, 1}:          applyTokenRefreshedV1,
+	{TokensInvalidated, 1}:       applyTokensInvalidatedV1,
+	{TokensPurged, 1}:            applyTokensPurgedV1,
 }
 
 // Payload is implemented by every event body; it names its type and version.

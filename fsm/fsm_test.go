@@ -41,6 +41,11 @@ func sampleEvents() []Payload {
 		ServiceTokenDeletedV1{Qualified: "elastic/fleet-server/nope"},
 		ServiceTokenCreatedV1{Token: ServiceToken{Namespace: "elastic", Service: "kibana", Name: "t2", Hash: "y"}},
 		ServiceTokenDeletedV1{Qualified: "elastic/kibana/t2"},
+		TokenIssuedV1{Pair: TokenPair{DocID: "token_a", AccessHash: "ha", RefreshHash: "hr", Creation: 1000, GrantTime: 1000, AccessExpiry: 2000, Username: "joe", Realm: "default_native", Client: "joe"}},
+		TokenRefreshedV1{DocID: "token_a", Time: 1500, Salt: "s1", NewPair: TokenPair{DocID: "token_b", AccessHash: "hb", RefreshHash: "hrb", Creation: 1500, GrantTime: 1000}},
+		TokenRefreshedV1{DocID: "token_a", Time: 1600, Salt: "s2", NewPair: TokenPair{DocID: "token_c"}},
+		TokensInvalidatedV1{Tokens: []TokenInvalidation{{DocID: "token_b"}, {DocID: "token_b", Refresh: true}, {DocID: "nope"}}},
+		TokensPurgedV1{Before: 1000},
 	}
 }
 
@@ -115,7 +120,8 @@ func TestApplyResults(t *testing.T) {
 	got := applyAll(t, New(), sampleEvents())
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
-		Created, AlreadyExists, NotFound, Created, Deleted}
+		Created, AlreadyExists, NotFound, Created, Deleted,
+		Created, Created, Unchanged, Updated, Unchanged}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)

@@ -39,6 +39,7 @@ const (
 	recNode
 	recAPIKey
 	recServiceToken
+	recTokenPair
 )
 
 // ErrBadSnapshot is returned for a snapshot that fails its checks.
@@ -58,6 +59,7 @@ type captured struct {
 	nodes    map[string]*Node
 	apiKeys  map[string]*APIKey
 	svcToks  map[string]*ServiceToken
+	tokens   map[string]*TokenPair
 }
 
 func (s *State) capture() *captured {
@@ -72,6 +74,7 @@ func (s *State) capture() *captured {
 		nodes:    copyMap(s.nodes),
 		apiKeys:  copyMap(s.apiKeys),
 		svcToks:  copyMap(s.serviceTokens),
+		tokens:   copyMap(s.tokens),
 	}
 	for app, privs := range s.appPrivs {
 		c.appPrivs[app] = copyMap(privs)
@@ -160,6 +163,9 @@ func (c *captured) writeTo(w io.Writer) error {
 	for _, k := range sortedKeys(c.svcToks) {
 		sw.record(recServiceToken, c.svcToks[k])
 	}
+	for _, k := range sortedKeys(c.tokens) {
+		sw.record(recTokenPair, c.tokens[k])
+	}
 	sw.write([]byte{byte(recEnd)})
 	if sw.err == nil {
 		_, sw.err = sw.w.Write(sw.sum.Sum(nil))
@@ -205,7 +211,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.mu.Lock()
 	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
-	s.apiKeys, s.serviceTokens = next.apiKeys, next.serviceTokens
+	s.apiKeys, s.serviceTokens, s.tokens = next.apiKeys, next.serviceTokens, next.tokens
 	s.meta = next.meta
 	s.mu.Unlock()
 	s.setApplied(applied)
@@ -279,6 +285,8 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		k.decodeHash()
 		s.apiKeys[k.ID] = &k
 		return nil
+	case recTokenPair:
+		return restoreInto(body, s.tokens, func(t *TokenPair) string { return t.DocID })
 	case recServiceToken:
 		var t ServiceToken
 		if err := json.Unmarshal(body, &t); err != nil {

@@ -19,6 +19,7 @@ type State struct {
 	apiKeys  map[string]*APIKey
 	// serviceTokens is keyed by "namespace/service/name".
 	serviceTokens map[string]*ServiceToken
+	tokens        map[string]*TokenPair
 	meta          clusterMeta
 	applied       atomic.Uint64
 	appliedSig    chan struct{} // closed and replaced on every applied index
@@ -40,6 +41,7 @@ func (s *State) reset() {
 	s.nodes = map[string]*Node{}
 	s.apiKeys = map[string]*APIKey{}
 	s.serviceTokens = map[string]*ServiceToken{}
+	s.tokens = map[string]*TokenPair{}
 	s.meta = clusterMeta{}
 }
 

@@ -111,37 +111,12 @@ func BenchmarkAPIKeyCreates3Nodes(b *testing.B) {
 	const workers, d = 64, 5 * time.Second
 	b.ResetTimer()
 	for b.Loop() {
-		var mu sync.Mutex
-		var lat []time.Duration
-		var failed atomic.Int64
-		deadline := time.Now().Add(d)
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var mine []time.Duration
-				for n := 0; time.Now().Before(deadline); n++ {
-					start := time.Now()
-					r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/api_key", testcluster.Elastic, `{"name":"load"}`)
-					if err != nil || r.Status != http.StatusOK {
-						failed.Add(1)
-						continue
-					}
-					mine = append(mine, time.Since(start))
-				}
-				mu.Lock()
-				lat = append(lat, mine...)
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		if failed.Load() > 0 {
-			b.Fatalf("%d creates failed", failed.Load())
-		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(len(lat))/d.Seconds(), "creates/s")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		rate, p99 := loadWrites(b, workers, d, func(w, n int) bool {
+			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/api_key", testcluster.Elastic, `{"name":"load"}`)
+			return err == nil && r.Status == http.StatusOK
+		})
+		b.ReportMetric(rate, "creates/s")
+		b.ReportMetric(p99, "p99-ms")
 	}
 }
 
@@ -203,5 +178,100 @@ func BenchmarkHTTPServiceTokenAuthVsBareHandler(b *testing.B) {
 		b.ReportMetric(bareRate, "bare-req/s")
 		b.ReportMetric(authRate, "auth-req/s")
 		b.ReportMetric(authRate/bareRate, "ratio")
+	}
+}
+
+// BenchmarkHTTPAccessTokenAuthVsBareHandler: bearer access token
+// authentications next to the bare handler.
+func BenchmarkHTTPAccessTokenAuthVsBareHandler(b *testing.B) {
+	c := testcluster.New(b, 1)
+	r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, `{"grant_type":"client_credentials"}`)
+	if r.Status != http.StatusOK {
+		b.Fatalf("get token: %d %s", r.Status, r.Body)
+	}
+	auth := "Bearer " + r.JSON()["access_token"].(string)
+	body := c.Do(0, http.MethodGet, "/_security/_authenticate", auth, nil).Body
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	defer bare.Close()
+	const workers, d = 32, 3 * time.Second
+	b.ResetTimer()
+	for b.Loop() {
+		bareRate := drive(b, bare.URL+"/", auth, workers, d)
+		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
+		b.ReportMetric(bareRate, "bare-req/s")
+		b.ReportMetric(authRate, "auth-req/s")
+		b.ReportMetric(authRate/bareRate, "ratio")
+	}
+}
+
+// loadWrites runs workers clients that each call next(worker, n) until d
+// passes, and reports operations/s and the latency p99 in ms.
+func loadWrites(b *testing.B, workers int, d time.Duration, next func(w, n int) bool) (float64, float64) {
+	b.Helper()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for n := 0; time.Now().Before(deadline); n++ {
+				start := time.Now()
+				if !next(w, n) {
+					failed.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 || len(lat) == 0 {
+		b.Fatalf("%d operations failed, %d succeeded", failed.Load(), len(lat))
+	}
+	slices.Sort(lat)
+	return float64(len(lat)) / d.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
+}
+
+// BenchmarkTokenGrants3Nodes: password grants (the user's password
+// verification cached) and refresh grants, 64 clients over three nodes.
+func BenchmarkTokenGrants3Nodes(b *testing.B) {
+	c := testcluster.New(b, 3)
+	c.Do(0, http.MethodPut, "/_security/user/grant", testcluster.Elastic, map[string]any{"password": "grant-password", "roles": []string{"superuser"}})
+	const workers, d = 64, 5 * time.Second
+	grant := `{"grant_type":"password","username":"grant","password":"grant-password"}`
+	b.ResetTimer()
+	for b.Loop() {
+		rate, p99 := loadWrites(b, workers, d, func(w, n int) bool {
+			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant)
+			return err == nil && r.Status == http.StatusOK
+		})
+		b.ReportMetric(rate, "password-grants/s")
+		b.ReportMetric(p99, "password-p99-ms")
+		refresh := make([]string, workers)
+		for w := range refresh {
+			r := c.Do(w%3, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant)
+			refresh[w] = r.JSON()["refresh_token"].(string)
+		}
+		rate, p99 = loadWrites(b, workers, d, func(w, n int) bool {
+			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
+				`{"grant_type":"refresh_token","refresh_token":"`+refresh[w]+`"}`)
+			if err != nil || r.Status != http.StatusOK {
+				return false
+			}
+			refresh[w] = r.JSON()["refresh_token"].(string)
+			return true
+		})
+		b.ReportMetric(rate, "refresh-grants/s")
+		b.ReportMetric(p99, "refresh-p99-ms")
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/cluster"
 )
@@ -25,9 +23,18 @@ var kindStatus = map[authn.Kind]struct {
 	authn.Unavailable:     {http.StatusServiceUnavailable, "unavailable_shards_exception"},
 }
 
-// defaultAuthenticate is the WWW-Authenticate set of a 401: one value per
+// authenticateValues is the WWW-Authenticate set of a 401: one value per
 // enabled authentication scheme, in Elasticsearch's order.
-var defaultAuthenticate = []string{`Basic realm="security", charset="UTF-8"`, `Bearer realm="security"`, `ApiKey`}
+func authenticateValues(tokens, apiKeys bool) []string {
+	v := []string{`Basic realm="security", charset="UTF-8"`}
+	if tokens {
+		v = append(v, `Bearer realm="security"`)
+	}
+	if apiKeys {
+		v = append(v, `ApiKey`)
+	}
+	return v
+}
 
 // esError is the Elasticsearch error envelope.
 type esError struct {
@@ -46,13 +53,20 @@ type esCause struct {
 // writeError turns any error into an Elasticsearch error response. Errors
 // that are not authn or cluster errors become a 500 with a generic reason;
 // their cause goes to the log only.
-func writeError(w http.ResponseWriter, r *http.Request, log hclog.Logger, err error) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *authn.Error
+	if errors.As(err, &oe) && oe.OAuth != "" {
+		// get token answers its own failures in RFC 6749's shape.
+		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": oe.OAuth, "error_description": oe.Reason})
+		return
+	}
+	log := s.log
 	status, cause := classify(err)
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if status == http.StatusUnauthorized {
-		values := defaultAuthenticate
+		values := s.authenticate
 		var ae *authn.Error
 		if errors.As(err, &ae) && len(ae.Authenticate) > 0 {
 			values = ae.Authenticate

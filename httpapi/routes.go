@@ -55,6 +55,9 @@ func (s *Server) routes() http.Handler {
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
 	api("/_security/role/{name}", s.handleDeleteRole, http.MethodDelete)
 
+	api("/_security/oauth2/token", s.handleGetToken, http.MethodPost)
+	api("/_security/oauth2/token", s.handleInvalidateToken, http.MethodDelete)
+
 	api("/_security/api_key", s.handleCreateAPIKey, http.MethodPost, http.MethodPut)
 	api("/_security/api_key", s.handleGetAPIKeys, http.MethodGet)
 	api("/_security/api_key", s.handleInvalidateAPIKeys, http.MethodDelete)
@@ -105,22 +108,22 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authn.Authenticate(r.Context(), r.Header.Get("Authorization"), r.URL.Path)
 		if err != nil {
-			writeError(w, r, s.log, err)
+			s.writeError(w, r, err)
 			return
 		}
 		if err := h(w, r, c); err != nil {
-			writeError(w, r, s.log, err)
+			s.writeError(w, r, err)
 		}
 	})
 }
 
 func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, s.log, badRequest("illegal_argument_exception",
+	s.writeError(w, r, badRequest("illegal_argument_exception",
 		fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)))
 }
 
 func (s *Server) wrongMethod(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, s.log, &httpError{status: http.StatusMethodNotAllowed, typ: "illegal_argument_exception",
+	s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, typ: "illegal_argument_exception",
 		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)})
 }
 

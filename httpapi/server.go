@@ -33,6 +33,9 @@ type Config struct {
 	// ElasticPassword sets elastic's password when this node bootstraps.
 	ElasticPassword authn.Secret
 	Logger          hclog.Logger
+	// Clock is the node's clock for expiry decisions and event times; nil
+	// means time.Now.
+	Clock func() time.Time
 	// Raft timing; zero means the cluster package's defaults.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
@@ -50,6 +53,8 @@ type Server struct {
 	done     chan error
 	// stopPurger ends the API key purge loop.
 	stopPurger context.CancelFunc
+	// authenticate is the WWW-Authenticate set of a 401.
+	authenticate []string
 }
 
 // Start opens the node and serves HTTP. The HTTP listener is opened first,
@@ -69,13 +74,16 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), listener: ln, settings: settings, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), listener: ln, settings: settings, done: make(chan error, 1),
+		authenticate: authenticateValues(settings.authn.TokensEnabled, settings.authn.APIKeysEnabled)}
 	var svc *authn.Service
 	s.node, err = cluster.Open(cluster.Config{
 		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(ln.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
 		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
-		Authorize: func(credential string, event []byte) error { return svc.AuthorizeForwarded(credential, event) },
+		Authorize: func(credential, subject string, event []byte) error {
+			return svc.AuthorizeForwarded(credential, subject, event)
+		},
 	})
 	if err != nil {
 		ln.Close()
@@ -84,6 +92,7 @@ func Start(cfg Config) (*Server, error) {
 	ac := settings.authn
 	ac.Logger = cfg.Logger
 	ac.ConfigDir = cfg.ConfigDir
+	ac.Now = cfg.Clock
 	if ac.ConfigDir == "" {
 		ac.ConfigDir = filepath.Join(cfg.DataDir, "config")
 	}

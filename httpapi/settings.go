@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ var knownSettings = map[string]bool{
 	"xpack.security.enabled":                                      true,
 	"xpack.security.authc.api_key.delete.retention_period":        true,
 	"xpack.security.authc.api_key.delete.interval":                true,
+	"xpack.security.authc.token.enabled":                          true,
+	"xpack.security.authc.api_key.enabled":                        true,
+	"xpack.security.authc.token.timeout":                          true,
+	"xpack.security.authc.token.delete.interval":                  true,
 }
 
 // resolved is the typed form of the settings.
@@ -51,10 +56,11 @@ func (s Settings) resolve() (resolved, error) {
 		return resolved{}, fmt.Errorf("unknown setting [%s]", strings.Join(unknown, "], ["))
 	}
 	out := resolved{clusterName: "tokenstore", authn: authn.DefaultConfig(),
-		purge: authn.PurgeConfig{Retention: 7 * 24 * time.Hour, Interval: 24 * time.Hour}}
+		purge: authn.PurgeConfig{Retention: 7 * 24 * time.Hour, Interval: 24 * time.Hour, TokenInterval: 30 * time.Minute}}
 	for name, dst := range map[string]*time.Duration{
 		"xpack.security.authc.api_key.delete.retention_period": &out.purge.Retention,
 		"xpack.security.authc.api_key.delete.interval":         &out.purge.Interval,
+		"xpack.security.authc.token.delete.interval":           &out.purge.TokenInterval,
 	} {
 		v, ok := s[name]
 		if !ok {
@@ -77,6 +83,28 @@ func (s Settings) resolve() (resolved, error) {
 	}
 	if v, ok := s["xpack.security.enabled"]; ok && v != "true" {
 		return resolved{}, fmt.Errorf("setting [xpack.security.enabled] must be [true]: a credential service cannot run without security")
+	}
+	for name, dst := range map[string]*bool{
+		"xpack.security.authc.token.enabled":   &out.authn.TokensEnabled,
+		"xpack.security.authc.api_key.enabled": &out.authn.APIKeysEnabled,
+	} {
+		if v, ok := s[name]; ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil || (v != "true" && v != "false") {
+				return resolved{}, fmt.Errorf("setting [%s] must be [true] or [false], got [%s]", name, v)
+			}
+			*dst = b
+		}
+	}
+	if v, ok := s["xpack.security.authc.token.timeout"]; ok {
+		d, err := authn.ParseTimeValue("xpack.security.authc.token.timeout", v)
+		if err != nil {
+			return resolved{}, err
+		}
+		if d < time.Second || d > time.Hour {
+			return resolved{}, fmt.Errorf("setting [xpack.security.authc.token.timeout] must be between [1s] and [1h], got [%s]", v)
+		}
+		out.authn.TokenTimeout = d
 	}
 	if v, ok := s["xpack.security.authc.password_hashing.algorithm"]; ok {
 		if _, err := authn.NewHasher(v); err != nil {

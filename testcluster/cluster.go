@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ type member struct {
 	raftAddr string
 	server   *httpapi.Server // nil while stopped
 	logFile  *os.File
+	skew     atomic.Int64 // nanoseconds added to this node's clock
 }
 
 // New starts n nodes: node 0 bootstraps, the others join it. It returns
@@ -126,6 +128,7 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
 		Settings: c.opts.Settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
+		Clock:  func() time.Time { return time.Now().Add(time.Duration(m.skew.Load())) },
 	}
 	if join {
 		cfg.Join = []string{c.nodes[0].httpAddr}
@@ -274,6 +277,9 @@ func (c *Cluster) Restart(i int) {
 		c.t.Fatalf("restart node %d: %v", i, err)
 	}
 }
+
+// SkewClock sets how far node i's clock is ahead of the real one.
+func (c *Cluster) SkewClock(i int, d time.Duration) { c.nodes[i].skew.Store(int64(d)) }
 
 // Partition cuts node i off from the other nodes; clients still reach it.
 func (c *Cluster) Partition(i int) { c.Server(i).Node().Isolate(true) }

@@ -47,6 +47,8 @@ func TestBadFlagsFailWithOneClearLine(t *testing.T) {
 		"setting without =":   {"serve", "-E", "cluster.name"},
 		"unknown setting":     {"serve", "-E", "no.such.setting=1", "--data-dir", t.TempDir(), "--bootstrap"},
 		"bad hashing":         {"serve", "-E", "xpack.security.authc.password_hashing.algorithm=md5", "--data-dir", t.TempDir(), "--bootstrap"},
+		"token timeout 2h":    {"serve", "-E", "xpack.security.authc.token.timeout=2h", "--data-dir", t.TempDir(), "--bootstrap"},
+		"token timeout 500ms": {"serve", "-E", "xpack.security.authc.token.timeout=500ms", "--data-dir", t.TempDir(), "--bootstrap"},
 		"bootstrap with join": {"serve", "--bootstrap", "--join", "127.0.0.1:1"},
 		"data dir is a file":  {"serve", "--data-dir", file, "--bootstrap"},
 		"empty data dir, no bootstrap or join": {"serve", "--data-dir", t.TempDir(),

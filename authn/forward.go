@@ -1,0 +1,207 @@
+package authn
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// eventActions maps each event a client may cause to the cluster action
+// that authorizes it. Events missing here (bootstrap, node registration,
+// purges) are only ever proposed by the leader itself and are refused when
+// forwarded.
+var eventActions = map[fsm.EventType]string{
+	fsm.UserPut:                 actionUserPut,
+	fsm.UserDeleted:             actionUserDelete,
+	fsm.UserEnabledSet:          actionUserEnabled,
+	fsm.UserPasswordChanged:     actionUserPassword,
+	fsm.RolePut:                 actionRolePut,
+	fsm.RoleDeleted:             actionRoleDelete,
+	fsm.ApplicationPrivilegePut: actionPrivilegePut,
+	fsm.ApplicationPrivilegeDel: actionPrivilegeDelete,
+	fsm.APIKeyCreated:           actionAPIKeyCreate,
+	fsm.APIKeyUpdated:           actionAPIKeyUpdate,
+	fsm.APIKeysInvalidated:      actionAPIKeyInvalidate,
+	fsm.ServiceTokenCreated:     actionServiceTokenCreate,
+	fsm.ServiceTokenDeleted:     actionServiceTokenDelete,
+	fsm.TokenIssued:             actionTokenCreate,
+	fsm.TokenRefreshed:          actionTokenRefresh,
+	fsm.TokensInvalidated:       actionTokenInvalidate,
+}
+
+// refreshScheme marks a subject credential that is a refresh token.
+const refreshScheme = "Refresh "
+
+// AuthorizeForwarded is the leader's check of a write another node
+// forwarded: the client's own credential must be authorized for the event
+// exactly as if the client had sent the write to the leader, and a write
+// made for another subject must come with that subject's credential.
+func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) error {
+	t, _, body, err := fsm.Decode(event)
+	if err != nil {
+		return err
+	}
+	action, ok := eventActions[t]
+	if !ok {
+		return fmt.Errorf("event type %d cannot be forwarded", t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := s.Authenticate(ctx, credential, "/_tokenstore/internal/propose")
+	if err != nil {
+		return errors.New("the client's credential does not authenticate on the leader")
+	}
+	switch t {
+	case fsm.UserPasswordChanged:
+		var p fsm.UserPasswordChangedV1
+		if json.Unmarshal(body, &p) == nil && p.Username == c.Auth.Username && c.Auth.Type == "realm" {
+			return nil
+		}
+	case fsm.APIKeyCreated, fsm.APIKeyUpdated, fsm.APIKeysInvalidated:
+		return s.authorizeForwardedAPIKey(ctx, c, subject, t, body)
+	case fsm.TokenIssued, fsm.TokenRefreshed, fsm.TokensInvalidated:
+		return s.authorizeForwardedToken(ctx, c, subject, t, body)
+	}
+	return s.Authorize(c, action)
+}
+
+// authenticateSubject checks the credential presented for the subject of a
+// write and returns who it is.
+func (s *Service) authenticateSubject(ctx context.Context, subject string) (*Authentication, error) {
+	if subject == "" {
+		return nil, errors.New("a write for another user needs that user's credential")
+	}
+	c, err := s.Authenticate(ctx, subject, "/_tokenstore/internal/propose")
+	if err != nil {
+		return nil, errors.New("the subject's credential does not authenticate on the leader")
+	}
+	return c.Auth, nil
+}
+
+// authorizeForwardedAPIKey applies the ownership rules of API keys: a key
+// is created for the caller itself, or with grant_api_key for a user whose
+// credential comes along; only the owner updates; without manage_api_key
+// only one's own keys (or the calling key) are invalidated.
+func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, body []byte) error {
+	me := c.Auth.owner()
+	switch t {
+	case fsm.APIKeyCreated:
+		var p fsm.APIKeyCreatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if p.Key.Creator.Principal == me.principal && p.Key.Creator.Realm == me.realm {
+			if s.canManageOwnKeys(c, actionAPIKeyCreate) {
+				return nil
+			}
+			return forbidden(c.Auth, actionAPIKeyCreate)
+		}
+		if err := s.Authorize(c, actionAPIKeyGrant); err != nil {
+			return err
+		}
+		who, err := s.authenticateSubject(ctx, subject)
+		if err != nil {
+			return err
+		}
+		if who.owner() != (owner{p.Key.Creator.Principal, p.Key.Creator.Realm}) && !s.canRunAs(who, p.Key.Creator.Principal) {
+			return errors.New("the granted key's owner is not the user whose credential was given")
+		}
+		return nil
+	case fsm.APIKeyUpdated:
+		var p fsm.APIKeyUpdatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
+			return forbidden(c.Auth, actionAPIKeyUpdate)
+		}
+		return nil
+	default:
+		var p fsm.APIKeysInvalidatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		all, err := s.keyScope(c, actionAPIKeyInvalidate)
+		if err != nil || all {
+			return err
+		}
+		for _, id := range p.IDs {
+			k, ok := s.st.APIKey(id)
+			if ok && !me.owns(k) && !(c.Auth.key != nil && c.Auth.key.ID == id) {
+				return forbidden(c.Auth, actionAPIKeyInvalidate)
+			}
+		}
+		return nil
+	}
+}
+
+// authorizeForwardedToken: tokens are issued for the caller or for a user
+// whose password came along; a refresh needs the refresh token itself and
+// the creating client; invalidation by value is open to the token's owner.
+func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject string, t fsm.EventType, body []byte) error {
+	switch t {
+	case fsm.TokenIssued:
+		var p fsm.TokenIssuedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if err := s.Authorize(c, actionTokenCreate); err != nil {
+			return err
+		}
+		if p.Pair.Client != clientOf(c.Auth) {
+			return errors.New("tokens must be issued to the client that asks for them")
+		}
+		self := p.Pair.Username == c.Auth.Username && p.Pair.Realm == c.Auth.Realm.Name
+		if self && p.Pair.RefreshHash == "" {
+			return nil
+		}
+		who, err := s.authenticateSubject(ctx, subject)
+		if err != nil {
+			return err
+		}
+		if who.Username != p.Pair.Username || who.Realm.Name != p.Pair.Realm || who.Type != "realm" {
+			return errors.New("the token's user is not the user whose password was given")
+		}
+		return nil
+	case fsm.TokenRefreshed:
+		var p fsm.TokenRefreshedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if err := s.Authorize(c, actionTokenRefresh); err != nil {
+			return err
+		}
+		raw, ok := decodeToken(strings.TrimPrefix(subject, refreshScheme))
+		pair, found := s.st.Token(p.DocID)
+		if !ok || !found || tokenDocID(raw) != p.DocID || !hashMatches(raw, pair.RefreshHash) || pair.Client != clientOf(c.Auth) {
+			return errors.New("a refresh needs the refresh token, from the client that created it")
+		}
+		return nil
+	default:
+		var p fsm.TokensInvalidatedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if s.Permission(c).AllowsCluster(actionTokenInvalidate) {
+			return nil
+		}
+		for _, inv := range p.Tokens {
+			pair, ok := s.st.Token(inv.DocID)
+			if ok && (pair.Username != c.Auth.Username || pair.Realm != c.Auth.Realm.Name) {
+				return forbidden(c.Auth, actionTokenInvalidate)
+			}
+		}
+		return nil
+	}
+}
+
+// basicCredential renders a username and password as a Basic header.
+func basicCredential(user string, password Secret) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+string(password)))
+}

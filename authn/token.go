@@ -1,0 +1,438 @@
+package authn
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+const (
+	actionTokenCreate     = secPrefix + "token/create"
+	actionTokenRefresh    = secPrefix + "token/refresh"
+	actionTokenInvalidate = secPrefix + "token/invalidate"
+
+	// tokenVersion is the transport version written into tokens: 8.10's
+	// VERSION_GET_TOKEN_DOC_FOR_REFRESH, from which the document id comes
+	// from the token's last 8 bytes.
+	tokenVersion = 8_500_035
+	rawTokenLen  = 24
+)
+
+// rawTokens is an access/refresh pair before encoding: 16 random bytes each,
+// sharing an 8-byte suffix that names their document.
+type rawTokens struct{ access, refresh []byte }
+
+func newRawTokens() rawTokens {
+	b := make([]byte, 40)
+	rand.Read(b)
+	suffix := b[32:40]
+	return rawTokens{access: append(bytes.Clone(b[:16]), suffix...), refresh: append(bytes.Clone(b[16:32]), suffix...)}
+}
+
+// deriveRawTokens computes the pair a refresh produces from the used refresh
+// token and the salt stored by the first refresh. Every node that is shown
+// the same refresh token within the window computes the same pair, so
+// nothing but hashes needs to be stored.
+func deriveRawTokens(oldRefresh []byte, salt string) rawTokens {
+	part := func(label string, n int) []byte {
+		m := hmac.New(sha256.New, oldRefresh)
+		m.Write([]byte(label + "\x00" + salt))
+		return m.Sum(nil)[:n]
+	}
+	suffix := part("suffix", 8)
+	return rawTokens{access: append(part("access", 16), suffix...), refresh: append(part("refresh", 16), suffix...)}
+}
+
+func tokenDocID(raw []byte) string {
+	sum := sha256.Sum256(raw[len(raw)-8:])
+	return "token_" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func tokenHash(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// encodeToken is Elasticsearch's format: B64(VInt(version) VInt(24) raw).
+func encodeToken(raw []byte) string {
+	b := binary.AppendUvarint(nil, tokenVersion)
+	b = binary.AppendUvarint(b, uint64(len(raw)))
+	return base64.StdEncoding.EncodeToString(append(b, raw...))
+}
+
+// decodeToken reverses encodeToken, ignoring trailing bytes as Elasticsearch
+// does. Older token versions are not accepted.
+func decodeToken(s string) ([]byte, bool) {
+	if len(s) > maxCredential {
+		return nil, false
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	version, n := binary.Uvarint(b)
+	if n <= 0 || version < tokenVersion {
+		return nil, false
+	}
+	length, m := binary.Uvarint(b[n:])
+	if m <= 0 || length != rawTokenLen || len(b[n+m:]) < rawTokenLen {
+		return nil, false
+	}
+	return b[n+m : n+m+rawTokenLen], true
+}
+
+func hashMatches(raw []byte, stored string) bool {
+	want := tokenHash(raw)
+	return stored != "" && subtle.ConstantTimeCompare([]byte(want), []byte(stored)) == 1
+}
+
+// tokenExpired is the 401 for an expired or invalidated access token, with
+// the WWW-Authenticate value Elasticsearch sends for it.
+func tokenExpired() *Error {
+	return &Error{Kind: Unauthenticated, Type: "security_exception", Reason: "token expired",
+		Authenticate: []string{`Bearer realm="security", error="invalid_token", error_description="The access token expired"`}}
+}
+
+// authenticateAccessToken checks a bearer access token against the local
+// state and resolves the user it stands for as of now: a deleted or disabled
+// user's tokens stop working.
+func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*Authentication, error) {
+	generic := unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+	raw, ok := decodeToken(bearer)
+	if !ok {
+		return nil, generic
+	}
+	docID := tokenDocID(raw)
+	pair, ok := s.st.Token(docID)
+	if !ok {
+		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
+		if s.p.CatchUp(wctx) == nil {
+			pair, ok = s.st.Token(docID)
+		}
+		cancel()
+	}
+	if !ok || !hashMatches(raw, pair.AccessHash) {
+		return nil, generic
+	}
+	if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
+		return nil, tokenExpired()
+	}
+	subject := s.tokenSubject(pair)
+	if subject == nil {
+		return nil, generic
+	}
+	return subject, nil
+}
+
+// tokenSubject is the current authentication of a pair's subject, marked as
+// token authentication; nil when the subject is gone or disabled.
+func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
+	var a Authentication
+	if p.APIKeyID != "" {
+		k, ok := s.st.APIKey(p.APIKeyID)
+		if !ok || k.Invalidated || (k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration) {
+			return nil
+		}
+		a = *s.keyAuth.get(k)
+	} else {
+		rec, ok := lookupUser(s.st, p.Username)
+		if !ok || !rec.enabled {
+			return nil
+		}
+		a = *rec.authentication()
+		if a.Realm.Name != p.Realm {
+			return nil
+		}
+	}
+	a.Type = "token"
+	return &a
+}
+
+// GetTokenRequest is the body of get token.
+type GetTokenRequest struct {
+	GrantType      string  `json:"grant_type"`
+	Username       *string `json:"username,omitempty"`
+	Password       *Secret `json:"password,omitempty"`
+	RefreshToken   *Secret `json:"refresh_token,omitempty"`
+	Scope          *string `json:"scope,omitempty"`
+	KerberosTicket *Secret `json:"kerberos_ticket,omitempty"`
+}
+
+// TokenResponse is get token's answer. The tokens are shown only here.
+type TokenResponse struct {
+	AccessToken    string          `json:"access_token"`
+	Type           string          `json:"type"`
+	ExpiresIn      int64           `json:"expires_in"`
+	RefreshToken   string          `json:"refresh_token,omitempty"`
+	Authentication *Authentication `json:"-"`
+}
+
+func oauthError(code, description string) *Error {
+	return &Error{Kind: Invalid, Type: "oauth", OAuth: code, Reason: description}
+}
+
+func validateGetToken(req GetTokenRequest) *Error {
+	var msgs []string
+	grant := req.GrantType
+	field := func(name string, present, wanted bool) {
+		switch {
+		case wanted && !present:
+			msgs = append(msgs, name+" is missing")
+		case !wanted && present:
+			msgs = append(msgs, name+" is not supported with the "+grant+" grant_type")
+		}
+	}
+	switch grant {
+	case "password", "client_credentials", "refresh_token", "_kerberos":
+		field("username", req.Username != nil, grant == "password")
+		field("password", req.Password != nil, grant == "password")
+		field("refresh_token", req.RefreshToken != nil, grant == "refresh_token")
+		field("kerberos_ticket", req.KerberosTicket != nil, grant == "_kerberos")
+	default:
+		msgs = append(msgs, "grant_type only supports the values: [password, _kerberos, refresh_token, client_credentials]")
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	e := validation(msgs...)
+	code := "invalid_request"
+	if strings.Contains(e.Reason, "grant_type") && grant != "password" && grant != "client_credentials" && grant != "refresh_token" && grant != "_kerberos" {
+		code = "unsupported_grant_type"
+	}
+	return oauthError(code, e.Reason)
+}
+
+// GetToken issues or refreshes tokens.
+func (s *Service) GetToken(ctx context.Context, c Caller, req GetTokenRequest) (TokenResponse, error) {
+	if !s.cfg.TokensEnabled {
+		return TokenResponse{}, featureDisabled("security tokens")
+	}
+	if err := validateGetToken(req); err != nil {
+		return TokenResponse{}, err
+	}
+	switch req.GrantType {
+	case "refresh_token":
+		if err := s.Authorize(c, actionTokenRefresh); err != nil {
+			return TokenResponse{}, err
+		}
+		return s.refreshToken(ctx, c, string(*req.RefreshToken))
+	case "_kerberos":
+		return TokenResponse{}, oauthError("unsupported_grant_type", "Validation Failed: 1: the _kerberos grant_type is not supported by this service;")
+	}
+	if err := s.Authorize(c, actionTokenCreate); err != nil {
+		return TokenResponse{}, err
+	}
+	subject := c.Auth
+	if req.GrantType == "password" {
+		user, err := s.authenticateUser(ctx, *req.Username, req.Password.bytes())
+		if err != nil {
+			return TokenResponse{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/oauth2/token]", *req.Username), "")
+		}
+		subject = user
+		c.Subject = basicCredential(*req.Username, *req.Password)
+	}
+	if subject.Realm == ServiceAccountRealm {
+		return TokenResponse{}, invalid("service accounts cannot obtain access tokens; use the service token directly")
+	}
+	now := s.now().UnixMilli()
+	raw := newRawTokens()
+	pair := fsm.TokenPair{DocID: tokenDocID(raw.access), AccessHash: tokenHash(raw.access), Creation: now, GrantTime: now,
+		AccessExpiry: now + s.cfg.TokenTimeout.Milliseconds(), Username: subject.Username, Realm: subject.Realm.Name,
+		RealmType: subject.Realm.Type, Client: clientOf(c.Auth)}
+	if subject.key != nil {
+		pair.APIKeyID = subject.key.ID
+	}
+	withRefresh := req.GrantType == "password"
+	if withRefresh {
+		pair.RefreshHash = tokenHash(raw.refresh)
+	}
+	if _, err := s.propose(ctx, c, fsm.TokenIssuedV1{Pair: pair}); err != nil {
+		return TokenResponse{}, err
+	}
+	out := TokenResponse{AccessToken: encodeToken(raw.access), Type: "Bearer", ExpiresIn: int64(s.cfg.TokenTimeout.Seconds()), Authentication: subject}
+	if withRefresh {
+		out.RefreshToken = encodeToken(raw.refresh)
+	}
+	return out, nil
+}
+
+// clientOf names the client that asked for tokens, for the rule that only
+// it may refresh them.
+func clientOf(a *Authentication) string {
+	if a.APIKey != nil {
+		return "api_key:" + a.APIKey.ID
+	}
+	return a.Realm.Name + "/" + a.Username
+}
+
+func (s *Service) refreshToken(ctx context.Context, c Caller, token string) (TokenResponse, error) {
+	raw, ok := decodeToken(token)
+	if !ok {
+		return TokenResponse{}, oauthError("invalid_grant", "could not refresh the requested token")
+	}
+	docID := tokenDocID(raw)
+	s.freshRead(ctx)
+	pair, ok := s.st.Token(docID)
+	now := s.now().UnixMilli()
+	switch {
+	case !ok || !hashMatches(raw, pair.RefreshHash):
+		return TokenResponse{}, oauthError("invalid_grant", "could not refresh the requested token")
+	case now >= pair.GrantTime+fsm.RefreshLifetime:
+		return TokenResponse{}, oauthError("invalid_grant", "token document has expired")
+	case pair.RefreshInvalidated:
+		return TokenResponse{}, oauthError("invalid_grant", "token has been invalidated")
+	case pair.Client != clientOf(c.Auth):
+		return TokenResponse{}, oauthError("invalid_grant", "tokens must be refreshed by the creating client")
+	}
+	subject := s.tokenSubject(pair)
+	if subject == nil {
+		return TokenResponse{}, oauthError("invalid_grant", "could not refresh the requested token")
+	}
+	c.Subject = refreshScheme + token
+	saltBytes := make([]byte, 16)
+	rand.Read(saltBytes)
+	salt := base64.RawURLEncoding.EncodeToString(saltBytes)
+	next := deriveRawTokens(raw, salt)
+	newPair := fsm.TokenPair{DocID: tokenDocID(next.access), AccessHash: tokenHash(next.access), RefreshHash: tokenHash(next.refresh),
+		Creation: now, GrantTime: pair.GrantTime, AccessExpiry: now + s.cfg.TokenTimeout.Milliseconds(),
+		Username: pair.Username, Realm: pair.Realm, RealmType: pair.RealmType, APIKeyID: pair.APIKeyID, Client: pair.Client}
+	res, err := s.propose(ctx, c, fsm.TokenRefreshedV1{DocID: docID, Time: now, Salt: salt, NewPair: newPair})
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	switch res.Status {
+	case fsm.RefreshDone:
+	case fsm.RefreshReused:
+		// Another use won in log order: answer with the pair it produced.
+		won, _ := s.st.Token(docID)
+		next = deriveRawTokens(raw, won.RefreshSalt)
+		if np, ok := s.st.Token(won.Superseding); ok {
+			newPair = *np
+		}
+	case fsm.RefreshTooLate:
+		return TokenResponse{}, oauthError("invalid_grant", "token has already been refreshed more than 30 seconds in the past")
+	default:
+		return TokenResponse{}, oauthError("invalid_grant", "token has been invalidated")
+	}
+	expiresIn := (newPair.AccessExpiry - now) / 1000
+	return TokenResponse{AccessToken: encodeToken(next.access), Type: "Bearer", ExpiresIn: max(expiresIn, 0),
+		RefreshToken: encodeToken(next.refresh), Authentication: subject}, nil
+}
+
+// InvalidateTokensRequest is the body of invalidate token.
+type InvalidateTokensRequest struct {
+	Token        *Secret `json:"token,omitempty"`
+	RefreshToken *Secret `json:"refresh_token,omitempty"`
+	RealmName    *string `json:"realm_name,omitempty"`
+	Username     *string `json:"username,omitempty"`
+}
+
+// InvalidateTokensResult is invalidate token's answer; NotFound asks for a 404.
+type InvalidateTokensResult struct {
+	Invalidated           int  `json:"invalidated_tokens"`
+	PreviouslyInvalidated int  `json:"previously_invalidated_tokens"`
+	ErrorCount            int  `json:"error_count"`
+	NotFound              bool `json:"-"`
+}
+
+// InvalidateTokens invalidates one token by value, or every token of a
+// realm and/or user (refresh tokens first, then access tokens).
+func (s *Service) InvalidateTokens(ctx context.Context, c Caller, req InvalidateTokensRequest) (InvalidateTokensResult, error) {
+	var out InvalidateTokensResult
+	if !s.cfg.TokensEnabled {
+		return out, featureDisabled("security tokens")
+	}
+	byValue := req.Token != nil || req.RefreshToken != nil
+	var msgs []string
+	switch {
+	case req.Token != nil && req.RefreshToken != nil:
+		msgs = append(msgs, "only one of [token, refresh_token] may be sent per request")
+	case byValue && (req.RealmName != nil || req.Username != nil):
+		msgs = append(msgs, "[realm_name] and [username] may not be combined with [token] or [refresh_token]")
+	case !byValue && req.RealmName == nil && req.Username == nil:
+		msgs = append(msgs, "one of [token, refresh_token, realm_name, username] must be specified")
+	}
+	if len(msgs) > 0 {
+		return out, validation(msgs...)
+	}
+	var targets []fsm.TokenInvalidation
+	if byValue {
+		value, refresh := req.Token, false
+		if value == nil {
+			value, refresh = req.RefreshToken, true
+		}
+		raw, ok := decodeToken(string(*value))
+		var pair *fsm.TokenPair
+		if ok {
+			s.freshRead(ctx)
+			pair, ok = s.st.Token(tokenDocID(raw))
+		}
+		hash := ""
+		if ok {
+			hash = pair.AccessHash
+			if refresh {
+				hash = pair.RefreshHash
+			}
+		}
+		if !ok || !hashMatches(raw, hash) {
+			out.NotFound = true
+			return out, nil
+		}
+		owner := pair.Username == c.Auth.Username && pair.Realm == c.Auth.Realm.Name
+		if !owner {
+			if err := s.Authorize(c, actionTokenInvalidate); err != nil {
+				return out, err
+			}
+		}
+		targets = []fsm.TokenInvalidation{{DocID: pair.DocID, Refresh: refresh}}
+	} else {
+		if err := s.Authorize(c, actionTokenInvalidate); err != nil {
+			return out, err
+		}
+		s.freshRead(ctx)
+		match := func(p *fsm.TokenPair) bool {
+			return (req.Username == nil || p.Username == *req.Username) && (req.RealmName == nil || p.Realm == *req.RealmName)
+		}
+		now := s.now().UnixMilli()
+		pairs := s.st.Tokens(match)
+		for _, p := range pairs {
+			if p.RefreshHash != "" && !p.RefreshInvalidated && now < p.GrantTime+fsm.RefreshLifetime {
+				targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID, Refresh: true})
+			}
+		}
+		for _, p := range pairs {
+			if !p.AccessInvalidated && now < p.AccessExpiry {
+				targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID})
+			}
+		}
+		if len(targets) == 0 {
+			return out, nil
+		}
+	}
+	res, err := s.propose(ctx, c, fsm.TokensInvalidatedV1{Tokens: targets})
+	if err != nil {
+		return out, err
+	}
+	for _, st := range res.Items {
+		switch st {
+		case fsm.Updated:
+			out.Invalidated++
+		case fsm.Unchanged:
+			out.PreviouslyInvalidated++
+		}
+	}
+	return out, nil
+}
+
+func featureDisabled(what string) *Error {
+	return &Error{Kind: Invalid, Type: "feature_not_enabled_exception", Reason: what + " are not enabled"}
+}

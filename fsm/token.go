@@ -1,0 +1,194 @@
+package fsm
+
+// RefreshWindow is how long after its first use a refresh token returns
+// the same new pair again (so clients that retry or race are not logged out).
+const RefreshWindow = 30_000 // ms
+
+// RefreshLifetime is how long after the original grant a refresh token
+// may be used.
+const RefreshLifetime = 24 * 3600 * 1000 // ms
+
+// TokenPair is an access token and its refresh token, stored by document
+// id. Only unsalted SHA-256 digests of the raw tokens are kept: they carry
+// 192 random bits, so a salt would add nothing.
+type TokenPair struct {
+	DocID        string `json:"doc_id"`
+	AccessHash   string `json:"access_hash"`
+	RefreshHash  string `json:"refresh_hash,omitempty"` // empty: no refresh token
+	Creation     int64  `json:"creation"`               // epoch ms
+	GrantTime    int64  `json:"grant_time"`             // the original grant, for the 24 h limit
+	AccessExpiry int64  `json:"access_expiry"`          // epoch ms
+	// The subject the tokens stand for, resolved again at every use.
+	Username  string `json:"username"`
+	Realm     string `json:"realm"`
+	RealmType string `json:"realm_type"`
+	APIKeyID  string `json:"api_key_id,omitempty"`
+	// Client is who asked for the tokens; only it may refresh them.
+	Client             string `json:"client"`
+	AccessInvalidated  bool   `json:"access_invalidated,omitempty"`
+	RefreshInvalidated bool   `json:"refresh_invalidated,omitempty"`
+	// Set once the refresh token is used: when, the salt the new pair was
+	// derived with, and the new pair's document id.
+	RefreshTime int64  `json:"refresh_time,omitempty"`
+	RefreshSalt string `json:"refresh_salt,omitempty"`
+	Superseding string `json:"superseding,omitempty"`
+	ModIndex    uint64 `json:"mod_index"`
+}
+
+// TokenIssuedV1 stores a new token pair.
+type TokenIssuedV1 struct {
+	Pair TokenPair `json:"pair"`
+}
+
+// EventType implements Payload.
+func (TokenIssuedV1) EventType() (EventType, uint8) { return TokenIssued, 1 }
+
+// TokenRefreshedV1 uses a refresh token. The first use in log order wins:
+// it stores NewPair and Salt. A later use within RefreshWindow of the first
+// is answered from the stored salt, so every caller gets the same new pair.
+type TokenRefreshedV1 struct {
+	DocID   string    `json:"doc_id"`
+	Time    int64     `json:"time"`
+	Salt    string    `json:"salt"`
+	NewPair TokenPair `json:"new_pair"`
+}
+
+// EventType implements Payload.
+func (TokenRefreshedV1) EventType() (EventType, uint8) { return TokenRefreshed, 1 }
+
+// TokenInvalidation names one token of a pair.
+type TokenInvalidation struct {
+	DocID   string `json:"doc_id"`
+	Refresh bool   `json:"refresh"` // the refresh token, else the access token
+}
+
+// TokensInvalidatedV1 invalidates access and refresh tokens.
+type TokensInvalidatedV1 struct {
+	Tokens []TokenInvalidation `json:"tokens"`
+}
+
+// EventType implements Payload.
+func (TokensInvalidatedV1) EventType() (EventType, uint8) { return TokensInvalidated, 1 }
+
+// TokensPurgedV1 removes pairs that can no longer be used or refreshed.
+type TokensPurgedV1 struct {
+	Before int64 `json:"before"`
+}
+
+// EventType implements Payload.
+func (TokensPurgedV1) EventType() (EventType, uint8) { return TokensPurged, 1 }
+
+// Refresh outcomes, as the Status of a TokenRefreshed result.
+const (
+	RefreshDone    = Created       // this use won; NewPair was stored
+	RefreshReused  = Unchanged     // an earlier use won within the window
+	RefreshTooLate = AlreadyExists // refreshed more than 30 s before
+	RefreshDenied  = NotFound      // unknown, invalidated or expired
+)
+
+func applyTokenIssuedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[TokenIssuedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, exists := s.tokens[p.Pair.DocID]; exists {
+		return Result{Status: AlreadyExists}, nil
+	}
+	pair := p.Pair
+	pair.ModIndex = index
+	s.tokens[pair.DocID] = &pair
+	return Result{Status: Created}, nil
+}
+
+func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[TokenRefreshedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	old, ok := s.tokens[p.DocID]
+	switch {
+	case !ok || old.RefreshHash == "" || old.RefreshInvalidated || p.Time >= old.GrantTime+RefreshLifetime:
+		return Result{Status: RefreshDenied}, nil
+	case old.Superseding != "":
+		if d := p.Time - old.RefreshTime; d > RefreshWindow || d < -RefreshWindow {
+			return Result{Status: RefreshTooLate}, nil
+		}
+		return Result{Status: RefreshReused}, nil
+	}
+	used := *old
+	used.RefreshTime, used.RefreshSalt, used.Superseding, used.ModIndex = p.Time, p.Salt, p.NewPair.DocID, index
+	s.tokens[used.DocID] = &used
+	pair := p.NewPair
+	pair.ModIndex = index
+	s.tokens[pair.DocID] = &pair
+	return Result{Status: RefreshDone}, nil
+}
+
+func applyTokensInvalidatedV1(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[TokensInvalidatedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Status: Updated, Items: map[string]Status{}}
+	for _, t := range p.Tokens {
+		key := t.DocID + "/access"
+		if t.Refresh {
+			key = t.DocID + "/refresh"
+		}
+		old, ok := s.tokens[t.DocID]
+		switch {
+		case !ok || (t.Refresh && old.RefreshHash == ""):
+			res.Items[key] = NotFound
+		case (t.Refresh && old.RefreshInvalidated) || (!t.Refresh && old.AccessInvalidated):
+			res.Items[key] = Unchanged
+		default:
+			pair := *old
+			if t.Refresh {
+				pair.RefreshInvalidated = true
+			} else {
+				pair.AccessInvalidated = true
+			}
+			pair.ModIndex = index
+			s.tokens[t.DocID] = &pair
+			res.Items[key] = Updated
+		}
+	}
+	return res, nil
+}
+
+func applyTokensPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
+	p, err := decodePayload[TokensPurgedV1](body)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Status: Unchanged, Items: map[string]Status{}}
+	for id, t := range s.tokens {
+		if t.GrantTime+RefreshLifetime < p.Before && t.AccessExpiry < p.Before {
+			delete(s.tokens, id)
+			res.Items[id] = Deleted
+			res.Status = Deleted
+		}
+	}
+	return res, nil
+}
+
+// Token returns the pair stored under a document id (immutable).
+func (s *State) Token(docID string) (*TokenPair, bool) {
+	s.mu.RLock()
+	t, ok := s.tokens[docID]
+	s.mu.RUnlock()
+	return t, ok
+}
+
+// Tokens returns the pairs for which keep is true, ordered by document id.
+func (s *State) Tokens(keep func(*TokenPair) bool) []*TokenPair {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*TokenPair
+	for _, k := range sortedKeys(s.tokens) {
+		if t := s.tokens[k]; keep(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
