@@ -154,8 +154,21 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 	return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader: %v", ErrUnavailable, lastErr)
 }
 
-// LeaderURL is the leader's HTTP base URL.
-func (n *Node) LeaderURL() (string, error) { return n.leaderURL() }
+// LeaderURL is the leader's HTTP base URL, waiting (until ctx ends) while
+// an election is under way or the leader's address is not known yet.
+func (n *Node) LeaderURL(ctx context.Context) (string, error) {
+	for {
+		u, err := n.leaderURL()
+		if err == nil {
+			return u, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
 
 func (n *Node) leaderURL() (string, error) {
 	id := n.Leader()

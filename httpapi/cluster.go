@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -264,7 +265,9 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 	if !s.node.IsLeader() {
 		// Membership changes run on the leader, which authorizes the
 		// request again with the client's own credential.
-		leader, err := s.node.LeaderURL()
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		leader, err := s.node.LeaderURL(ctx)
+		cancel()
 		if err != nil {
 			return err
 		}
