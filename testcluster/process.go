@@ -24,14 +24,15 @@ type Process struct {
 func StartProcess(bin string, p *Process, extra []string, env []string, out io.Writer) error {
 	args := append([]string{"serve", "--node-id", p.ID, "--http-addr", p.HTTPAddr, "--raft-addr", p.RaftAddr,
 		"--data-dir", p.DataDir}, extra...)
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	if err := p.cmd.Start(); err != nil {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.ID, err)
 	}
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.cmd.Wait() }()
+	done := make(chan error, 1)
+	p.cmd, p.done = cmd, done
+	go func() { done <- cmd.Wait() }()
 	return nil
 }
 

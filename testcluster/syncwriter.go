@@ -1,18 +1,25 @@
 package testcluster
 
 import (
-	"io"
+	"bytes"
 	"sync"
 )
 
-// SyncWriter serializes writes from several processes' output.
-type SyncWriter struct {
-	mu sync.Mutex
-	W  io.Writer
+// LogBuffer collects the output of several processes safely.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-func (s *SyncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.W.Write(p)
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// Bytes returns a copy of everything written so far.
+func (l *LogBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.buf.Bytes())
 }

@@ -78,17 +78,17 @@ func TestBadFlagsFailWithOneClearLine(t *testing.T) {
 func TestProcessClusterShutdownAndRestart(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	var logs bytes.Buffer
+	logs := &testcluster.LogBuffer{}
 	httpBase, raftBase := freePort(t), freePort(t)
 	// Consecutive ports from a free one are usually free too; retry keeps
 	// the test honest if not.
-	procs, err := testcluster.ProcessCluster(bin, dir, 3, httpBase, raftBase, []string{"ELASTIC_PASSWORD=proc-pass-1"}, &testcluster.SyncWriter{W: &logs})
+	procs, err := testcluster.ProcessCluster(bin, dir, 3, httpBase, raftBase, []string{"ELASTIC_PASSWORD=proc-pass-1"}, logs)
 	t.Cleanup(func() {
 		for _, p := range procs {
 			p.Signal(syscall.SIGKILL, time.Second)
 		}
 		if t.Failed() {
-			t.Logf("node output:\n%s", logs.String())
+			t.Logf("node output:\n%s", string(logs.Bytes()))
 		}
 	})
 	if err != nil {
@@ -123,7 +123,7 @@ func TestProcessClusterShutdownAndRestart(t *testing.T) {
 		r, err := testcluster.Do(other.URL(), "GET", "/_cat/master?format=json", auth, nil)
 		return err == nil && r.Status == 200 && !bytes.Contains(r.Body, []byte(`"node":"-"`)) && !bytes.Contains(r.Body, []byte(procs[leader].ID))
 	})
-	if err := testcluster.StartProcess(bin, procs[leader], nil, nil, &testcluster.SyncWriter{W: &logs}); err != nil {
+	if err := testcluster.StartProcess(bin, procs[leader], nil, nil, logs); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "restarted node authenticates the user written before", func() bool {
@@ -149,11 +149,11 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func TestServiceTokensCLIWithRunningNode(t *testing.T) {
 	bin := buildBinary(t)
 	dataDir, configDir := t.TempDir(), t.TempDir()
-	var logs bytes.Buffer
+	logs := &testcluster.LogBuffer{}
 	p := &testcluster.Process{ID: "cli-node", HTTPAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		RaftAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), DataDir: dataDir}
 	if err := testcluster.StartProcess(bin, p, []string{"--bootstrap", "--config-dir", configDir, "--log-level", "trace"},
-		[]string{"ELASTIC_PASSWORD=cli-pass-1"}, &testcluster.SyncWriter{W: &logs}); err != nil {
+		[]string{"ELASTIC_PASSWORD=cli-pass-1"}, logs); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Signal(syscall.SIGKILL, time.Second) })
