@@ -305,6 +305,9 @@ func (s *Service) limitedBy(a *Authentication) map[string]fsm.RoleDescriptor {
 	if a.key != nil {
 		return a.key.LimitedBy
 	}
+	if a.Realm == ServiceAccountRealm {
+		return map[string]fsm.RoleDescriptor{a.Username: serviceAccounts[a.Username]}
+	}
 	out := map[string]fsm.RoleDescriptor{}
 	for _, name := range a.Roles {
 		if d, ok := builtinRoles[name]; ok {

@@ -45,11 +45,16 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	if err != nil {
 		return nil, false, err
 	}
+	me := c.Auth.owner()
+	if !all && !req.Owner && !(req.Username == me.principal && req.RealmName == me.realm) &&
+		!(c.Auth.key != nil && req.ID == c.Auth.key.ID) {
+		// Only manage_own_api_key: the request must name the caller's keys.
+		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
+	}
 	if req.WithLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
 		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
 	}
 	s.freshRead(ctx)
-	me := c.Auth.owner()
 	now := s.now().UnixMilli()
 	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
 		switch {
@@ -91,14 +96,14 @@ type InvalidateAPIKeysRequest struct {
 
 // InvalidateResult is invalidate API key's answer.
 type InvalidateResult struct {
-	Invalidated         []string `json:"invalidated_api_keys"`
-	PreviouslyInvalided []string `json:"previously_invalidated_api_keys"`
-	ErrorCount          int      `json:"error_count"`
+	Invalidated           []string `json:"invalidated_api_keys"`
+	PreviouslyInvalidated []string `json:"previously_invalidated_api_keys"`
+	ErrorCount            int      `json:"error_count"`
 }
 
 // InvalidateAPIKeys invalidates the selected keys in one event.
 func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req InvalidateAPIKeysRequest) (InvalidateResult, error) {
-	out := InvalidateResult{Invalidated: []string{}, PreviouslyInvalided: []string{}}
+	out := InvalidateResult{Invalidated: []string{}, PreviouslyInvalidated: []string{}}
 	ids := append(slices.Clone(req.IDs), req.ID)
 	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
 	if len(ids) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
@@ -147,7 +152,7 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 		case fsm.Updated:
 			out.Invalidated = append(out.Invalidated, id)
 		case fsm.Unchanged:
-			out.PreviouslyInvalided = append(out.PreviouslyInvalided, id)
+			out.PreviouslyInvalidated = append(out.PreviouslyInvalidated, id)
 		}
 	}
 	s.log.Info("api keys invalidated", "count", len(out.Invalidated))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,21 @@ var eventActions = map[fsm.EventType]string{
 	fsm.TokenIssued:             actionTokenCreate,
 	fsm.TokenRefreshed:          actionTokenRefresh,
 	fsm.TokensInvalidated:       actionTokenInvalidate,
+}
+
+// actionJoin is what a node's join request is authorized as: the manage
+// cluster privilege (or all) covers it.
+const actionJoin = "cluster:admin/tokenstore/join"
+
+// AuthorizeJoin checks the credential sent with a join request.
+func (s *Service) AuthorizeJoin(credential string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c, err := s.Authenticate(ctx, credential, "/_tokenstore/internal/join")
+	if err != nil {
+		return err
+	}
+	return s.Authorize(c, actionJoin)
 }
 
 // refreshScheme marks a subject credential that is a refresh token.
@@ -97,10 +113,13 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 			return err
 		}
 		if p.Key.Creator.Principal == me.principal && p.Key.Creator.Realm == me.realm {
-			if s.canManageOwnKeys(c, actionAPIKeyCreate) {
-				return nil
+			if !s.canManageOwnKeys(c, actionAPIKeyCreate) {
+				return forbidden(c.Auth, actionAPIKeyCreate)
 			}
-			return forbidden(c.Auth, actionAPIKeyCreate)
+			if c.Auth.key != nil && (len(p.Key.RoleDescriptors) == 0 || slices.ContainsFunc(slices.Collect(mapValues(p.Key.RoleDescriptors)), hasPrivileges)) {
+				return errors.New("a derived key must have explicitly empty role descriptors")
+			}
+			return s.checkSnapshot(p.Key.LimitedBy, c.Auth)
 		}
 		if err := s.Authorize(c, actionAPIKeyGrant); err != nil {
 			return err
@@ -109,10 +128,14 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		if err != nil {
 			return err
 		}
-		if who.owner() != (owner{p.Key.Creator.Principal, p.Key.Creator.Realm}) && !s.canRunAs(who, p.Key.Creator.Principal) {
-			return errors.New("the granted key's owner is not the user whose credential was given")
+		if who.owner() != (owner{p.Key.Creator.Principal, p.Key.Creator.Realm}) {
+			rec, ok := lookupUser(s.st, p.Key.Creator.Principal)
+			if !ok || !s.canRunAs(who, p.Key.Creator.Principal) {
+				return errors.New("the granted key's owner is not the user whose credential was given")
+			}
+			who = rec.authentication()
 		}
-		return nil
+		return s.checkSnapshot(p.Key.LimitedBy, who)
 	case fsm.APIKeyUpdated:
 		var p fsm.APIKeyUpdatedV1
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -121,7 +144,7 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
 			return forbidden(c.Auth, actionAPIKeyUpdate)
 		}
-		return nil
+		return s.checkSnapshot(p.LimitedBy, c.Auth)
 	default:
 		var p fsm.APIKeysInvalidatedV1
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -141,6 +164,18 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 	}
 }
 
+// checkSnapshot requires a forwarded key's limited_by to be exactly the
+// owner's roles as the leader sees them: a key can never carry more
+// permissions than its owner has.
+func (s *Service) checkSnapshot(got map[string]fsm.RoleDescriptor, owner *Authentication) error {
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(s.limitedBy(owner))
+	if string(a) != string(b) {
+		return errors.New("the key's limited_by is not its owner's current roles")
+	}
+	return nil
+}
+
 // authorizeForwardedToken: tokens are issued for the caller or for a user
 // whose password came along; a refresh needs the refresh token itself and
 // the creating client; invalidation by value is open to the token's owner.
@@ -156,6 +191,13 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		}
 		if p.Pair.Client != clientOf(c.Auth) {
 			return errors.New("tokens must be issued to the client that asks for them")
+		}
+		if p.Pair.GrantTime != p.Pair.Creation || p.Pair.AccessExpiry-p.Pair.Creation > s.cfg.TokenTimeout.Milliseconds() ||
+			p.Pair.Superseding != "" || p.Pair.RefreshTime != 0 || p.Pair.AccessInvalidated || p.Pair.RefreshInvalidated {
+			return errors.New("the token's times or state are not those of a new token")
+		}
+		if p.Pair.APIKeyID != "" && (c.Auth.key == nil || c.Auth.key.ID != p.Pair.APIKeyID || p.Pair.RefreshHash != "") {
+			return errors.New("a token may stand only for the calling API key")
 		}
 		self := p.Pair.Username == c.Auth.Username && p.Pair.Realm == c.Auth.Realm.Name
 		if self && p.Pair.RefreshHash == "" {
@@ -181,6 +223,12 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		pair, found := s.st.Token(p.DocID)
 		if !ok || !found || tokenDocID(raw) != p.DocID || !hashMatches(raw, pair.RefreshHash) || pair.Client != clientOf(c.Auth) {
 			return errors.New("a refresh needs the refresh token, from the client that created it")
+		}
+		// The new pair must be the one derived from this refresh token and
+		// salt, for the same subject: nothing in it is the caller's choice.
+		if want := refreshedPair(pair, raw, p.Salt, p.Time, p.NewPair.AccessExpiry); p.NewPair != want ||
+			want.AccessExpiry-want.Creation > s.cfg.TokenTimeout.Milliseconds() {
+			return errors.New("the refreshed pair is not the one its refresh token yields")
 		}
 		return nil
 	default:

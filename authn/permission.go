@@ -217,7 +217,7 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 		for _, priv := range ip.Privileges {
 			if !validIndexPrivilege(priv) {
 				return invalid("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges [%s] or a pattern over one of the available index actions",
-					priv, strings.Join(sortedIndexPrivileges(), ","))
+					priv, strings.Join(IndexPrivilegeNames(), ","))
 			}
 		}
 	}
@@ -235,10 +235,8 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 	return nil
 }
 
-func sortedIndexPrivileges() []string { return sortedKeysOf(indexPrivilegeImplies) }
-
 // IndexPrivilegeNames lists the predefined index privileges, sorted.
-func IndexPrivilegeNames() []string { return sortedIndexPrivileges() }
+func IndexPrivilegeNames() []string { return sortedKeysOf(indexPrivilegeImplies) }
 
 // checkMetadataKeys refuses top-level metadata keys starting with "_",
 // which Elasticsearch reserves.

@@ -69,6 +69,17 @@ func New(p Proposer, cfg Config) (*Service, error) {
 		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: cmpOr(cfg.Now, time.Now)}, nil
 }
 
+// String keeps the credentials out of logs and error messages.
+func (c Caller) String() string {
+	if c.Auth == nil {
+		return "[unauthenticated caller]"
+	}
+	return "caller " + c.Auth.Username + " [credentials redacted]"
+}
+
+// GoString keeps the credentials out of %#v output.
+func (c Caller) GoString() string { return c.String() }
+
 func cmpOr(f, def func() time.Time) func() time.Time {
 	if f != nil {
 		return f

@@ -64,13 +64,8 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 
 // verifySSHA256String checks a secret against an "{SSHA256}" hash string.
 func verifySSHA256String(secret []byte, hash string) bool {
-	rest, ok := strings.CutPrefix(hash, "{SSHA256}")
-	if !ok || len(rest) < 12 {
-		return false
-	}
-	salt, err1 := base64.StdEncoding.DecodeString(rest[:12])
-	digest, err2 := base64.StdEncoding.DecodeString(rest[12:])
-	return err1 == nil && err2 == nil && checkSSHA256(secret, salt, digest)
+	salt, digest := fsm.DecodeSSHA256(hash)
+	return checkSSHA256(secret, salt, digest)
 }
 
 // serviceTokenAuthCache keeps the Authentication of index tokens, valid for

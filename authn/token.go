@@ -139,7 +139,8 @@ func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
 	var a Authentication
 	if p.APIKeyID != "" {
 		k, ok := s.st.APIKey(p.APIKeyID)
-		if !ok || k.Invalidated || (k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration) {
+		if !ok || k.Invalidated || (k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration) ||
+			k.Creator.Principal != p.Username || p.Realm != APIKeyRealm.Name {
 			return nil
 		}
 		a = *s.keyAuth.get(k)
@@ -302,9 +303,7 @@ func (s *Service) refreshToken(ctx context.Context, c Caller, token string) (Tok
 	rand.Read(saltBytes)
 	salt := base64.RawURLEncoding.EncodeToString(saltBytes)
 	next := deriveRawTokens(raw, salt)
-	newPair := fsm.TokenPair{DocID: tokenDocID(next.access), AccessHash: tokenHash(next.access), RefreshHash: tokenHash(next.refresh),
-		Creation: now, GrantTime: pair.GrantTime, AccessExpiry: now + s.cfg.TokenTimeout.Milliseconds(),
-		Username: pair.Username, Realm: pair.Realm, RealmType: pair.RealmType, APIKeyID: pair.APIKeyID, Client: pair.Client}
+	newPair := refreshedPair(pair, raw, salt, now, now+s.cfg.TokenTimeout.Milliseconds())
 	res, err := s.propose(ctx, c, fsm.TokenRefreshedV1{DocID: docID, Time: now, Salt: salt, NewPair: newPair})
 	if err != nil {
 		return TokenResponse{}, err
@@ -326,6 +325,15 @@ func (s *Service) refreshToken(ctx context.Context, c Caller, token string) (Tok
 	expiresIn := (newPair.AccessExpiry - now) / 1000
 	return TokenResponse{AccessToken: encodeToken(next.access), Type: "Bearer", ExpiresIn: max(expiresIn, 0),
 		RefreshToken: encodeToken(next.refresh), Authentication: subject}, nil
+}
+
+// refreshedPair is the pair a refresh of old with this refresh token and
+// salt produces at time now.
+func refreshedPair(old *fsm.TokenPair, oldRefresh []byte, salt string, now, accessExpiry int64) fsm.TokenPair {
+	next := deriveRawTokens(oldRefresh, salt)
+	return fsm.TokenPair{DocID: tokenDocID(next.access), AccessHash: tokenHash(next.access), RefreshHash: tokenHash(next.refresh),
+		Creation: now, GrantTime: old.GrantTime, AccessExpiry: accessExpiry, Username: old.Username, Realm: old.Realm,
+		RealmType: old.RealmType, APIKeyID: old.APIKeyID, Client: old.Client}
 }
 
 // InvalidateTokensRequest is the body of invalidate token.

@@ -124,6 +124,10 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 			var reply proposeReply
 			status, body, ferr := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply, subject)
 			switch {
+			case ferr != nil && !neverSent(ferr):
+				// The leader may have appended it: sending it again could
+				// apply it twice, so the outcome is reported as unknown.
+				return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader, outcome unknown: %v", ErrUnavailable, ferr)
 			case ferr != nil:
 				lastErr = ferr
 			case status == http.StatusOK:
@@ -135,7 +139,7 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 			case status == http.StatusBadRequest:
 				return 0, fsm.Result{}, fmt.Errorf("leader rejected event: %s", body)
 			default:
-				lastErr = fmt.Errorf("leader answered %d: %s", status, body)
+				return 0, fsm.Result{}, fmt.Errorf("%w: leader answered %d: %s", ErrUnavailable, status, strings.TrimSpace(string(body)))
 			}
 		} else {
 			lastErr = err
@@ -152,6 +156,13 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 		return 0, fsm.Result{}, lastErr
 	}
 	return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader: %v", ErrUnavailable, lastErr)
+}
+
+// neverSent reports whether a call failed before the request could reach
+// the other side (no connection), which makes it safe to send again.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, errIsolated) || (errors.As(err, &op) && op.Op == "dial")
 }
 
 // LeaderURL is the leader's HTTP base URL, waiting (until ctx ends) while
@@ -229,12 +240,12 @@ func (n *Node) Handler() http.Handler {
 
 func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 	if !n.IsLeader() {
-		http.Error(w, "not the leader", http.StatusServiceUnavailable)
+		http.Error(w, "not the leader", http.StatusConflict) // not appended: retry elsewhere
 		return
 	}
-	event, err := io.ReadAll(io.LimitReader(r.Body, maxEventBytes))
-	if err != nil {
-		http.Error(w, "read event", http.StatusBadRequest)
+	event, err := io.ReadAll(io.LimitReader(r.Body, maxEventBytes+1))
+	if err != nil || len(event) > maxEventBytes {
+		http.Error(w, "event unreadable or larger than the limit", http.StatusBadRequest)
 		return
 	}
 	if err := fsm.Validate(event); err != nil {

@@ -33,7 +33,7 @@ func (n *Node) joinAny(urls []string) error {
 				base = "http://" + base
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			status, resp, err := n.call(ctx, http.MethodPost, base+pathJoin, "", body, nil)
+			status, resp, err := n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)
 			cancel()
 			if err == nil && status == http.StatusOK {
 				n.log.Info("joined cluster", "via", base)
@@ -65,13 +65,18 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		status, resp, err := n.call(r.Context(), http.MethodPost, base+pathJoin, "", data, nil)
+		status, resp, err := n.call(r.Context(), http.MethodPost, base+pathJoin, r.Header.Get("Authorization"), data, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.WriteHeader(status)
 		w.Write(resp)
+		return
+	}
+	if n.cfg.AuthorizeJoin == nil || n.cfg.AuthorizeJoin(r.Header.Get("Authorization")) != nil {
+		n.log.Warn("refused a join request", "from", r.RemoteAddr, "id", req.ID)
+		http.Error(w, "joining needs the credential of a user with the manage cluster privilege", http.StatusForbidden)
 		return
 	}
 	if err := n.addVoter(req); err != nil {
@@ -139,7 +144,7 @@ func (n *Node) registerLoop() {
 		} else if base, lerr := n.leaderURL(); lerr == nil {
 			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, _, err = n.call(ctx, http.MethodPost, base+pathJoin, "", body, nil)
+			_, _, err = n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)
 			cancel()
 		}
 		if err != nil {

@@ -38,6 +38,11 @@ type Config struct {
 	// its own, and for writes on behalf of another subject (a password or
 	// refresh grant), the subject's.
 	Authorize func(credential, subject string, event []byte) error
+	// JoinCredential is the Authorization header this node sends with its
+	// join requests; AuthorizeJoin is the leader's check of such a header.
+	// Without a successful check nobody becomes a member.
+	JoinCredential string
+	AuthorizeJoin  func(credential string) error
 }
 
 // ErrNoLeader is returned when no leader is known, e.g. during an election or

@@ -43,11 +43,11 @@ type APIKey struct {
 // sshaPrefix marks Elasticsearch's salted SHA-256 hash format.
 const sshaPrefix = "{SSHA256}"
 
-func (k *APIKey) decodeHash() { k.salt, k.digest = decodeSSHA256(k.Hash) }
+func (k *APIKey) decodeHash() { k.salt, k.digest = DecodeSSHA256(k.Hash) }
 
-// decodeSSHA256 splits an "{SSHA256}" hash (12 base64 characters of 8-byte
+// DecodeSSHA256 splits an "{SSHA256}" hash (12 base64 characters of 8-byte
 // salt, then the base64 SHA-256 of secret||salt); nil for other formats.
-func decodeSSHA256(hash string) ([]byte, []byte) {
+func DecodeSSHA256(hash string) ([]byte, []byte) {
 	rest, ok := strings.CutPrefix(hash, sshaPrefix)
 	if !ok || len(rest) < 12 {
 		return nil, nil

@@ -113,11 +113,18 @@ func Decode(b []byte) (EventType, uint8, []byte, error) {
 }
 
 // Validate reports whether b is an event this state machine can apply,
-// without applying it. The leader calls it before appending, so that a bad
-// proposal is refused instead of stopping every node when applied.
+// without applying it: a known type and version with a body that decodes.
+// The leader calls it before appending, so a bad proposal is refused rather
+// than written to the log.
 func Validate(b []byte) error {
-	_, _, _, err := Decode(b)
-	return err
+	t, v, body, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	if _, err := appliers[eventKey{t, v}](NewState(), 1, body); err != nil {
+		return fmt.Errorf("event %d v%d: %w", t, v, err)
+	}
+	return nil
 }
 
 func decodePayload[T any](body []byte) (T, error) {

@@ -49,8 +49,10 @@ func (s *State) applyLocked(index uint64, data []byte) (Result, error) {
 		return Result{}, fmt.Errorf("index %d: %w", index, err)
 	}
 	res, err := appliers[eventKey{t, v}](s, index, body)
+	// Stored under the write lock, so a snapshot's index matches its state.
+	s.applied.Store(index)
 	if err != nil {
-		return Result{}, fmt.Errorf("apply event %d v%d at index %d: %w", t, v, index, err)
+		return Result{Status: Rejected}, nil
 	}
 	return res, nil
 }

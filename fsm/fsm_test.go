@@ -202,6 +202,23 @@ func TestUnknownEventIsAnError(t *testing.T) {
 	New().Apply(&raft.Log{Index: 7, Data: []byte{0x7f, 0x7f, 1}})
 }
 
+// A known event whose body does not decode is skipped the same way on
+// every node, and refused by Validate before it can reach the log.
+func TestUndecodableBodyIsRejectedNotFatal(t *testing.T) {
+	bad := []byte("\x00\x0f\x01" + `{"token":5}`)
+	if err := Validate(bad); err == nil {
+		t.Fatal("Validate accepted an undecodable body")
+	}
+	f := New()
+	res := f.Apply(&raft.Log{Index: 3, Data: bad}).(Result)
+	if res.Status != Rejected || f.State().AppliedIndex() != 3 {
+		t.Fatalf("got %v, applied %d; want Rejected at 3", res, f.State().AppliedIndex())
+	}
+	if err := Validate(MustEncode(RolePutV1{Name: "ok"})); err != nil {
+		t.Fatalf("Validate refused a good event: %v", err)
+	}
+}
+
 func TestBootstrapAppliesOnce(t *testing.T) {
 	f := New()
 	res := applyAll(t, f, []Payload{ElasticBootstrappedV1{PasswordHash: "a", ClusterID: "c1"}, ElasticBootstrappedV1{PasswordHash: "b", ClusterID: "c2"}})

@@ -12,6 +12,10 @@ const (
 	NotFound
 	AlreadyExists
 	Unchanged
+	// Rejected: the event's body could not be decoded. Every node decides
+	// the same way, so the entry is skipped everywhere instead of stopping
+	// the cluster.
+	Rejected
 )
 
 // Result is what Apply returns for an event. Items carries per-item statuses

@@ -105,17 +105,3 @@ func (s *State) Roles() []*Role {
 	}
 	return out
 }
-
-// RolesModIndex is the highest ModIndex among the named roles, or 0. Caches of
-// resolved permissions key on it, so a role change is seen at once.
-func (s *State) RolesModIndex(names []string) uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var max uint64
-	for _, n := range names {
-		if r, ok := s.roles[n]; ok && r.ModIndex > max {
-			max = r.ModIndex
-		}
-	}
-	return max
-}

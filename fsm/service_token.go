@@ -50,7 +50,7 @@ func applyServiceTokenCreatedV1(s *State, index uint64, body []byte) (Result, er
 		return Result{Status: AlreadyExists}, nil
 	}
 	t.ModIndex = index
-	t.salt, t.digest = decodeSSHA256(t.Hash)
+	t.salt, t.digest = DecodeSSHA256(t.Hash)
 	s.serviceTokens[t.Qualified()] = &t
 	return Result{Status: Created}, nil
 }

@@ -213,6 +213,7 @@ func (s *State) Restore(r io.Reader) error {
 	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
 	s.apiKeys, s.serviceTokens, s.tokens = next.apiKeys, next.serviceTokens, next.tokens
 	s.meta = next.meta
+	s.applied.Store(applied)
 	s.mu.Unlock()
 	s.setApplied(applied)
 	return nil
@@ -292,7 +293,7 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		if err := json.Unmarshal(body, &t); err != nil {
 			return err
 		}
-		t.salt, t.digest = decodeSSHA256(t.Hash)
+		t.salt, t.digest = DecodeSSHA256(t.Hash)
 		s.serviceTokens[t.Qualified()] = &t
 		return nil
 	default:

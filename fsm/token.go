@@ -109,6 +109,8 @@ func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) 
 	switch {
 	case !ok || old.RefreshHash == "" || old.RefreshInvalidated || p.Time >= old.GrantTime+RefreshLifetime:
 		return Result{Status: RefreshDenied}, nil
+	case old.Superseding == "" && s.tokens[p.NewPair.DocID] != nil:
+		return Result{Status: RefreshDenied}, nil // never overwrite a stored pair
 	case old.Superseding != "":
 		if d := p.Time - old.RefreshTime; d > RefreshWindow || d < -RefreshWindow {
 			return Result{Status: RefreshTooLate}, nil

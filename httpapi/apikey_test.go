@@ -171,11 +171,15 @@ func TestAPIKeyOwnershipAndIntersection(t *testing.T) {
 	if r.Status != 200 || bytes.Contains(r.Body, []byte(bobKey.ID)) || !bytes.Contains(r.Body, []byte(amyKey.ID)) {
 		t.Errorf("amy lists her keys: %d %s", r.Status, r.Body)
 	}
-	if r := c.Do(0, http.MethodGet, "/_security/api_key", amy, nil); r.Status != 200 || bytes.Contains(r.Body, []byte(bobKey.ID)) {
-		t.Errorf("amy lists all keys: %d %s", r.Status, r.Body)
+	if r := c.Do(0, http.MethodGet, "/_security/api_key", amy, nil); r.Status != 403 {
+		t.Errorf("amy lists all keys without owner=true: %d %s", r.Status, r.Body)
 	}
-	if r := c.Do(1, http.MethodGet, "/_security/api_key?id="+bobKey.ID, amy, nil); r.Status != 404 {
+	if r := c.Do(1, http.MethodGet, "/_security/api_key?owner=true&id="+bobKey.ID, amy, nil); r.Status != 404 {
 		t.Errorf("amy gets bob's key by id: %d %s", r.Status, r.Body)
+	}
+	r = c.Do(1, http.MethodPost, "/_security/_query/api_key", amy, map[string]any{})
+	if r.Status != 200 || r.JSON()["total"] != float64(1) || bytes.Contains(r.Body, []byte(bobKey.ID)) {
+		t.Errorf("amy queries keys: %d %s", r.Status, r.Body)
 	}
 	r = c.Do(2, http.MethodDelete, "/_security/api_key", amy, map[string]any{"ids": []string{bobKey.ID}})
 	if r.Status != http.StatusForbidden || !bytes.Contains(r.Body, []byte("this action is granted by the cluster privileges [manage_api_key,manage_security,all]")) {

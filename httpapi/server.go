@@ -30,9 +30,10 @@ type Config struct {
 	Settings  Settings
 	// ConfigDir holds the service_tokens file (default DATA_DIR/config).
 	ConfigDir string
-	// ElasticPassword sets elastic's password when this node bootstraps.
-	ElasticPassword authn.Secret
-	Logger          hclog.Logger
+	// JoinCredential is the Authorization header sent with join requests
+	// (a user with the manage privilege).
+	JoinCredential string
+	Logger         hclog.Logger
 	// Clock is the node's clock for expiry decisions and event times; nil
 	// means time.Now.
 	Clock func() time.Time
@@ -84,6 +85,8 @@ func Start(cfg Config) (*Server, error) {
 		Authorize: func(credential, subject string, event []byte) error {
 			return svc.AuthorizeForwarded(credential, subject, event)
 		},
+		JoinCredential: cfg.JoinCredential,
+		AuthorizeJoin:  func(credential string) error { return svc.AuthorizeJoin(credential) },
 	})
 	if err != nil {
 		ln.Close()

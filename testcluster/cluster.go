@@ -127,8 +127,9 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 	cfg := httpapi.Config{
 		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
 		Settings: c.opts.Settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
-		Logger: hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
-		Clock:  func() time.Time { return time.Now().Add(time.Duration(m.skew.Load())) },
+		Logger:         hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
+		Clock:          func() time.Time { return time.Now().Add(time.Duration(m.skew.Load())) },
+		JoinCredential: Elastic,
 	}
 	if join {
 		cfg.Join = []string{c.nodes[0].httpAddr}

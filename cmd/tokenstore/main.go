@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -133,8 +134,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if f.join != "" {
 		join = strings.Split(f.join, ",")
 	}
+	joinCredential, err := joinCredential()
+	if err != nil {
+		return err
+	}
 	srv, err := httpapi.Start(httpapi.Config{
-		NodeID: f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
+		JoinCredential: joinCredential,
+		NodeID:         f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
 		Bootstrap: f.bootstrap, Join: join, Settings: httpapi.Settings(f.settings), Logger: log, ConfigDir: f.configDir,
 	})
 	if err != nil {
@@ -157,6 +163,22 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
+}
+
+// joinCredential is what this node shows when it joins (or re-registers
+// its address): TOKENSTORE_JOIN_CREDENTIALS=user:password, else the
+// elastic user with ELASTIC_PASSWORD. The user needs the manage privilege.
+func joinCredential() (string, error) {
+	if v := os.Getenv("TOKENSTORE_JOIN_CREDENTIALS"); v != "" {
+		if !strings.Contains(v, ":") {
+			return "", errors.New("TOKENSTORE_JOIN_CREDENTIALS must be user:password")
+		}
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(v)), nil
+	}
+	if p := os.Getenv("ELASTIC_PASSWORD"); p != "" {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte("elastic:"+p)), nil
+	}
+	return "", nil
 }
 
 // bootstrapElastic sets elastic's first password from ELASTIC_PASSWORD, or
