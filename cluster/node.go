@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,6 +34,9 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	SnapshotRetain    int
+	// TrailingLogs is how many entries stay in the log after a snapshot;
+	// a follower further behind receives the snapshot instead.
+	TrailingLogs uint64
 	// Authorize is asked by the leader before it appends an event forwarded by
 	// another node, with the credentials of the client that sent the write:
 	// its own, and for writes on behalf of another subject (a password or
@@ -167,6 +171,9 @@ func (n *Node) raftConfig() *raft.Config {
 	c.CommitTimeout = 5 * time.Millisecond
 	c.SnapshotThreshold = n.cfg.SnapshotThreshold
 	c.SnapshotInterval = n.cfg.SnapshotInterval
+	if n.cfg.TrailingLogs > 0 {
+		c.TrailingLogs = n.cfg.TrailingLogs
+	}
 	c.BatchApplyCh = true
 	c.MaxAppendEntries = 512
 	return c
@@ -192,6 +199,15 @@ func (n *Node) Leader() string {
 
 // RaftAddr is the address the Raft transport listens on.
 func (n *Node) RaftAddr() string { return string(n.transport.LocalAddr()) }
+
+// RestoreSnapshot installs a state stream through Raft (the leader takes
+// it, followers receive it as a snapshot). Leader only.
+func (n *Node) RestoreSnapshot(r io.Reader, size int64) error {
+	if !n.IsLeader() {
+		return ErrNoLeader
+	}
+	return n.raft.Restore(&raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: size}, r, time.Minute)
+}
 
 // Snapshot takes a Raft snapshot now.
 func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }

@@ -106,6 +106,7 @@ func kindName(k jsontext.Kind) string {
 var acceptedMediaTypes = map[string]bool{
 	"application/json": true, "application/vnd.elasticsearch+json": true,
 	"application/x-ndjson": true, "application/vnd.elasticsearch+x-ndjson": true,
+	"application/octet-stream": true, // backups
 }
 
 func contentTypeOK(r *http.Request) bool {

@@ -37,6 +37,9 @@ func (s *Server) routes() http.Handler {
 	api("/_cluster/voting_config_exclusions", s.handleAddVotingExclusion, http.MethodPost)
 	api("/_cluster/voting_config_exclusions", s.handleClearVotingExclusions, http.MethodDelete)
 
+	api("/_tokenstore/backup", s.handleBackup, http.MethodGet)
+	api("/_tokenstore/backup/_restore", s.handleRestore, http.MethodPost)
+
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 
 	api("/_security/user/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)

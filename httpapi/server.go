@@ -82,6 +82,8 @@ func Start(cfg Config) (*Server, error) {
 		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(ln.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
 		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+		SnapshotThreshold: settings.raft.threshold, SnapshotInterval: settings.raft.interval,
+		SnapshotRetain: settings.raft.retain, TrailingLogs: settings.raft.trailing,
 		Authorize: func(credential, subject string, event []byte) error {
 			return svc.AuthorizeForwarded(credential, subject, event)
 		},

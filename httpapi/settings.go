@@ -35,10 +35,21 @@ var knownSettings = map[string]bool{
 	"xpack.security.authc.api_key.enabled":                        true,
 	"xpack.security.authc.token.timeout":                          true,
 	"xpack.security.authc.token.delete.interval":                  true,
+	// Raft snapshots (this service's own settings, no Elasticsearch names).
+	"raft.snapshot.threshold": true,
+	"raft.snapshot.interval":  true,
+	"raft.snapshot.retain":    true,
+	"raft.trailing_logs":      true,
 }
 
 // resolved is the typed form of the settings.
 type resolved struct {
+	// raft holds the snapshot settings; zero values mean the defaults.
+	raft struct {
+		threshold, trailing uint64
+		interval            time.Duration
+		retain              int
+	}
 	clusterName string
 	authn       authn.Config
 	purge       authn.PurgeConfig
@@ -105,6 +116,29 @@ func (s Settings) resolve() (resolved, error) {
 			return resolved{}, fmt.Errorf("setting [xpack.security.authc.token.timeout] must be between [1s] and [1h], got [%s]", v)
 		}
 		out.authn.TokenTimeout = d
+	}
+	for name, dst := range map[string]*uint64{"raft.snapshot.threshold": &out.raft.threshold, "raft.trailing_logs": &out.raft.trailing} {
+		if v, ok := s[name]; ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || n == 0 {
+				return resolved{}, fmt.Errorf("setting [%s] must be a positive number of log entries, got [%s]", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v, ok := s["raft.snapshot.retain"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return resolved{}, fmt.Errorf("setting [raft.snapshot.retain] must be at least 1, got [%s]", v)
+		}
+		out.raft.retain = n
+	}
+	if v, ok := s["raft.snapshot.interval"]; ok {
+		d, err := authn.ParseTimeValue("raft.snapshot.interval", v)
+		if err != nil || d < time.Second {
+			return resolved{}, fmt.Errorf("setting [raft.snapshot.interval] must be a time value of at least 1s, got [%s]", v)
+		}
+		out.raft.interval = d
 	}
 	if v, ok := s["xpack.security.authc.password_hashing.algorithm"]; ok {
 		if _, err := authn.NewHasher(v); err != nil {

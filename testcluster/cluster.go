@@ -132,11 +132,13 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 		JoinCredential: Elastic,
 	}
 	if join {
-		cfg.Join = []string{c.nodes[0].httpAddr}
 		for j, o := range c.nodes {
-			if j != i && o.server != nil {
+			if j != i && c.Server(j) != nil {
 				cfg.Join = append(cfg.Join, o.httpAddr)
 			}
+		}
+		if len(cfg.Join) == 0 {
+			cfg.Join = []string{c.nodes[0].httpAddr}
 		}
 	}
 	// A port released by a killed node can take a moment to be reusable.
@@ -281,6 +283,27 @@ func (c *Cluster) Restart(i int) {
 
 // SkewClock sets how far node i's clock is ahead of the real one.
 func (c *Cluster) SkewClock(i int, d time.Duration) { c.nodes[i].skew.Store(int64(d)) }
+
+// RestartJoin starts node i again and has it join the running nodes: for
+// a node whose data dir was wiped.
+func (c *Cluster) RestartJoin(i int) {
+	c.t.Helper()
+	if err := c.start(i, false, true); err != nil {
+		c.t.Fatalf("restart node %d with join: %v", i, err)
+	}
+}
+
+// Add starts one more node that joins the cluster, and returns its index.
+func (c *Cluster) Add() int {
+	c.t.Helper()
+	i := len(c.nodes)
+	dir := filepath.Join(filepath.Dir(c.nodes[0].dir), fmt.Sprintf("node-%d", i))
+	c.nodes = append(c.nodes, &member{id: fmt.Sprintf("node-%d", i), dir: dir, httpAddr: freeAddr(c.t), raftAddr: freeAddr(c.t)})
+	if err := c.start(i, false, true); err != nil {
+		c.t.Fatalf("add node %d: %v", i, err)
+	}
+	return i
+}
 
 // Partition cuts node i off from the other nodes; clients still reach it.
 func (c *Cluster) Partition(i int) { c.Server(i).Node().Isolate(true) }

@@ -34,6 +34,7 @@ const usage = `usage: tokenstore <command> [flags]
 commands:
   serve           run a node (tokenstore serve --help for its flags)
   service-tokens  create, delete or list file-backed service account tokens
+  snapshot        save, restore or inspect a portable backup of the credential state
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stdout, stderr)
 	case "service-tokens":
 		return serviceTokens(args[1:], stdout, stderr)
+	case "snapshot":
+		return snapshotCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

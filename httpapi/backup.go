@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/snapshot"
+)
+
+// Backup and restore are operator actions: the manage cluster privilege
+// (or all, which superuser has) grants them.
+const (
+	actionBackup  = "cluster:admin/tokenstore/backup"
+	actionRestore = "cluster:admin/tokenstore/restore"
+)
+
+func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, actionBackup); err != nil {
+		return err
+	}
+	// Include every write acknowledged anywhere before this request.
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	s.node.CatchUp(ctx)
+	cancel()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="tokenstore.backup"`)
+	if err := snapshot.Write(w, s.node.State(), time.Now().UnixMilli()); err != nil {
+		s.log.Error("backup failed mid-stream", "error", err)
+	}
+	return nil
+}
+
+func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, actionRestore); err != nil {
+		return err
+	}
+	if !s.node.IsLeader() {
+		// Raft restores on the leader; it authorizes the request again.
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		leader, err := s.node.LeaderURL(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		target, _ := url.Parse(leader)
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+		return nil
+	}
+	hdr, err := snapshot.Restore(s.node, r.Body)
+	if errors.Is(err, snapshot.ErrBadBackup) {
+		return badRequest("illegal_argument_exception", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("backup restored", "cluster_id", hdr.ClusterID, "last_index", hdr.LastIndex)
+	writeJSON(w, r, http.StatusOK, map[string]any{"restored": true, "format_version": hdr.FormatVersion,
+		"source_cluster_id": hdr.ClusterID, "source_last_index": hdr.LastIndex, "counts": hdr.Counts})
+	return nil
+}
