@@ -35,6 +35,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./snapshot
 
 fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzParseAuthorization -fuzztime 30s ./authn

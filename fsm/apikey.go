@@ -116,6 +116,7 @@ func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
 	k := p.Key
 	k.ModIndex = index
 	k.decodeHash()
+	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	s.apiKeys[k.ID] = &k
 	return Result{Status: Created}, nil
 }
@@ -143,6 +144,7 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
 		k.Expiration = *p.Expiration
 	}
 	k.LimitedBy = p.LimitedBy
+	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	if sameJSON(old, &k) {
 		return Result{Status: Unchanged}, nil
 	}

@@ -40,6 +40,7 @@ const (
 	recAPIKey
 	recServiceToken
 	recTokenPair
+	recDescriptorSet
 )
 
 // ErrBadSnapshot is returned for a snapshot that fails its checks.
@@ -48,6 +49,8 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 type snapshotMeta struct {
 	AppliedIndex uint64 `json:"applied_index"`
 	ClusterID    string `json:"cluster_id"`
+	// sets are the descriptor sets read so far (restore only).
+	sets []map[string]RoleDescriptor
 }
 
 type captured struct {
@@ -157,8 +160,22 @@ func (c *captured) writeTo(w io.Writer) error {
 	for _, k := range sortedKeys(c.nodes) {
 		sw.record(recNode, c.nodes[k])
 	}
-	for _, k := range sortedKeys(c.apiKeys) {
-		sw.record(recAPIKey, c.apiKeys[k])
+	// Two passes, so no copy of the keys is held: number the descriptor
+	// sets and write them, then write the keys referring to them.
+	keys := sortedKeys(c.apiKeys)
+	refs := &setRefs{ids: map[uintptr]int{}}
+	for _, id := range keys {
+		refs.ref(c.apiKeys[id].RoleDescriptors)
+		refs.ref(c.apiKeys[id].LimitedBy)
+	}
+	for i, set := range refs.sets {
+		sw.record(recDescriptorSet, descriptorSetRecord{ID: i, Set: set})
+	}
+	var rec apiKeyRecord
+	for _, id := range keys {
+		k := c.apiKeys[id]
+		rec.APIKey, rec.RoleDescriptors, rec.LimitedBy = *k, refs.ref(k.RoleDescriptors), refs.ref(k.LimitedBy)
+		sw.record(recAPIKey, &rec)
 	}
 	for _, k := range sortedKeys(c.svcToks) {
 		sw.record(recServiceToken, c.svcToks[k])
@@ -211,7 +228,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.mu.Lock()
 	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
-	s.apiKeys, s.serviceTokens, s.tokens = next.apiKeys, next.serviceTokens, next.tokens
+	s.apiKeys, s.serviceTokens, s.tokens, s.interned = next.apiKeys, next.serviceTokens, next.tokens, next.interned
 	s.meta = next.meta
 	s.applied.Store(applied)
 	s.mu.Unlock()
@@ -278,11 +295,26 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		return nil
 	case recNode:
 		return restoreInto(body, s.nodes, func(n *Node) string { return n.ID })
-	case recAPIKey:
-		var k APIKey
-		if err := json.Unmarshal(body, &k); err != nil {
+	case recDescriptorSet:
+		var d descriptorSetRecord
+		if err := json.Unmarshal(body, &d); err != nil {
 			return err
 		}
+		if d.ID != len(meta.sets) {
+			return fmt.Errorf("descriptor set %d out of order", d.ID)
+		}
+		meta.sets = append(meta.sets, s.intern(d.Set))
+		return nil
+	case recAPIKey:
+		var r apiKeyRecord
+		if err := json.Unmarshal(body, &r); err != nil {
+			return err
+		}
+		if r.RoleDescriptors >= len(meta.sets) || r.LimitedBy >= len(meta.sets) || r.RoleDescriptors < 0 || r.LimitedBy < 0 {
+			return fmt.Errorf("api key %s refers to a missing descriptor set", r.ID)
+		}
+		k := r.APIKey
+		k.RoleDescriptors, k.LimitedBy = meta.sets[r.RoleDescriptors], meta.sets[r.LimitedBy]
 		k.decodeHash()
 		s.apiKeys[k.ID] = &k
 		return nil

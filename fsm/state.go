@@ -20,6 +20,7 @@ type State struct {
 	// serviceTokens is keyed by "namespace/service/name".
 	serviceTokens map[string]*ServiceToken
 	tokens        map[string]*TokenPair
+	interned      descriptorSets
 	meta          clusterMeta
 	applied       atomic.Uint64
 	appliedSig    chan struct{} // closed and replaced on every applied index
@@ -42,6 +43,7 @@ func (s *State) reset() {
 	s.apiKeys = map[string]*APIKey{}
 	s.serviceTokens = map[string]*ServiceToken{}
 	s.tokens = map[string]*TokenPair{}
+	s.interned = descriptorSets{}
 	s.meta = clusterMeta{}
 }
 
