@@ -2,19 +2,21 @@ package snapshot_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/fsm"
 	"github.com/tokenstore/tokenstore/snapshot"
 	"github.com/tokenstore/tokenstore/testcluster"
@@ -148,5 +150,114 @@ func BenchmarkRestartToServing(b *testing.B) {
 		}
 		b.ReportMetric(time.Since(t0).Seconds(), "restart-to-serving-s")
 	}
-	_ = context.Background()
+}
+
+// tokenBearer encodes a raw access token the way the token service does
+// (Elasticsearch 8.10's format) and returns it with its stored pair.
+func tokenBearer(i int, now int64) (string, fsm.TokenPair) {
+	seed := sha256.Sum256([]byte(fmt.Sprintf("bench-token-%d", i)))
+	raw := seed[:24]
+	idSum := sha256.Sum256(raw[16:])
+	hash := sha256.Sum256(raw)
+	pair := fsm.TokenPair{DocID: "token_" + base64.RawURLEncoding.EncodeToString(idSum[:]),
+		AccessHash: base64.RawURLEncoding.EncodeToString(hash[:]), Creation: now, GrantTime: now, AccessExpiry: now + 3600_000,
+		Username: "elastic", Realm: "reserved", RealmType: "reserved", Client: "reserved/elastic"}
+	enc := binary.AppendUvarint(nil, 8_500_035)
+	enc = binary.AppendUvarint(enc, 24)
+	return base64.StdEncoding.EncodeToString(append(enc, raw...)), pair
+}
+
+// BenchmarkRestart3Nodes: a three-node cluster holding n API keys and n
+// access tokens (every tenth invalidated) is killed whole and restarted;
+// the figure is the time from start until every node serves, and then
+// every credential is checked on every node. Default n is 100,000
+// (TOKENSTORE_BENCH_RESTART_CREDENTIALS overrides).
+func BenchmarkRestart3Nodes(b *testing.B) {
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("TOKENSTORE_BENCH_RESTART_CREDENTIALS")); err == nil && v > 0 {
+		n = v
+	}
+	c := testcluster.New(b, 3)
+	st := fsm.NewState()
+	hash, _ := authn.NewHasher("bcrypt4")
+	elasticHash, _ := hash.Hash([]byte(testcluster.ElasticPassword))
+	st.ApplyEvent(1, fsm.MustEncode(fsm.ElasticBootstrappedV1{PasswordHash: elasticHash, ClusterID: "bench"}))
+	buildKeys(b, st, n)
+	now := time.Now().UnixMilli()
+	idx := st.AppliedIndex()
+	var valid, invalid []string
+	var revoke fsm.APIKeysInvalidatedV1
+	var revokeTokens fsm.TokensInvalidatedV1
+	for i := 0; i < n; i++ {
+		bearer, pair := tokenBearer(i, now)
+		idx++
+		st.ApplyEvent(idx, fsm.MustEncode(fsm.TokenIssuedV1{Pair: pair}))
+		key := "ApiKey " + base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("k%019d", i)+":"+benchSecret))
+		if i%10 == 0 {
+			revoke.IDs = append(revoke.IDs, fmt.Sprintf("k%019d", i))
+			revokeTokens.Tokens = append(revokeTokens.Tokens, fsm.TokenInvalidation{DocID: pair.DocID})
+			invalid = append(invalid, key, "Bearer "+bearer)
+		} else {
+			valid = append(valid, key, "Bearer "+bearer)
+		}
+	}
+	st.ApplyEvent(idx+1, fsm.MustEncode(revoke))
+	st.ApplyEvent(idx+2, fsm.MustEncode(revokeTokens))
+	var buf bytes.Buffer
+	if err := snapshot.Write(&buf, st, now); err != nil {
+		b.Fatal(err)
+	}
+	st = nil
+	if _, err := snapshot.Restore(c.Server(c.Leader()).Node(), &buf); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		c.Eventually(time.Minute, "restored everywhere", func() bool {
+			r, err := testcluster.Do(c.URL(i), http.MethodGet, "/_security/_authenticate", valid[len(valid)-1], nil)
+			return err == nil && r.Status == http.StatusOK
+		})
+		c.Server(i).Node().Snapshot()
+	}
+	for b.Loop() {
+		for i := 0; i < 3; i++ {
+			c.Kill(i)
+		}
+		t0 := time.Now()
+		for i := 0; i < 3; i++ {
+			c.Restart(i)
+		}
+		for i := 0; i < 3; i++ {
+			c.Eventually(5*time.Minute, "serving after restart", func() bool {
+				r, err := testcluster.Do(c.URL(i), http.MethodGet, "/_security/_authenticate", valid[0], nil)
+				return err == nil && r.Status == http.StatusOK
+			})
+		}
+		b.ReportMetric(time.Since(t0).Seconds(), "restart-to-serving-s")
+		bad := checkAll(c, valid, http.StatusOK) + checkAll(c, invalid, http.StatusUnauthorized)
+		if bad > 0 {
+			b.Fatalf("%d credential checks gave the wrong answer", bad)
+		}
+		b.ReportMetric(float64(3*(len(valid)+len(invalid))), "credentials-checked")
+	}
+}
+
+// checkAll authenticates every header on every node with 16 workers and
+// returns how many answers differed from want.
+func checkAll(c *testcluster.Cluster, headers []string, want int) int {
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(headers)*3; i += 16 {
+				r, err := testcluster.Do(c.URL(i%3), http.MethodGet, "/_security/_authenticate", headers[i/3], nil)
+				if err != nil || r.Status != want {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return int(bad.Load())
 }
