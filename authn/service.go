@@ -43,16 +43,17 @@ func DefaultConfig() Config {
 
 // Service is the security service of one node.
 type Service struct {
-	p         Proposer
-	st        *fsm.State
-	hasher    Hasher
-	cache     *verifyCache
-	keyAuth   apiKeyAuthCache
-	tokenAuth serviceTokenAuthCache
-	files     *fileTokenStore
-	cfg       Config
-	log       hclog.Logger
-	now       func() time.Time
+	p                Proposer
+	st               *fsm.State
+	hasher           Hasher
+	cache            *verifyCache
+	keyAuth          apiKeyAuthCache
+	serviceTokenAuth serviceTokenAuthCache
+	accessTokenAuth  tokenAuthCache
+	files            *fileTokenStore
+	cfg              Config
+	log              hclog.Logger
+	now              func() time.Time
 }
 
 // New builds the service over a proposer (the cluster node).
@@ -65,7 +66,7 @@ func New(p Proposer, cfg Config) (*Service, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
-		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, tokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}},
+		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, serviceTokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}}, accessTokenAuth: tokenAuthCache{m: map[string]tokenAuthEntry{}},
 		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: cmpOr(cfg.Now, time.Now)}, nil
 }
 

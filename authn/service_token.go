@@ -59,7 +59,7 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 	if !checkSSHA256(cred.secret, salt, digest) {
 		return nil, fail
 	}
-	return s.tokenAuth.get(t), nil
+	return s.serviceTokenAuth.get(t), nil
 }
 
 // verifySSHA256String checks a secret against an "{SSHA256}" hash string.

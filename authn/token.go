@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -120,7 +121,17 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 		}
 		cancel()
 	}
-	if !ok || !hashMatches(raw, pair.AccessHash) {
+	if !ok {
+		return nil, generic
+	}
+	digest := sha256.Sum256(raw)
+	if a := s.accessTokenAuth.get(pair, digest, s.subjectVersion(pair)); a != nil {
+		if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
+			return nil, tokenExpired()
+		}
+		return a, nil
+	}
+	if !hashMatches(raw, pair.AccessHash) {
 		return nil, generic
 	}
 	if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
@@ -130,7 +141,59 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 	if subject == nil {
 		return nil, generic
 	}
+	s.accessTokenAuth.put(pair, digest, s.subjectVersion(pair), subject)
 	return subject, nil
+}
+
+// subjectVersion identifies the current record of a pair's subject (its
+// log index), so a cached authentication is dropped when the user or key
+// changes; 0 when the subject is gone.
+func (s *Service) subjectVersion(p *fsm.TokenPair) uint64 {
+	if p.APIKeyID != "" {
+		if k, ok := s.st.APIKey(p.APIKeyID); ok {
+			return k.ModIndex
+		}
+		return 0
+	}
+	if rec, ok := lookupUser(s.st, p.Username); ok {
+		return rec.modIndex
+	}
+	return 0
+}
+
+// tokenAuthCache remembers the authentication behind an access token: valid
+// while the pair record and the subject's record are the ones it was built
+// from, and only for the token whose digest it holds.
+type tokenAuthCache struct {
+	mu sync.RWMutex
+	m  map[string]tokenAuthEntry
+}
+
+type tokenAuthEntry struct {
+	pair    *fsm.TokenPair
+	digest  [32]byte
+	version uint64
+	auth    *Authentication
+}
+
+func (c *tokenAuthCache) get(p *fsm.TokenPair, digest [32]byte, version uint64) *Authentication {
+	c.mu.RLock()
+	e, ok := c.m[p.DocID]
+	c.mu.RUnlock()
+	if !ok || e.pair != p || e.version != version || version == 0 ||
+		subtle.ConstantTimeCompare(e.digest[:], digest[:]) != 1 {
+		return nil
+	}
+	return e.auth
+}
+
+func (c *tokenAuthCache) put(p *fsm.TokenPair, digest [32]byte, version uint64, a *Authentication) {
+	c.mu.Lock()
+	if len(c.m) >= 100_000 {
+		clear(c.m)
+	}
+	c.m[p.DocID] = tokenAuthEntry{pair: p, digest: digest, version: version, auth: a}
+	c.mu.Unlock()
 }
 
 // tokenSubject is the current authentication of a pair's subject, marked as
