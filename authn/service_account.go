@@ -96,6 +96,11 @@ type serviceTokenCredential struct {
 // parseServiceToken reports whether a bearer value is a service token (the
 // 4-byte prefix) and splits it; ok is false for other bearer values.
 func parseServiceToken(bearer string) (cred serviceTokenCredential, isServiceToken, valid bool) {
+	// Every service token starts with the base64 of its 4-byte prefix; other
+	// bearer values (access tokens) are told apart without decoding them.
+	if !strings.HasPrefix(bearer, "AAEAA") {
+		return cred, false, false
+	}
 	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(bearer, "="))
 	if err != nil || !bytes.HasPrefix(raw, serviceTokenPrefix) {
 		return cred, false, false

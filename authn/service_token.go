@@ -33,7 +33,7 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 	}
 	qualified := cred.principal + "/" + cred.name
 	files := s.files.current()
-	if hash, ok := files.tokens[qualified]; ok {
+	if hash, ok := files.tokens[qualified]; ok && len(files.tokens) > 0 {
 		key := "file:" + qualified
 		if a := s.cache.get(key, files.generation, cred.secret, s.now()); a != nil {
 			return a, nil
@@ -59,7 +59,7 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 	if !checkSSHA256(cred.secret, salt, digest) {
 		return nil, fail
 	}
-	return s.serviceTokenAuth.get(t), nil
+	return s.serviceTokenAuth.get(qualified, t), nil
 }
 
 // verifySSHA256String checks a secret against an "{SSHA256}" hash string.
@@ -72,8 +72,8 @@ func verifySSHA256String(secret []byte, hash string) bool {
 // the token record it was built from.
 type serviceTokenAuthCache struct{ cache apiKeyAuthCache }
 
-func (c *serviceTokenAuthCache) get(t *fsm.ServiceToken) *Authentication {
-	return c.cache.getOrBuild(t.Qualified(), t, func() *Authentication {
+func (c *serviceTokenAuthCache) get(qualified string, t *fsm.ServiceToken) *Authentication {
+	return c.cache.getOrBuild(qualified, t, func() *Authentication {
 		return serviceAccountAuthentication(t.Namespace+"/"+t.Service, t.Name, "index")
 	})
 }
