@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
@@ -40,16 +38,7 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request, c authn.C
 		return err
 	}
 	if !s.node.IsLeader() {
-		// Raft restores on the leader; it authorizes the request again.
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		leader, err := s.node.LeaderURL(ctx)
-		cancel()
-		if err != nil {
-			return err
-		}
-		target, _ := url.Parse(leader)
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-		return nil
+		return s.proxyToLeader(w, r) // raft restores on the leader
 	}
 	hdr, err := snapshot.Restore(s.node, r.Body)
 	if errors.Is(err, snapshot.ErrBadBackup) {

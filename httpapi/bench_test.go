@@ -51,42 +51,11 @@ func drive(b *testing.B, url, auth string, workers int, d time.Duration) float64
 	return float64(n.Load()) / d.Seconds()
 }
 
-// BenchmarkHTTPBasicAuthVsBareHandler drives _authenticate with a cached
-// Basic user and a bare net/http handler with the same load generator in
-// the same run; the ratio is the figure that matters.
-func BenchmarkHTTPBasicAuthVsBareHandler(b *testing.B) {
-	c := testcluster.New(b, 1)
-	r := c.Do(0, http.MethodPut, "/_security/user/bench", testcluster.Elastic, map[string]any{"password": "bench-password", "roles": []string{"superuser"}})
-	if r.Status != http.StatusOK {
-		b.Fatalf("put user: %d %s", r.Status, r.Body)
-	}
-	body := c.Do(0, http.MethodGet, "/_security/_authenticate", testcluster.Basic("bench", "bench-password"), nil).Body
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer bare.Close()
-	auth := testcluster.Basic("bench", "bench-password")
-	const workers, d = 32, 3 * time.Second
-	b.ResetTimer()
-	for b.Loop() {
-		bareRate := drive(b, bare.URL+"/", auth, workers, d)
-		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
-		b.ReportMetric(bareRate, "bare-req/s")
-		b.ReportMetric(authRate, "auth-req/s")
-		b.ReportMetric(authRate/bareRate, "ratio")
-	}
-}
-
-// BenchmarkHTTPAPIKeyAuthVsBareHandler is the API key counterpart of the
-// Basic benchmark above.
-func BenchmarkHTTPAPIKeyAuthVsBareHandler(b *testing.B) {
-	c := testcluster.New(b, 1)
-	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "bench"})
-	if r.Status != http.StatusOK {
-		b.Fatalf("create key: %d %s", r.Status, r.Body)
-	}
-	auth := "ApiKey " + r.JSON()["encoded"].(string)
+// compareWithBare drives _authenticate on node 0 with one credential and a
+// bare net/http handler serving the same body, with the same load
+// generator in the same run, and reports both rates and their ratio.
+func compareWithBare(b *testing.B, c *testcluster.Cluster, auth string) {
+	b.Helper()
 	body := c.Do(0, http.MethodGet, "/_security/_authenticate", auth, nil).Body
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -102,6 +71,30 @@ func BenchmarkHTTPAPIKeyAuthVsBareHandler(b *testing.B) {
 		b.ReportMetric(authRate, "auth-req/s")
 		b.ReportMetric(authRate/bareRate, "ratio")
 	}
+}
+
+// BenchmarkHTTPBasicAuthVsBareHandler drives _authenticate with a cached
+// Basic user and a bare net/http handler with the same load generator in
+// the same run; the ratio is the figure that matters.
+func BenchmarkHTTPBasicAuthVsBareHandler(b *testing.B) {
+	c := testcluster.New(b, 1)
+	r := c.Do(0, http.MethodPut, "/_security/user/bench", testcluster.Elastic, map[string]any{"password": "bench-password", "roles": []string{"superuser"}})
+	if r.Status != http.StatusOK {
+		b.Fatalf("put user: %d %s", r.Status, r.Body)
+	}
+	compareWithBare(b, c, testcluster.Basic("bench", "bench-password"))
+}
+
+// BenchmarkHTTPAPIKeyAuthVsBareHandler is the API key counterpart of the
+// Basic benchmark above.
+func BenchmarkHTTPAPIKeyAuthVsBareHandler(b *testing.B) {
+	c := testcluster.New(b, 1)
+	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "bench"})
+	if r.Status != http.StatusOK {
+		b.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	auth := "ApiKey " + r.JSON()["encoded"].(string)
+	compareWithBare(b, c, auth)
 }
 
 // BenchmarkAPIKeyCreates3Nodes: 64 concurrent clients create keys through
@@ -164,21 +157,7 @@ func BenchmarkHTTPServiceTokenAuthVsBareHandler(b *testing.B) {
 		b.Fatalf("create token: %d %s", r.Status, r.Body)
 	}
 	auth := "Bearer " + r.JSON()["token"].(map[string]any)["value"].(string)
-	body := c.Do(0, http.MethodGet, "/_security/_authenticate", auth, nil).Body
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer bare.Close()
-	const workers, d = 32, 3 * time.Second
-	b.ResetTimer()
-	for b.Loop() {
-		bareRate := drive(b, bare.URL+"/", auth, workers, d)
-		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
-		b.ReportMetric(bareRate, "bare-req/s")
-		b.ReportMetric(authRate, "auth-req/s")
-		b.ReportMetric(authRate/bareRate, "ratio")
-	}
+	compareWithBare(b, c, auth)
 }
 
 // BenchmarkHTTPAccessTokenAuthVsBareHandler: bearer access token
@@ -190,21 +169,7 @@ func BenchmarkHTTPAccessTokenAuthVsBareHandler(b *testing.B) {
 		b.Fatalf("get token: %d %s", r.Status, r.Body)
 	}
 	auth := "Bearer " + r.JSON()["access_token"].(string)
-	body := c.Do(0, http.MethodGet, "/_security/_authenticate", auth, nil).Body
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	defer bare.Close()
-	const workers, d = 32, 3 * time.Second
-	b.ResetTimer()
-	for b.Loop() {
-		bareRate := drive(b, bare.URL+"/", auth, workers, d)
-		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
-		b.ReportMetric(bareRate, "bare-req/s")
-		b.ReportMetric(authRate, "auth-req/s")
-		b.ReportMetric(authRate/bareRate, "ratio")
-	}
+	compareWithBare(b, c, auth)
 }
 
 // loadWrites runs workers clients that each call next(worker, n) until d

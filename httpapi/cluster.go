@@ -265,15 +265,7 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 	if !s.node.IsLeader() {
 		// Membership changes run on the leader, which authorizes the
 		// request again with the client's own credential.
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		leader, err := s.node.LeaderURL(ctx)
-		cancel()
-		if err != nil {
-			return err
-		}
-		target, _ := url.Parse(leader)
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-		return nil
+		return s.proxyToLeader(w, r)
 	}
 	for _, n := range names {
 		if err := s.node.RemoveVoter(n); err != nil {
@@ -281,6 +273,23 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 		}
 	}
 	w.Header().Set("Content-Type", responseMediaType(r))
+	return nil
+}
+
+// proxyToLeader passes a request that only the leader can carry out on to
+// it, as it came: the leader authenticates and authorizes it again.
+func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	leader, err := s.node.LeaderURL(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	target, err := url.Parse(leader)
+	if err != nil {
+		return err
+	}
+	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
 	return nil
 }
 
