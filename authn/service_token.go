@@ -23,15 +23,17 @@ const (
 // node first, then the replicated index tokens, as Elasticsearch does. A
 // short secret or an unknown account fails before any lookup.
 func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceTokenCredential) (*Authentication, error) {
-	fail := &Error{Kind: Unauthenticated, Type: "security_exception",
-		Reason: fmt.Sprintf("failed to authenticate service account [%s] with token name [%s]", cred.principal, cred.name)}
+	fail := func() *Error {
+		return &Error{Kind: Unauthenticated, Type: "security_exception",
+			Reason: fmt.Sprintf("failed to authenticate service account [%s] with token name [%s]", cred.principal, cred.name)}
+	}
 	if len(cred.secret) < minServiceTokenSecret || !ValidServiceTokenName(cred.name) {
-		return nil, fail
+		return nil, fail()
 	}
 	if _, ok := serviceAccounts[cred.principal]; !ok {
-		return nil, fail
+		return nil, fail()
 	}
-	qualified := cred.principal + "/" + cred.name
+	qualified := cred.qualified
 	files := s.files.current()
 	if hash, ok := files.tokens[qualified]; ok && len(files.tokens) > 0 {
 		key := "file:" + qualified
@@ -53,11 +55,11 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 		cancel()
 	}
 	if !ok {
-		return nil, fail
+		return nil, fail()
 	}
 	salt, digest := t.SaltDigest()
 	if !checkSSHA256(cred.secret, salt, digest) {
-		return nil, fail
+		return nil, fail()
 	}
 	return s.serviceTokenAuth.get(qualified, t), nil
 }
