@@ -54,7 +54,13 @@ func deriveRawTokens(oldRefresh []byte, salt string) rawTokens {
 
 func tokenDocID(raw []byte) string {
 	sum := sha256.Sum256(raw[len(raw)-8:])
-	return "token_" + base64.RawURLEncoding.EncodeToString(sum[:])
+	var b strings.Builder // one allocation: this runs on every bearer request
+	b.Grow(len("token_") + base64.RawURLEncoding.EncodedLen(len(sum)))
+	b.WriteString("token_")
+	enc := base64.NewEncoder(base64.RawURLEncoding, &b)
+	enc.Write(sum[:])
+	enc.Close()
+	return b.String()
 }
 
 func tokenHash(raw []byte) string {

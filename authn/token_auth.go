@@ -20,10 +20,12 @@ func tokenExpired() *Error {
 // state and resolves the user it stands for as of now: a deleted or disabled
 // user's tokens stop working.
 func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*Authentication, error) {
-	generic := unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+	generic := func() *Error {
+		return unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+	}
 	raw, ok := decodeToken(bearer)
 	if !ok {
-		return nil, generic
+		return nil, generic()
 	}
 	docID := tokenDocID(raw)
 	pair, ok := s.st.Token(docID)
@@ -35,7 +37,7 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 		cancel()
 	}
 	if !ok {
-		return nil, generic
+		return nil, generic()
 	}
 	digest := sha256.Sum256(raw)
 	if a := s.accessTokenAuth.get(pair, digest, s.subjectVersion(pair)); a != nil {
@@ -45,14 +47,14 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 		return a, nil
 	}
 	if !hashMatches(raw, pair.AccessHash) {
-		return nil, generic
+		return nil, generic()
 	}
 	if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
 		return nil, tokenExpired()
 	}
 	subject := s.tokenSubject(pair)
 	if subject == nil {
-		return nil, generic
+		return nil, generic()
 	}
 	s.accessTokenAuth.put(pair, digest, s.subjectVersion(pair), subject)
 	return subject, nil
