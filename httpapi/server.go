@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,7 +82,8 @@ func Start(cfg Config) (*Server, error) {
 	s.node, err = cluster.Open(cluster.Config{
 		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(ln.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
 		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
-		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+		HeartbeatTimeout:  cmp.Or(cfg.HeartbeatTimeout, settings.raft.heartbeat),
+		ElectionTimeout:   cmp.Or(cfg.ElectionTimeout, settings.raft.election),
 		SnapshotThreshold: settings.raft.threshold, SnapshotInterval: settings.raft.interval,
 		SnapshotRetain: settings.raft.retain, TrailingLogs: settings.raft.trailing,
 		Authorize: func(credential, subject string, event []byte) error {

@@ -40,6 +40,9 @@ var knownSettings = map[string]bool{
 	"raft.snapshot.interval":  true,
 	"raft.snapshot.retain":    true,
 	"raft.trailing_logs":      true,
+	// Raft timing: failover time against spurious elections on busy hosts.
+	"raft.heartbeat_timeout": true,
+	"raft.election_timeout":  true,
 }
 
 // resolved is the typed form of the settings.
@@ -49,6 +52,9 @@ type resolved struct {
 		threshold, trailing uint64
 		interval            time.Duration
 		retain              int
+		// heartbeat and election are Raft's timeouts; zero means the
+		// cluster package's defaults.
+		heartbeat, election time.Duration
 	}
 	clusterName string
 	authn       authn.Config
@@ -139,6 +145,15 @@ func (s Settings) resolve() (resolved, error) {
 			return resolved{}, fmt.Errorf("setting [raft.snapshot.interval] must be a time value of at least 1s, got [%s]", v)
 		}
 		out.raft.interval = d
+	}
+	for name, dst := range map[string]*time.Duration{"raft.heartbeat_timeout": &out.raft.heartbeat, "raft.election_timeout": &out.raft.election} {
+		if v, ok := s[name]; ok {
+			d, err := authn.ParseTimeValue(name, v)
+			if err != nil || d < 50*time.Millisecond || d > time.Minute {
+				return resolved{}, fmt.Errorf("setting [%s] must be a time value between [50ms] and [1m], got [%s]", name, v)
+			}
+			*dst = d
+		}
 	}
 	if v, ok := s["xpack.security.authc.password_hashing.algorithm"]; ok {
 		if _, err := authn.NewHasher(v); err != nil {
