@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ var errNotAppended = errors.New("not appended")
 // ErrUnavailable wraps failures to reach the leader.
 var ErrUnavailable = errors.New("cluster unavailable")
 
-func newInternalClient(isolated *atomic.Bool) *http.Client {
+func newInternalClient(isolated *atomic.Bool, tlsConfig *tls.Config) *http.Client {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Client{
 		Timeout: 10 * time.Second,
@@ -53,6 +54,8 @@ func newInternalClient(isolated *atomic.Bool) *http.Client {
 				return d.DialContext(ctx, network, addr)
 			},
 			MaxIdleConnsPerHost: 64,
+			TLSClientConfig:     tlsConfig,
+			ForceAttemptHTTP2:   tlsConfig != nil,
 		},
 	}
 }
@@ -190,7 +193,7 @@ func (n *Node) leaderURL() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: leader %s has not registered its address yet", ErrNoLeader, id)
 	}
-	return "http://" + node.HTTPAddr, nil
+	return n.peerURL(node.HTTPAddr), nil
 }
 
 // call makes one internal HTTP call and decodes a 200 answer into out.
@@ -229,13 +232,13 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST "+pathJoin, n.handleJoin)
 	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
 	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return n.RequirePeer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.isolated.Load() {
 			http.Error(w, errIsolated.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {

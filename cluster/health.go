@@ -49,7 +49,7 @@ func (h *healthProbe) loop() {
 			if !ok || id == h.node.cfg.ID {
 				continue
 			}
-			go h.probe(id, "http://"+node.HTTPAddr+pathStatus)
+			go h.probe(id, h.node.peerURL(node.HTTPAddr)+pathStatus)
 		}
 	}
 }

@@ -24,13 +24,13 @@ type joinRequest struct {
 // member will do: a follower passes the request to the leader.
 func (n *Node) joinAny(urls []string) error {
 	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr})
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(n.cfg.JoinTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
 		for _, u := range urls {
 			base := strings.TrimSuffix(u, "/")
 			if !strings.Contains(base, "://") {
-				base = "http://" + base
+				base = n.peerURL(base)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			status, resp, err := n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ type Config struct {
 	DataDir   string
 	Bootstrap bool
 	Join      []string // HTTP base URLs of members to ask for membership
-	Logger    hclog.Logger
+	// JoinTimeout bounds the attempts to join (default 60s).
+	JoinTimeout time.Duration
+	Logger      hclog.Logger
 
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
@@ -42,6 +45,12 @@ type Config struct {
 	// its own, and for writes on behalf of another subject (a password or
 	// refresh grant), the subject's.
 	Authorize func(credential, subject string, event []byte) error
+	// Transport is mutual TLS between nodes; nil is plain text (development).
+	Transport *TransportTLS
+	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs verify their
+	// certificates on internal calls (nil: the system roots).
+	HTTPTLS bool
+	HTTPCAs *x509.CertPool
 	// JoinCredential is the Authorization header this node sends with its
 	// join requests; AuthorizeJoin is the leader's check of such a header.
 	// Without a successful check nobody becomes a member.
@@ -79,7 +88,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.Named("cluster"), fsm: fsm.New(), stopped: make(chan struct{})}
-	n.client = newInternalClient(&n.isolated)
+	n.client = newInternalClient(&n.isolated, n.internalTLS())
 	n.catchUp.node = n
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
@@ -92,7 +101,7 @@ func Open(cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.stream, err = newStreamLayer(cfg.RaftAddr, &n.isolated)
+	n.stream, err = newStreamLayer(cfg.RaftAddr, &n.isolated, cfg.Transport)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
@@ -146,6 +155,9 @@ func setDefaults(cfg *Config) {
 	}
 	if cfg.ElectionTimeout == 0 {
 		cfg.ElectionTimeout = time.Second
+	}
+	if cfg.JoinTimeout == 0 {
+		cfg.JoinTimeout = time.Minute
 	}
 	if cfg.SnapshotThreshold == 0 {
 		cfg.SnapshotThreshold = 8192

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -18,17 +19,18 @@ var errIsolated = errors.New("node is isolated from the cluster")
 // tests use to partition a node without touching the OS.
 type streamLayer struct {
 	net.Listener
+	tls      *TransportTLS // nil: plain TCP
 	isolated *atomic.Bool
 	mu       sync.Mutex
 	conns    map[*isolatableConn]struct{}
 }
 
-func newStreamLayer(addr string, isolated *atomic.Bool) (*streamLayer, error) {
+func newStreamLayer(addr string, isolated *atomic.Bool, t *TransportTLS) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &streamLayer{Listener: ln, isolated: isolated, conns: map[*isolatableConn]struct{}{}}, nil
+	return &streamLayer{Listener: ln, tls: t, isolated: isolated, conns: map[*isolatableConn]struct{}{}}, nil
 }
 
 func (s *streamLayer) Accept() (net.Conn, error) {
@@ -41,6 +43,11 @@ func (s *streamLayer) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
+		if s.tls != nil {
+			// The handshake runs on Raft's first read, in its connection
+			// goroutine, so a slow or hostile peer does not stall Accept.
+			c = tls.Server(c, s.tls.serverConfig())
+		}
 		return s.track(c), nil
 	}
 }
@@ -49,7 +56,13 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	if s.isolated.Load() {
 		return nil, errIsolated
 	}
-	c, err := net.DialTimeout("tcp", string(addr), timeout)
+	var c net.Conn
+	var err error
+	if s.tls != nil {
+		c, err = s.tls.dialTLS(addr, timeout)
+	} else {
+		c, err = net.DialTimeout("tcp", string(addr), timeout)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -289,7 +289,9 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = s.node.PeerClient().Transport
+	proxy.ServeHTTP(w, r)
 	return nil
 }
 

@@ -28,7 +28,9 @@ type Config struct {
 	DataDir   string
 	Bootstrap bool
 	Join      []string
-	Settings  Settings
+	// JoinTimeout bounds the attempts to join; zero means a minute.
+	JoinTimeout time.Duration
+	Settings    Settings
 	// ConfigDir holds the service_tokens file (default DATA_DIR/config).
 	ConfigDir string
 	// JoinCredential is the Authorization header sent with join requests
@@ -47,6 +49,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	log      hclog.Logger
+	tls      nodeTLS
 	node     *cluster.Node
 	authn    *authn.Service
 	http     *http.Server
@@ -72,16 +75,23 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ConfigDir == "" {
+		cfg.ConfigDir = filepath.Join(cfg.DataDir, "config")
+	}
+	nodeTLS, err := loadTLS(settings.httpSSL, settings.transport, cfg.ConfigDir)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), listener: ln, settings: settings, done: make(chan error, 1),
+	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), tls: nodeTLS, listener: ln, settings: settings, done: make(chan error, 1),
 		authenticate: authenticateValues(settings.authn.TokensEnabled, settings.authn.APIKeysEnabled)}
 	var svc *authn.Service
 	s.node, err = cluster.Open(cluster.Config{
 		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(ln.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
-		Bootstrap: cfg.Bootstrap, Join: cfg.Join, Logger: cfg.Logger,
+		Bootstrap: cfg.Bootstrap, Join: cfg.Join, JoinTimeout: cfg.JoinTimeout, Logger: cfg.Logger,
 		HeartbeatTimeout:  cmp.Or(cfg.HeartbeatTimeout, settings.raft.heartbeat),
 		ElectionTimeout:   cmp.Or(cfg.ElectionTimeout, settings.raft.election),
 		SnapshotThreshold: settings.raft.threshold, SnapshotInterval: settings.raft.interval,
@@ -89,6 +99,7 @@ func Start(cfg Config) (*Server, error) {
 		Authorize: func(credential, subject string, event []byte) error {
 			return svc.AuthorizeForwarded(credential, subject, event)
 		},
+		Transport: nodeTLS.transport, HTTPTLS: nodeTLS.server != nil, HTTPCAs: nodeTLS.httpCAs,
 		JoinCredential: cfg.JoinCredential,
 		AuthorizeJoin:  func(credential string) error { return svc.AuthorizeJoin(credential) },
 	})
@@ -100,9 +111,6 @@ func Start(cfg Config) (*Server, error) {
 	ac.Logger = cfg.Logger
 	ac.ConfigDir = cfg.ConfigDir
 	ac.Now = cfg.Clock
-	if ac.ConfigDir == "" {
-		ac.ConfigDir = filepath.Join(cfg.DataDir, "config")
-	}
 	svc, err = authn.New(s.node, ac)
 	if err != nil {
 		s.node.Shutdown()
@@ -116,7 +124,18 @@ func Start(cfg Config) (*Server, error) {
 	go svc.RunFileTokenWatcher(ctx)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
-	go func() { s.done <- s.http.Serve(s.listener) }()
+	if nodeTLS.server == nil {
+		s.log.Warn("HTTP is plain text: passwords, API keys and tokens cross the network readable by anyone on the path; development only (set xpack.security.http.ssl.*)")
+	}
+	if nodeTLS.transport == nil {
+		s.log.Warn("the Raft port and node-to-node calls are plain text and unauthenticated: whoever reaches the Raft port can append to the log; development only (set xpack.security.transport.ssl.*)")
+	}
+	serve := func() error { return s.http.Serve(s.listener) }
+	if nodeTLS.server != nil {
+		s.http.TLSConfig = nodeTLS.server
+		serve = func() error { return s.http.ServeTLS(s.listener, "", "") }
+	}
+	go func() { s.done <- serve() }()
 	return s, nil
 }
 
@@ -142,7 +161,7 @@ func (s *Server) BootstrapElastic(ctx context.Context, password authn.Secret) (b
 }
 
 // URL is the node's HTTP base URL.
-func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
+func (s *Server) URL() string { return s.node.PeerURL(s.listener.Addr().String()) }
 
 // Authn is the node's security service.
 func (s *Server) Authn() *authn.Service { return s.authn }

@@ -130,15 +130,15 @@ func (s *Server) gatherFileTokens(ctx context.Context, c authn.Caller, principal
 	return perNode, len(members), failed
 }
 
-var peerClient = &http.Client{Timeout: 2 * time.Second}
-
 func (s *Server) fetchFileTokens(ctx context.Context, addr, credential, principal string) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+pathFileTokens+"?principal="+principal, nil)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.node.PeerURL(addr)+pathFileTokens+"?principal="+principal, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", credential)
-	resp, err := peerClient.Do(req)
+	resp, err := s.node.PeerClient().Do(req)
 	if err != nil {
 		return nil, err
 	}

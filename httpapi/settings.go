@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -43,6 +44,16 @@ var knownSettings = map[string]bool{
 	// Raft timing: failover time against spurious elections on busy hosts.
 	"raft.heartbeat_timeout": true,
 	"raft.election_timeout":  true,
+	// TLS, with Elasticsearch's names.
+	"xpack.security.http.ssl.enabled":                      true,
+	"xpack.security.http.ssl.certificate":                  true,
+	"xpack.security.http.ssl.key":                          true,
+	"xpack.security.http.ssl.certificate_authorities":      true,
+	"xpack.security.transport.ssl.enabled":                 true,
+	"xpack.security.transport.ssl.certificate":             true,
+	"xpack.security.transport.ssl.key":                     true,
+	"xpack.security.transport.ssl.certificate_authorities": true,
+	"xpack.security.transport.ssl.verification_mode":       true,
 }
 
 // resolved is the typed form of the settings.
@@ -57,11 +68,13 @@ type resolved struct {
 		heartbeat, election time.Duration
 	}
 	clusterName string
+	httpSSL     sslSettings
+	transport   sslSettings
 	authn       authn.Config
 	purge       authn.PurgeConfig
 }
 
-func (s Settings) resolve() (resolved, error) {
+func (s Settings) resolve() (out resolved, err error) {
 	var unknown []string
 	for k := range s {
 		if !knownSettings[k] {
@@ -72,7 +85,7 @@ func (s Settings) resolve() (resolved, error) {
 		sort.Strings(unknown)
 		return resolved{}, fmt.Errorf("unknown setting [%s]", strings.Join(unknown, "], ["))
 	}
-	out := resolved{clusterName: "tokenstore", authn: authn.DefaultConfig(),
+	out = resolved{clusterName: "tokenstore", authn: authn.DefaultConfig(),
 		purge: authn.PurgeConfig{Retention: 7 * 24 * time.Hour, Interval: 24 * time.Hour, TokenInterval: 30 * time.Minute}}
 	for name, dst := range map[string]*time.Duration{
 		"xpack.security.authc.api_key.delete.retention_period": &out.purge.Retention,
@@ -155,6 +168,15 @@ func (s Settings) resolve() (resolved, error) {
 			*dst = d
 		}
 	}
+	if out.httpSSL, err = s.ssl("xpack.security.http.ssl"); err != nil {
+		return resolved{}, err
+	}
+	if out.transport, err = s.ssl("xpack.security.transport.ssl"); err != nil {
+		return resolved{}, err
+	}
+	if out.transport.enabled && !out.httpSSL.enabled {
+		return resolved{}, errors.New("setting [xpack.security.transport.ssl.enabled] needs [xpack.security.http.ssl.enabled]: nodes call each other on the HTTP port too")
+	}
 	if v, ok := s["xpack.security.authc.password_hashing.algorithm"]; ok {
 		if _, err := authn.NewHasher(v); err != nil {
 			return resolved{}, fmt.Errorf("setting [xpack.security.authc.password_hashing.algorithm]: %w", err)
@@ -167,6 +189,50 @@ func (s Settings) resolve() (resolved, error) {
 			return resolved{}, err
 		}
 		out.authn.CacheTTL = max(d, 0)
+	}
+	return out, nil
+}
+
+// sslSettings is one xpack.security.{http,transport}.ssl group; the files
+// are read when the node starts.
+type sslSettings struct {
+	enabled          bool
+	certificate, key string
+	authorities      []string
+	verifyHostname   bool
+}
+
+func (s Settings) ssl(prefix string) (sslSettings, error) {
+	out := sslSettings{verifyHostname: true}
+	if v, ok := s[prefix+".enabled"]; ok {
+		if v != "true" && v != "false" {
+			return out, fmt.Errorf("setting [%s.enabled] must be [true] or [false], got [%s]", prefix, v)
+		}
+		out.enabled = v == "true"
+	}
+	out.certificate, out.key = s[prefix+".certificate"], s[prefix+".key"]
+	for _, f := range strings.Split(s[prefix+".certificate_authorities"], ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out.authorities = append(out.authorities, f)
+		}
+	}
+	if v, ok := s[prefix+".verification_mode"]; ok {
+		switch v {
+		case "full":
+		case "certificate":
+			out.verifyHostname = false
+		default:
+			return out, fmt.Errorf("setting [%s.verification_mode] must be [full] or [certificate], got [%s]", prefix, v)
+		}
+	}
+	if !out.enabled {
+		return out, nil
+	}
+	if out.certificate == "" || out.key == "" {
+		return out, fmt.Errorf("setting [%s.enabled] is true, so [%s.certificate] and [%s.key] must be set", prefix, prefix, prefix)
+	}
+	if prefix == "xpack.security.transport.ssl" && len(out.authorities) == 0 {
+		return out, fmt.Errorf("setting [%s.enabled] is true, so [%s.certificate_authorities] must name the cluster CA that peers are verified against", prefix, prefix)
 	}
 	return out, nil
 }

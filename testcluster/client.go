@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -10,7 +11,8 @@ import (
 )
 
 // client is shared by tests; keep-alives make request loops cheap.
-var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64,
+	TLSClientConfig: &tls.Config{RootCAs: TestCAPool()}}}
 
 // Response is an HTTP answer with its body read.
 type Response struct {

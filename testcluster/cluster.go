@@ -31,6 +31,9 @@ type Options struct {
 	ElectionTimeout  time.Duration
 	// LogLevel defaults to error; logs go to each node's log file.
 	LogLevel string
+	// TLS turns on HTTPS and mutual TLS between nodes, with certificates
+	// from TestCA.
+	TLS bool
 }
 
 // Cluster is a set of in-process nodes.
@@ -124,9 +127,20 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 	if level == "" {
 		level = "error"
 	}
+	settings := c.opts.Settings
+	if c.opts.TLS {
+		tlsSettings, err := WriteNodeTLS(testCA, filepath.Join(m.dir, "tls"), m.id)
+		if err != nil {
+			return err
+		}
+		settings = httpapi.Settings(tlsSettings)
+		for k, v := range c.opts.Settings {
+			settings[k] = v
+		}
+	}
 	cfg := httpapi.Config{
 		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
-		Settings: c.opts.Settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
+		Settings: settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
 		Clock:          func() time.Time { return time.Now().Add(time.Duration(m.skew.Load())) },
 		JoinCredential: Elastic,
@@ -163,7 +177,12 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 func (c *Cluster) Len() int { return len(c.nodes) }
 
 // URL is node i's HTTP base URL.
-func (c *Cluster) URL(i int) string { return "http://" + c.nodes[i].httpAddr }
+func (c *Cluster) URL(i int) string {
+	if c.opts.TLS {
+		return "https://" + c.nodes[i].httpAddr
+	}
+	return "http://" + c.nodes[i].httpAddr
+}
 
 // ID is node i's node id.
 func (c *Cluster) ID(i int) string { return c.nodes[i].id }

@@ -35,6 +35,7 @@ commands:
   serve           run a node (tokenstore serve --help for its flags)
   service-tokens  create, delete or list file-backed service account tokens
   snapshot        save, restore or inspect a portable backup of the credential state
+  certs           create the cluster CA and node certificates for TLS
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serviceTokens(args[1:], stdout, stderr)
 	case "snapshot":
 		return snapshotCmd(args[1:], stdout, stderr)
+	case "certs":
+		return certsCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -149,7 +152,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Warn("HTTP is plain text: credentials cross the network unencrypted; use this mode for development only")
 	log.Info("serving", "node", f.nodeID, "http", srv.URL(), "raft", f.raftAddr, "data_dir", f.dataDir)
 	if f.bootstrap {
 		go bootstrapElastic(srv, stdout, log)

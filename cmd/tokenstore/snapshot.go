@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -13,11 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/snapshot"
 )
 
-const snapshotUsage = `usage: tokenstore snapshot save    --url http://HOST:PORT --user NAME:PASSWORD FILE
-       tokenstore snapshot restore --url http://HOST:PORT --user NAME:PASSWORD FILE
+const snapshotUsage = `usage: tokenstore snapshot save    --url https://HOST:PORT --user NAME:PASSWORD [--ca-cert FILE] FILE
+       tokenstore snapshot restore --url https://HOST:PORT --user NAME:PASSWORD [--ca-cert FILE] FILE
        tokenstore snapshot inspect FILE
 `
 
@@ -32,6 +34,7 @@ func snapshotCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "HTTP address of any node")
 	user := fs.String("user", "", "NAME:PASSWORD of a user with the manage privilege")
+	caCert := fs.String("ca-cert", "", "PEM file of the CA that signed the node's HTTP certificate (default: the system's)")
 	if err := fs.Parse(reorderFlags(args[1:])); err != nil {
 		return err
 	}
@@ -46,6 +49,13 @@ func snapshotCmd(args []string, stdout, stderr io.Writer) error {
 	if *base == "" || !strings.Contains(*user, ":") {
 		fmt.Fprint(stderr, snapshotUsage)
 		return errors.New("--url and --user NAME:PASSWORD are required")
+	}
+	if *caCert != "" {
+		pool, err := cluster.LoadCertPool([]string{*caCert})
+		if err != nil {
+			return fmt.Errorf("--ca-cert: %w", err)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(*user))
 	url := strings.TrimSuffix(*base, "/")
