@@ -4,7 +4,7 @@ BIN      := bin/tokenstore
 PKGS     := ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: build run cluster test test-race bench fuzz docker-test clean deps
+.PHONY: build run cluster docker-certs test test-race bench fuzz chaos docker-test clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenstore
@@ -18,9 +18,16 @@ deps:
 run: build
 	ELASTIC_PASSWORD=$${ELASTIC_PASSWORD:-changeme} ./$(BIN) serve --node-id node-0 --bootstrap --data-dir data/single
 
-# Three nodes as processes on 9200-9202 / 9300-9302, data in ./data/cluster.
+# Three nodes as processes on 9200-9202 / 9300-9302, data in ./data/cluster,
+# HTTPS and mutual TLS with a CA made once in ./data/cluster/certs.
 cluster: build
 	$(GO) run ./testcluster/run -bin $(BIN) -data data/cluster
+
+# The CA and node certificates docker-compose.yml mounts (./data/docker-certs).
+docker-certs: build
+	@[ -f data/docker-certs/ca.key ] || ./$(BIN) certs ca --out data/docker-certs
+	@for i in 0 1 2; do [ -f data/docker-certs/node-$$i.key ] || \
+		./$(BIN) certs node --ca data/docker-certs --name node-$$i --hosts node-$$i,localhost,127.0.0.1 --out data/docker-certs; done
 
 test: deps
 	$(GO) vet $(PKGS)

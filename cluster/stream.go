@@ -19,10 +19,11 @@ var errIsolated = errors.New("node is isolated from the cluster")
 // tests use to partition a node without touching the OS.
 type streamLayer struct {
 	net.Listener
-	tls      *TransportTLS // nil: plain TCP
-	isolated *atomic.Bool
-	mu       sync.Mutex
-	conns    map[*isolatableConn]struct{}
+	advertise net.Addr
+	tls       *TransportTLS // nil: plain TCP
+	isolated  *atomic.Bool
+	mu        sync.Mutex
+	conns     map[*isolatableConn]struct{}
 }
 
 func newStreamLayer(addr string, isolated *atomic.Bool, t *TransportTLS) (*streamLayer, error) {
@@ -30,8 +31,31 @@ func newStreamLayer(addr string, isolated *atomic.Bool, t *TransportTLS) (*strea
 	if err != nil {
 		return nil, err
 	}
-	return &streamLayer{Listener: ln, tls: t, isolated: isolated, conns: map[*isolatableConn]struct{}{}}, nil
+	return &streamLayer{Listener: ln, advertise: advertiseAddr(addr, ln.Addr()), tls: t, isolated: isolated,
+		conns: map[*isolatableConn]struct{}{}}, nil
 }
+
+// advertiseAddr is the address peers dial: the configured one as written
+// (a host name stays a name, so a certificate for the name verifies), or
+// the bound one when the configuration leaves host or port open.
+func advertiseAddr(configured string, bound net.Addr) net.Addr {
+	host, port, err := net.SplitHostPort(configured)
+	if err != nil || host == "" || port == "0" {
+		return bound
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return bound
+	}
+	return namedAddr(configured)
+}
+
+type namedAddr string
+
+func (a namedAddr) Network() string { return "tcp" }
+func (a namedAddr) String() string  { return string(a) }
+
+// Addr is what Raft records as this node's address.
+func (s *streamLayer) Addr() net.Addr { return s.advertise }
 
 func (s *streamLayer) Accept() (net.Conn, error) {
 	for {

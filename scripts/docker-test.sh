@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# Builds the scratch image, starts the three-node compose cluster, checks it
-# is green with 3 nodes, stops one container and checks writes still work.
+# Builds the scratch image, makes a CA and node certificates, starts the
+# three-node compose cluster with TLS, checks it is green with 3 nodes and
+# refuses plain HTTP, stops one container and checks writes still work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 project="tokenstore-ci-$$"
 port="${TOKENSTORE_PORT:-19200}"
 export TOKENSTORE_PORT="$port" ELASTIC_PASSWORD="ci-docker-pass"
+certs=""
 compose() { docker-compose -p "$project" -f docker-compose.yml "$@"; }
 cleanup() {
   status=$?
   if [ $status -ne 0 ]; then compose logs --no-color | tail -50 || true; fi
   compose down -v --remove-orphans >/dev/null 2>&1 || true
+  [ -n "$certs" ] && rm -rf "$certs"
   exit $status
 }
 trap cleanup EXIT
 
 [ -x bin/tokenstore ] || { echo "bin/tokenstore missing: run make build"; exit 1; }
+certs=$(mktemp -d)
+bin/tokenstore certs ca --out "$certs" >/dev/null
+for i in 0 1 2; do
+  bin/tokenstore certs node --ca "$certs" --name "node-$i" --hosts "node-$i,localhost,127.0.0.1" --out "$certs" >/dev/null
+done
+chmod 0755 "$certs"
+export TOKENSTORE_CERTS="$certs"
 docker build -q -t tokenstore:dev . >/dev/null
 compose up -d --no-build
 
-url="http://127.0.0.1:$port"
+url="https://127.0.0.1:$port"
+curl() { command curl --cacert "$certs/ca.crt" "$@"; }
 auth="elastic:$ELASTIC_PASSWORD"
 wait_for() { # description, then a command that must succeed
   local what=$1; shift
@@ -31,6 +42,8 @@ wait_for() { # description, then a command that must succeed
 }
 green3() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"green".*"number_of_nodes":3'; }
 wait_for "cluster green with 3 nodes" green3
+if command curl -fsS -u "$auth" "http://127.0.0.1:$port/" >/dev/null 2>&1; then echo "FAILED: plain HTTP answered"; exit 1; fi
+echo "ok: plain HTTP refused"
 
 compose stop -t 10 node-2
 put_role() { curl -fsS -u "$auth" -X PUT "$url/_security/role/after-stop" -H 'Content-Type: application/json' -d '{"cluster":["monitor"]}'; }

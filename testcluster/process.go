@@ -3,11 +3,15 @@ package testcluster
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
+
+	"github.com/tokenstore/tokenstore/cluster"
 )
 
 // Process is a tokenstore node running as its own OS process.
@@ -16,6 +20,9 @@ type Process struct {
 	HTTPAddr string
 	RaftAddr string
 	DataDir  string
+	// Settings are -E name=value arguments given on every start; TLS
+	// settings make the URL https.
+	Settings map[string]string
 	cmd      *exec.Cmd
 	done     chan error
 }
@@ -24,6 +31,9 @@ type Process struct {
 func StartProcess(bin string, p *Process, extra []string, env []string, out io.Writer) error {
 	args := append([]string{"serve", "--node-id", p.ID, "--http-addr", p.HTTPAddr, "--raft-addr", p.RaftAddr,
 		"--data-dir", p.DataDir}, extra...)
+	for _, k := range slices.Sorted(maps.Keys(p.Settings)) {
+		args = append(args, "-E", k+"="+p.Settings[k])
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -37,7 +47,12 @@ func StartProcess(bin string, p *Process, extra []string, env []string, out io.W
 }
 
 // URL is the process's HTTP base URL.
-func (p *Process) URL() string { return "http://" + p.HTTPAddr }
+func (p *Process) URL() string {
+	if p.Settings["xpack.security.http.ssl.enabled"] == "true" {
+		return "https://" + p.HTTPAddr
+	}
+	return "http://" + p.HTTPAddr
+}
 
 // Signal sends sig and waits up to timeout for the process to exit; it
 // returns how long the exit took.
@@ -72,10 +87,39 @@ func (p *Process) Exited() (error, bool) {
 // ProcessCluster lays out n processes on consecutive ports from base ports,
 // with data dirs under dir; node 0 bootstraps and the others join it.
 func ProcessCluster(bin, dir string, n, httpBase, raftBase int, env []string, out io.Writer) ([]*Process, error) {
+	return ProcessClusterWith(bin, dir, n, httpBase, raftBase, ProcessOptions{Env: env}, out)
+}
+
+// ProcessOptions tune a process cluster.
+type ProcessOptions struct {
+	Env []string
+	// CertsDir turns TLS on, with node certificates kept there, signed by CA
+	// or, when CA is nil, by a CA made there once and reused.
+	CertsDir string
+	CA       *cluster.CA
+}
+
+// ProcessClusterWith is ProcessCluster with options.
+func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts ProcessOptions, out io.Writer) ([]*Process, error) {
+	ca := opts.CA
+	if opts.CertsDir != "" && ca == nil {
+		var err error
+		if ca, err = loadOrCreateCA(opts.CertsDir); err != nil {
+			return nil, err
+		}
+	}
+	env := opts.Env
 	var procs []*Process
 	for i := 0; i < n; i++ {
 		p := &Process{ID: fmt.Sprintf("node-%d", i), HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpBase+i),
 			RaftAddr: fmt.Sprintf("127.0.0.1:%d", raftBase+i), DataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i))}
+		if ca != nil {
+			settings, err := WriteNodeTLS(ca, opts.CertsDir, p.ID)
+			if err != nil {
+				return procs, err
+			}
+			p.Settings = settings
+		}
 		extra := []string{"--bootstrap"}
 		if i > 0 {
 			extra = []string{"--join", procs[0].HTTPAddr}
@@ -86,4 +130,29 @@ func ProcessCluster(bin, dir string, n, httpBase, raftBase int, env []string, ou
 		procs = append(procs, p)
 	}
 	return procs, nil
+}
+
+// loadOrCreateCA reads dir/ca.crt and dir/ca.key, making them first if
+// they are not there, so that a restarted cluster keeps its CA.
+func loadOrCreateCA(dir string) (*cluster.CA, error) {
+	crtFile, keyFile := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+	crt, err1 := os.ReadFile(crtFile)
+	key, err2 := os.ReadFile(keyFile)
+	if err1 == nil && err2 == nil {
+		return cluster.ParseCA(crt, key)
+	}
+	ca, err := cluster.NewCA("tokenstore CA", 3*365*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	if crt, key, err = ca.PEM(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		return nil, err
+	}
+	return ca, os.WriteFile(crtFile, crt, 0o644)
 }

@@ -163,6 +163,9 @@ func TestServiceTokensCLIWithRunningNode(t *testing.T) {
 		r, err := testcluster.Do(p.URL(), "GET", "/_security/_authenticate", auth, nil)
 		return err == nil && r.Status == 200
 	})
+	if !strings.Contains(string(logs.Bytes()), "HTTP is plain text") {
+		t.Fatalf("a node without TLS does not warn that HTTP is plain text:\n%s", logs.Bytes())
+	}
 	out, err := exec.Command(bin, "service-tokens", "create", "elastic/fleet-server", "cli-token", "--config-dir", configDir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("service-tokens create: %v %s", err, out)

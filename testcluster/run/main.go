@@ -1,6 +1,7 @@
 // Command run starts a three-node tokenstore cluster as processes on
-// 127.0.0.1:9200-9202 (HTTP) and 9300-9302 (Raft), with data under
-// ./data/cluster, and stops them all on Ctrl-C. `make cluster` runs it.
+// 127.0.0.1:9200-9202 (HTTPS) and 9300-9302 (Raft over mutual TLS), with
+// data under ./data/cluster and the CA and node certificates in
+// ./data/cluster/certs, and stops them all on Ctrl-C. `make cluster` runs it.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -18,12 +20,18 @@ func main() {
 	bin := flag.String("bin", "bin/tokenstore", "the tokenstore binary")
 	dir := flag.String("data", "data/cluster", "data directory for the nodes")
 	n := flag.Int("nodes", 3, "number of nodes")
+	plain := flag.Bool("plain", false, "plain HTTP and Raft, without TLS (development only)")
 	flag.Parse()
 	password := os.Getenv("ELASTIC_PASSWORD")
 	if password == "" {
 		password = "changeme"
 	}
-	procs, err := testcluster.ProcessCluster(*bin, *dir, *n, 9200, 9300, []string{"ELASTIC_PASSWORD=" + password}, os.Stderr)
+	opts := testcluster.ProcessOptions{Env: []string{"ELASTIC_PASSWORD=" + password}}
+	certs := filepath.Join(*dir, "certs")
+	if !*plain {
+		opts.CertsDir = certs
+	}
+	procs, err := testcluster.ProcessClusterWith(*bin, *dir, *n, 9200, 9300, opts, os.Stderr)
 	stop := func() {
 		for _, p := range procs {
 			if d, err := p.Signal(syscall.SIGTERM, 10*time.Second); err != nil {
@@ -42,7 +50,12 @@ func main() {
 	for _, p := range procs {
 		fmt.Printf("  %s  %s\n", p.ID, p.URL())
 	}
-	fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
+	if *plain {
+		fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
+	} else {
+		fmt.Printf("\nTry:  curl --cacert %s -u elastic:%s 'https://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n",
+			filepath.Join(certs, "ca.crt"), password)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
