@@ -37,6 +37,11 @@ func TestCAPool() *x509.CertPool {
 // (and named name), and the CA certificate, into dir, unless they are
 // there already; it returns the -E settings that turn TLS on with them.
 func WriteNodeTLS(ca *cluster.CA, dir, name string) (map[string]string, error) {
+	// The settings are read relative to the node's config dir otherwise.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	crtFile, keyFile, caFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key"), filepath.Join(dir, "ca.crt")
 	if _, err := os.Stat(keyFile); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
