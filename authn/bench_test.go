@@ -22,13 +22,13 @@ func BenchmarkAuthenticateBasicCached(b *testing.B) {
 	svc := c.Server(0).Authn()
 	header := testcluster.Basic("bench", "bench-password")
 	ctx := context.Background()
-	if _, err := svc.Authenticate(ctx, header, "/"); err != nil {
+	if _, err := svc.Authenticate(ctx, header, "/", "127.0.0.1:50000"); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := svc.Authenticate(ctx, header, "/"); err != nil {
+		if _, err := svc.Authenticate(ctx, header, "/", "127.0.0.1:50000"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -38,7 +38,7 @@ func benchKeys(b *testing.B, n int) (*testcluster.Cluster, []string) {
 	b.Helper()
 	c := testcluster.New(b, 1)
 	svc := c.Server(0).Authn()
-	caller, err := svc.Authenticate(context.Background(), testcluster.Elastic, "/")
+	caller, err := svc.Authenticate(context.Background(), testcluster.Elastic, "/", "127.0.0.1:50000")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,13 +73,13 @@ func BenchmarkAuthenticateAPIKeyCached(b *testing.B) {
 	c, headers := benchKeys(b, 1)
 	svc := c.Server(0).Authn()
 	ctx := context.Background()
-	if _, err := svc.Authenticate(ctx, headers[0], "/"); err != nil {
+	if _, err := svc.Authenticate(ctx, headers[0], "/", "127.0.0.1:50000"); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := svc.Authenticate(ctx, headers[0], "/"); err != nil {
+		if _, err := svc.Authenticate(ctx, headers[0], "/", "127.0.0.1:50000"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -96,7 +96,7 @@ func BenchmarkAuthenticateAPIKeyFirst(b *testing.B) {
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		if _, err := svc.Authenticate(ctx, headers[i%len(headers)], "/"); err != nil {
+		if _, err := svc.Authenticate(ctx, headers[i%len(headers)], "/", "127.0.0.1:50000"); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -1,6 +1,9 @@
 package authn
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Kind classifies an Error for the HTTP layer.
 type Kind int
@@ -13,6 +16,7 @@ const (
 	Invalid     // a bad request: validation or illegal argument
 	Conflict    // a version conflict, e.g. a duplicate name
 	Unavailable // no leader, or the cluster cannot commit
+	Throttled   // too many failed authentications; RetryAfter says when to come back
 )
 
 // Error is what authn returns for a request it refuses. Reason is shown to
@@ -28,7 +32,9 @@ type Error struct {
 	// OAuth, when set, asks for an RFC 6749 error body with this code
 	// (get token's validation and invalid_grant failures).
 	OAuth string
-	Err   error
+	// RetryAfter is when a Throttled request may be tried again.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -44,7 +44,9 @@ const actionJoin = "cluster:admin/tokenstore/join"
 func (s *Service) AuthorizeJoin(credential string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c, err := s.Authenticate(ctx, credential, "/_tokenstore/internal/join")
+	// The join callback does not get the caller's address: the username
+	// bucket still bounds guessing through this endpoint.
+	c, err := s.authenticate(ctx, credential, "/_tokenstore/internal/join", origin{via: "join request"})
 	if err != nil {
 		return err
 	}
@@ -69,9 +71,9 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c, err := s.Authenticate(ctx, credential, "/_tokenstore/internal/propose")
+	c, err := s.authenticate(ctx, credential, "/_tokenstore/internal/propose", s.forwarded())
 	if err != nil {
-		return errors.New("the client's credential does not authenticate on the leader")
+		return forwardedRefusal("the client's credential does not authenticate on the leader", err)
 	}
 	switch t {
 	case fsm.UserPasswordChanged:
@@ -93,11 +95,29 @@ func (s *Service) authenticateSubject(ctx context.Context, subject string) (*Aut
 	if subject == "" {
 		return nil, errors.New("a write for another user needs that user's credential")
 	}
-	c, err := s.Authenticate(ctx, subject, "/_tokenstore/internal/propose")
+	c, err := s.authenticate(ctx, subject, "/_tokenstore/internal/propose", s.forwarded())
 	if err != nil {
-		return nil, errors.New("the subject's credential does not authenticate on the leader")
+		return nil, forwardedRefusal("the subject's credential does not authenticate on the leader", err)
 	}
 	return c.Auth, nil
+}
+
+// forwarded is the origin of a forwarded write's credentials. The leader
+// does not know the client's address and must not count the forwarding
+// node's: with authenticated peers it trusts that node's throttling;
+// without, only the username bucket applies (see Config.PeersAuthenticated).
+func (s *Service) forwarded() origin {
+	return origin{via: "forwarded write", exempt: s.cfg.PeersAuthenticated}
+}
+
+// forwardedRefusal keeps the leader's throttling visible to the follower's
+// log without echoing what the credential was.
+func forwardedRefusal(msg string, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == Throttled {
+		return errors.New(msg + ": " + e.Reason)
+	}
+	return errors.New(msg)
 }
 
 // authorizeForwardedAPIKey applies the ownership rules of API keys: a key

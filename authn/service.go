@@ -30,6 +30,14 @@ type Config struct {
 	TokensEnabled  bool
 	APIKeysEnabled bool
 	TokenTimeout   time.Duration
+	// Throttle is failed-authentication throttling (see throttle.go).
+	Throttle ThrottleConfig
+	// PeersAuthenticated is set when the internal endpoints accept only
+	// cluster members: a forwarded write's credentials then skip the
+	// throttle, as the forwarding node throttled its client by the client's
+	// address. Otherwise anyone could call those endpoints to guess a
+	// password, so a forwarded password check meets the username bucket.
+	PeersAuthenticated bool
 	// Now is the clock; nil means time.Now. Tests skew it.
 	Now    func() time.Time
 	Logger hclog.Logger
@@ -51,6 +59,7 @@ type Service struct {
 	serviceTokenAuth serviceTokenAuthCache
 	accessTokenAuth  tokenAuthCache
 	files            *fileTokenStore
+	throttle         *throttle
 	cfg              Config
 	log              hclog.Logger
 	now              func() time.Time
@@ -65,9 +74,11 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	now := cmpOr(cfg.Now, time.Now)
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
 		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, serviceTokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}}, accessTokenAuth: tokenAuthCache{m: map[string]tokenAuthEntry{}},
-		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: cmpOr(cfg.Now, time.Now)}, nil
+		throttle: newThrottle(cfg.Throttle, now()),
+		files:    newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: now}, nil
 }
 
 // String keeps the credentials out of logs and error messages.
@@ -97,6 +108,9 @@ type Caller struct {
 	// is not the caller: the password of a password grant, the refresh
 	// token of a refresh. It proves the subject to the leader.
 	Subject string
+	// from is where the request came from: a password in its body (the
+	// password grant) is throttled like one in its header.
+	from origin
 }
 
 // unauthenticated is the 401 for credentials that were given but refused.
@@ -104,64 +118,118 @@ func unauthenticated(reason, additional string) *Error {
 	return &Error{Kind: Unauthenticated, Type: "security_exception", Reason: reason, Additional: additional}
 }
 
+// anonymousDenied is Elasticsearch's reason for a credential it could not
+// tell apart from none.
+const anonymousDenied = "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
+
 // Authenticate checks the Authorization header against the local state.
-// path is the request path, which Elasticsearch puts into its messages.
-func (s *Service) Authenticate(ctx context.Context, header, path string) (Caller, error) {
+// path is the request path, which Elasticsearch puts into its messages;
+// remoteAddr is the TCP peer (http.Request.RemoteAddr), whose failures the
+// throttle counts.
+func (s *Service) Authenticate(ctx context.Context, header, path, remoteAddr string) (Caller, error) {
+	return s.authenticate(ctx, header, path, clientOrigin(remoteAddr))
+}
+
+func (s *Service) authenticate(ctx context.Context, header, path string, from origin) (Caller, error) {
 	cred := ParseAuthorization(header)
+	a := attempt{from: from, path: path}
 	switch cred.Scheme {
 	case NoCredential:
-		return Caller{}, unauthenticated(fmt.Sprintf("missing authentication credentials for REST request [%s]", path), "")
+		a.scheme = "none"
+	case BasicScheme:
+		a.scheme = "basic"
+		if !cred.Malformed {
+			a.setUser(cred.Principal)
+		}
+	case APIKeyScheme:
+		a.scheme, a.principal = "api_key", cred.Principal
+	case BearerScheme:
+		a.scheme = "bearer"
+	default:
+		a.scheme = "unknown"
+	}
+	if err := s.admit(&a); err != nil {
+		return Caller{}, err
+	}
+	auth, genuine, err := s.check(ctx, cred, &a)
+	if err != nil {
+		s.failed(&a, err, !genuine)
+		return Caller{}, err
+	}
+	s.succeeded(&a)
+	return Caller{Auth: auth, Credential: header, from: from}, nil
+}
+
+// check verifies a parsed credential. genuine reports a refused credential
+// whose secret was right (expired or invalidated): no guess.
+func (s *Service) check(ctx context.Context, cred Credential, a *attempt) (auth *Authentication, genuine bool, err error) {
+	switch cred.Scheme {
+	case NoCredential:
+		return nil, false, unauthenticated(fmt.Sprintf("missing authentication credentials for REST request [%s]", a.path), "")
 	case BasicScheme:
 		if cred.Malformed {
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+			return nil, false, unauthenticated(anonymousDenied, "")
 		}
 		auth, err := s.authenticateUser(ctx, cred.Principal, cred.Secret)
 		if err != nil {
-			s.log.Debug("authentication failed", "user", cred.Principal, "realm", "native", "path", path)
-			return Caller{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, path), "")
+			return nil, false, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, a.path), "")
 		}
-		return Caller{Auth: auth, Credential: header}, nil
+		return auth, false, nil
 	case APIKeyScheme:
 		if !s.cfg.APIKeysEnabled {
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+			return nil, false, unauthenticated(anonymousDenied, "")
 		}
 		if cred.Malformed {
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: invalid ApiKey value")
+			return nil, false, unauthenticated(anonymousDenied, "API key: invalid ApiKey value")
 		}
 		auth, reason := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
 		if auth == nil {
-			s.log.Debug("authentication failed", "api_key", cred.Principal, "path", path)
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "API key: "+reason)
+			return nil, s.apiKeySecretRight(cred.Principal, cred.Secret), unauthenticated(anonymousDenied, "API key: "+reason)
 		}
-		return Caller{Auth: auth, Credential: header}, nil
+		return auth, false, nil
 	case BearerScheme:
 		if cred.Malformed {
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+			return nil, false, unauthenticated(anonymousDenied, "")
 		}
 		st, isServiceToken, valid := parseServiceToken(cred.Bearer)
 		if isServiceToken {
+			a.scheme = "service_token"
 			if !valid {
-				return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+				return nil, false, unauthenticated(anonymousDenied, "")
 			}
+			a.principal = st.principal + "/" + st.name
 			auth, err := s.authenticateServiceToken(ctx, st)
-			if err != nil {
-				s.log.Debug("authentication failed", "service_account", st.principal, "token", st.name, "path", path)
-				return Caller{}, err
-			}
-			return Caller{Auth: auth, Credential: header}, nil
+			return auth, false, err
 		}
 		if !s.cfg.TokensEnabled {
-			return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+			return nil, false, unauthenticated(anonymousDenied, "")
 		}
 		auth, err := s.authenticateAccessToken(ctx, cred.Bearer)
 		if err != nil {
-			s.log.Debug("authentication failed", "scheme", "bearer", "path", path)
-			return Caller{}, err
+			return nil, s.accessTokenSecretRight(cred.Bearer), err
 		}
-		return Caller{Auth: auth, Credential: header}, nil
+		return auth, false, nil
 	default:
-		return Caller{}, unauthenticated("unable to authenticate with provided credentials and anonymous access is not allowed for this request", "")
+		return nil, false, unauthenticated(anonymousDenied, "")
 	}
+}
+
+// authenticatePassword checks a password that came in a request body (the
+// password grant) under the same throttle as one in a Basic header.
+func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, name string, password []byte, path string) (*Authentication, error) {
+	a := attempt{from: c.from, scheme: scheme, path: path}
+	a.setUser(name)
+	if err := s.admit(&a); err != nil {
+		return nil, err
+	}
+	auth, err := s.authenticateUser(ctx, name, password)
+	if err != nil {
+		e := unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", name, path), "")
+		s.failed(&a, e, true)
+		return nil, e
+	}
+	s.succeeded(&a)
+	return auth, nil
 }
 
 var errBadPassword = errors.New("bad password")

@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
-	"fmt"
 	"strings"
 
 	"github.com/tokenstore/tokenstore/fsm"
@@ -177,9 +176,9 @@ func (s *Service) GetToken(ctx context.Context, c Caller, req GetTokenRequest) (
 	}
 	subject := c.Auth
 	if req.GrantType == "password" {
-		user, err := s.authenticateUser(ctx, *req.Username, req.Password.bytes())
+		user, err := s.authenticatePassword(ctx, c, "password_grant", *req.Username, req.Password.bytes(), "/_security/oauth2/token")
 		if err != nil {
-			return TokenResponse{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/oauth2/token]", *req.Username), "")
+			return TokenResponse{}, err
 		}
 		subject = user
 		c.Subject = basicCredential(*req.Username, *req.Password)

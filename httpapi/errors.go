@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/cluster"
@@ -21,6 +23,9 @@ var kindStatus = map[authn.Kind]struct {
 	authn.Invalid:         {http.StatusBadRequest, "illegal_argument_exception"},
 	authn.Conflict:        {http.StatusConflict, "version_conflict_engine_exception"},
 	authn.Unavailable:     {http.StatusServiceUnavailable, "unavailable_shards_exception"},
+	// Elasticsearch has no authentication throttle; a security_exception
+	// is what its ElasticsearchSecurityException renders with status 429.
+	authn.Throttled: {http.StatusTooManyRequests, "security_exception"},
 }
 
 // authenticateValues is the WWW-Authenticate set of a 401: one value per
@@ -64,6 +69,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, cause := classify(err)
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if oe != nil && oe.RetryAfter > 0 {
+		// Whole seconds, rounded up: retrying at the header's time succeeds.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((oe.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	if status == http.StatusUnauthorized {
 		values := s.authenticate

@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 
 	api("/_tokenstore/backup", s.handleBackup, http.MethodGet)
 	api("/_tokenstore/backup/_restore", s.handleRestore, http.MethodPost)
+	api("/_tokenstore/stats", s.handleStats, http.MethodGet)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 
@@ -109,7 +110,8 @@ func (s *Server) common(next http.Handler) http.Handler {
 // authenticated authenticates the request locally before the handler runs.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authn.Authenticate(r.Context(), r.Header.Get("Authorization"), r.URL.Path)
+		// The TCP peer, never X-Forwarded-For, which any client can write.
+		c, err := s.authn.Authenticate(r.Context(), r.Header.Get("Authorization"), r.URL.Path, r.RemoteAddr)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -118,6 +120,20 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// actionStats is under cluster:monitor/*, so the monitor privilege grants
+// it: the counters name no credential.
+const actionStats = "cluster:monitor/tokenstore/stats"
+
+// handleStats reports this node's counters; they are node-local, like the
+// throttle they describe.
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+	if err := s.authn.Authorize(c, actionStats); err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{"authentication": s.authn.AuthenticationStats()})
+	return nil
 }
 
 func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
