@@ -14,17 +14,19 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream format, version 1:
+// Snapshot stream format, version 2:
 //
 //	"TKSN" magic, uint16 format version
-//	records: kind byte, uvarint length, JSON body
+//	records: kind byte, uvarint length, body: JSON, except API keys and
+//	  token pairs, which are binary (snapshot_binary.go); version 1 had
+//	  JSON for those too and is still read
 //	end: kind 0, then SHA-256 of every byte before it
 //
 // Records are written in a fixed order (by kind, then key), so two nodes
 // that applied the same events write the same bytes.
 const (
 	snapshotMagic   = "TKSN"
-	SnapshotVersion = 1
+	SnapshotVersion = 2
 )
 
 type recordKind byte
@@ -49,8 +51,10 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 type snapshotMeta struct {
 	AppliedIndex uint64 `json:"applied_index"`
 	ClusterID    string `json:"cluster_id"`
-	// sets are the descriptor sets read so far (restore only).
-	sets []map[string]RoleDescriptor
+	// sets are the descriptor sets read so far, version the stream's
+	// format version (restore only).
+	sets    []map[string]RoleDescriptor
+	version uint16
 }
 
 type captured struct {
@@ -114,6 +118,7 @@ type snapshotWriter struct {
 	w   *bufio.Writer
 	sum hash.Hash
 	buf []byte
+	bin binWriter
 	err error
 }
 
@@ -131,6 +136,16 @@ func (sw *snapshotWriter) record(kind recordKind, v any) {
 		sw.err = err
 		return
 	}
+	sw.frame(kind, body)
+}
+
+// binaryBody is the emptied buffer for a binary record's body.
+func (sw *snapshotWriter) binaryBody() *binWriter {
+	sw.bin.b = sw.bin.b[:0]
+	return &sw.bin
+}
+
+func (sw *snapshotWriter) frame(kind recordKind, body []byte) {
 	sw.buf = append(sw.buf[:0], byte(kind))
 	sw.buf = binary.AppendUvarint(sw.buf, uint64(len(body)))
 	sw.write(sw.buf)
@@ -171,17 +186,17 @@ func (c *captured) writeTo(w io.Writer) error {
 	for i, set := range refs.sets {
 		sw.record(recDescriptorSet, descriptorSetRecord{ID: i, Set: set})
 	}
-	var rec apiKeyRecord
 	for _, id := range keys {
 		k := c.apiKeys[id]
-		rec.APIKey, rec.RoleDescriptors, rec.LimitedBy = *k, refs.ref(k.RoleDescriptors), refs.ref(k.LimitedBy)
-		sw.record(recAPIKey, &rec)
+		encodeAPIKey(sw.binaryBody(), k, refs.ref(k.RoleDescriptors), refs.ref(k.LimitedBy))
+		sw.frame(recAPIKey, sw.bin.b)
 	}
 	for _, k := range sortedKeys(c.svcToks) {
 		sw.record(recServiceToken, c.svcToks[k])
 	}
 	for _, k := range sortedKeys(c.tokens) {
-		sw.record(recTokenPair, c.tokens[k])
+		encodeTokenPair(sw.binaryBody(), c.tokens[k])
+		sw.frame(recTokenPair, sw.bin.b)
 	}
 	sw.write([]byte{byte(recEnd)})
 	if sw.err == nil {
@@ -241,10 +256,10 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 	if err := hr.full(head); err != nil || string(head[:4]) != snapshotMagic {
 		return 0, fmt.Errorf("%w: missing header", ErrBadSnapshot)
 	}
-	if v := binary.BigEndian.Uint16(head[4:]); v != SnapshotVersion {
-		return 0, fmt.Errorf("%w: format version %d, this build reads %d", ErrBadSnapshot, v, SnapshotVersion)
-	}
 	var meta snapshotMeta
+	if meta.version = binary.BigEndian.Uint16(head[4:]); meta.version < 1 || meta.version > SnapshotVersion {
+		return 0, fmt.Errorf("%w: format version %d, this build reads 1 to %d", ErrBadSnapshot, meta.version, SnapshotVersion)
+	}
 	for {
 		kind, err := hr.ReadByte()
 		if err != nil {
@@ -306,20 +321,27 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 		meta.sets = append(meta.sets, s.intern(d.Set))
 		return nil
 	case recAPIKey:
-		var r apiKeyRecord
-		if err := json.Unmarshal(body, &r); err != nil {
+		k, rd, lb, err := decodeAPIKeyRecord(body, meta.version)
+		if err != nil {
 			return err
 		}
-		if r.RoleDescriptors >= len(meta.sets) || r.LimitedBy >= len(meta.sets) || r.RoleDescriptors < 0 || r.LimitedBy < 0 {
-			return fmt.Errorf("api key %s refers to a missing descriptor set", r.ID)
+		if rd >= uint64(len(meta.sets)) || lb >= uint64(len(meta.sets)) {
+			return fmt.Errorf("api key %s refers to a missing descriptor set", k.ID)
 		}
-		k := r.APIKey
-		k.RoleDescriptors, k.LimitedBy = meta.sets[r.RoleDescriptors], meta.sets[r.LimitedBy]
+		k.RoleDescriptors, k.LimitedBy = meta.sets[rd], meta.sets[lb]
 		k.decodeHash()
-		s.apiKeys[k.ID] = &k
+		s.apiKeys[k.ID] = k
 		return nil
 	case recTokenPair:
-		return restoreInto(body, s.tokens, func(t *TokenPair) string { return t.DocID })
+		if meta.version == 1 {
+			return restoreInto(body, s.tokens, func(t *TokenPair) string { return t.DocID })
+		}
+		t, err := decodeTokenPair(body)
+		if err != nil {
+			return err
+		}
+		s.tokens[t.DocID] = t
+		return nil
 	case recServiceToken:
 		var t ServiceToken
 		if err := json.Unmarshal(body, &t); err != nil {
@@ -340,4 +362,18 @@ func restoreInto[V any](body []byte, m map[string]*V, key func(*V) string) error
 	}
 	m[key(v)] = v
 	return nil
+}
+
+func decodeAPIKeyRecord(body []byte, version uint16) (*APIKey, uint64, uint64, error) {
+	if version >= 2 {
+		return decodeAPIKey(body)
+	}
+	var r apiKeyRecord
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, 0, 0, err
+	}
+	if r.RoleDescriptors < 0 || r.LimitedBy < 0 {
+		return nil, 0, 0, fmt.Errorf("api key %s refers to a missing descriptor set", r.ID)
+	}
+	return &r.APIKey, uint64(r.RoleDescriptors), uint64(r.LimitedBy), nil
 }

@@ -1,0 +1,200 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"unique"
+)
+
+// API keys and token pairs are nearly all of a large state, so from format
+// version 2 their records are a fixed sequence of length-prefixed fields
+// instead of JSON: writing and reading them costs no reflection and, for
+// reading, one allocation per string. The field order is the format; a new
+// field means a new version (TestBinaryRecordsCoverEveryField guards it).
+
+type binWriter struct{ b []byte }
+
+func (w *binWriter) str(s string) {
+	w.b = binary.AppendUvarint(w.b, uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+func (w *binWriter) raw(b []byte) {
+	w.b = binary.AppendUvarint(w.b, uint64(len(b)))
+	w.b = append(w.b, b...)
+}
+
+func (w *binWriter) optStr(p *string) {
+	if p == nil {
+		w.b = append(w.b, 0)
+		return
+	}
+	w.b = append(w.b, 1)
+	w.str(*p)
+}
+
+func (w *binWriter) int(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *binWriter) uint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+
+func (w *binWriter) bool(v bool) {
+	if v {
+		w.b = append(w.b, 1)
+	} else {
+		w.b = append(w.b, 0)
+	}
+}
+
+var errShortRecord = errors.New("record ends early")
+
+// binReader reads what binWriter wrote; the first error sticks.
+type binReader struct {
+	b   []byte
+	err error
+}
+
+func (r *binReader) fail() {
+	if r.err == nil {
+		r.err = errShortRecord
+	}
+	r.b = nil
+}
+
+func (r *binReader) uint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *binReader) int() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *binReader) bytes() []byte {
+	n := r.uint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *binReader) str() string { return string(r.bytes()) }
+
+// common is a string many records share (a realm, an owner, a type): one
+// copy of it is kept in memory.
+func (r *binReader) common() string { return unique.Make(string(r.bytes())).Value() }
+
+func (r *binReader) raw() json.RawMessage {
+	b := r.bytes()
+	if len(b) == 0 {
+		return nil
+	}
+	return json.RawMessage(append([]byte(nil), b...))
+}
+
+func (r *binReader) optStr() *string {
+	if len(r.b) == 0 {
+		r.fail()
+		return nil
+	}
+	present := r.b[0]
+	r.b = r.b[1:]
+	if present == 0 {
+		return nil
+	}
+	s := r.str()
+	return &s
+}
+
+func (r *binReader) bool() bool {
+	if len(r.b) == 0 {
+		r.fail()
+		return false
+	}
+	v := r.b[0] != 0
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *binReader) done() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errors.New("record has trailing bytes")
+	}
+	return r.err
+}
+
+// encodeAPIKey appends k, its descriptor maps given as set references.
+func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
+	w.str(k.ID)
+	w.str(k.Name)
+	w.str(k.Type)
+	w.str(k.Hash)
+	w.int(k.Creation)
+	w.int(k.Expiration)
+	w.bool(k.Invalidated)
+	w.int(k.Invalidation)
+	w.uint(uint64(roleDescriptors))
+	w.uint(uint64(limitedBy))
+	w.raw(k.Metadata)
+	w.str(k.Creator.Principal)
+	w.optStr(k.Creator.FullName)
+	w.optStr(k.Creator.Email)
+	w.raw(k.Creator.Metadata)
+	w.str(k.Creator.Realm)
+	w.str(k.Creator.RealmType)
+	w.uint(k.ModIndex)
+}
+
+func decodeAPIKey(body []byte) (k *APIKey, roleDescriptors, limitedBy uint64, err error) {
+	r := &binReader{b: body}
+	k = &APIKey{ID: r.str(), Name: r.str(), Type: r.common(), Hash: r.str(), Creation: r.int(), Expiration: r.int(),
+		Invalidated: r.bool(), Invalidation: r.int()}
+	roleDescriptors, limitedBy = r.uint(), r.uint()
+	k.Metadata = r.raw()
+	k.Creator = Creator{Principal: r.common(), FullName: r.optStr(), Email: r.optStr(), Metadata: r.raw(),
+		Realm: r.common(), RealmType: r.common()}
+	k.ModIndex = r.uint()
+	return k, roleDescriptors, limitedBy, r.done()
+}
+
+func encodeTokenPair(w *binWriter, t *TokenPair) {
+	w.str(t.DocID)
+	w.str(t.AccessHash)
+	w.str(t.RefreshHash)
+	w.int(t.Creation)
+	w.int(t.GrantTime)
+	w.int(t.AccessExpiry)
+	w.str(t.Username)
+	w.str(t.Realm)
+	w.str(t.RealmType)
+	w.str(t.APIKeyID)
+	w.str(t.Client)
+	w.bool(t.AccessInvalidated)
+	w.bool(t.RefreshInvalidated)
+	w.int(t.RefreshTime)
+	w.str(t.RefreshSalt)
+	w.str(t.Superseding)
+	w.uint(t.ModIndex)
+}
+
+func decodeTokenPair(body []byte) (*TokenPair, error) {
+	r := &binReader{b: body}
+	t := &TokenPair{DocID: r.str(), AccessHash: r.str(), RefreshHash: r.str(), Creation: r.int(), GrantTime: r.int(),
+		AccessExpiry: r.int(), Username: r.common(), Realm: r.common(), RealmType: r.common(), APIKeyID: r.str(),
+		Client: r.common(), AccessInvalidated: r.bool(), RefreshInvalidated: r.bool(), RefreshTime: r.int(),
+		RefreshSalt: r.str(), Superseding: r.str(), ModIndex: r.uint()}
+	return t, r.done()
+}
