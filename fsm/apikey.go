@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"unique"
 )
 
 // Creator is the owner of an API key as snapshotted at creation.
@@ -34,16 +35,59 @@ type APIKey struct {
 	Creator         Creator                   `json:"creator"`
 	ModIndex        uint64                    `json:"mod_index"`
 
-	// salt and digest are Hash decoded once, at apply time, so that checking
-	// a secret costs one SHA-256 and no parsing.
-	salt   []byte
-	digest []byte
+	// secret is Hash decoded once, at apply time, so that checking a secret
+	// costs one SHA-256 and no parsing. Hash is then emptied, as it would
+	// take 80 more bytes a key (of a million): StoredHash rebuilds it.
+	secret sshaHash
+}
+
+type sshaHash struct {
+	salt   [8]byte
+	digest [sha256.Size]byte
+	ok     bool
 }
 
 // sshaPrefix marks Elasticsearch's salted SHA-256 hash format.
 const sshaPrefix = "{SSHA256}"
 
-func (k *APIKey) decodeHash() { k.salt, k.digest = DecodeSSHA256(k.Hash) }
+// decodeHash fills secret from Hash and empties Hash when StoredHash gives
+// it back exactly; any other hash stays as it is (and matches no secret).
+func (k *APIKey) decodeHash() {
+	salt, digest := DecodeSSHA256(k.Hash)
+	if len(salt) != len(k.secret.salt) || len(digest) != len(k.secret.digest) {
+		return
+	}
+	k.secret.ok = true
+	copy(k.secret.salt[:], salt)
+	copy(k.secret.digest[:], digest)
+	if string(k.appendStoredHash(nil)) == k.Hash {
+		k.Hash = ""
+	}
+}
+
+// StoredHash is the key's "{SSHA256}" hash as it was created.
+func (k *APIKey) StoredHash() string {
+	if k.Hash != "" || !k.secret.ok {
+		return k.Hash
+	}
+	return string(k.appendStoredHash(nil))
+}
+
+func (k *APIKey) storedHashLen() int {
+	if k.Hash != "" || !k.secret.ok {
+		return len(k.Hash)
+	}
+	return len(sshaPrefix) + base64.StdEncoding.EncodedLen(len(k.secret.salt)) + base64.StdEncoding.EncodedLen(len(k.secret.digest))
+}
+
+func (k *APIKey) appendStoredHash(dst []byte) []byte {
+	if k.Hash != "" || !k.secret.ok {
+		return append(dst, k.Hash...)
+	}
+	dst = append(dst, sshaPrefix...)
+	dst = base64.StdEncoding.AppendEncode(dst, k.secret.salt[:])
+	return base64.StdEncoding.AppendEncode(dst, k.secret.digest[:])
+}
 
 // DecodeSSHA256 splits an "{SSHA256}" hash (12 base64 characters of 8-byte
 // salt, then the base64 SHA-256 of secret||salt); nil for other formats.
@@ -62,7 +106,12 @@ func DecodeSSHA256(hash string) ([]byte, []byte) {
 
 // SaltDigest returns the decoded hash parts (nil when the hash is not
 // {SSHA256}, which no secret then matches).
-func (k *APIKey) SaltDigest() ([]byte, []byte) { return k.salt, k.digest }
+func (k *APIKey) SaltDigest() ([]byte, []byte) {
+	if !k.secret.ok {
+		return nil, nil
+	}
+	return k.secret.salt[:], k.secret.digest[:]
+}
 
 // APIKeyCreatedV1 stores a new API key.
 type APIKeyCreatedV1 struct {
@@ -116,6 +165,8 @@ func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
 	k := p.Key
 	k.ModIndex = index
 	k.decodeHash()
+	k.Type, k.Creator.Principal = unique.Make(k.Type).Value(), unique.Make(k.Creator.Principal).Value()
+	k.Creator.Realm, k.Creator.RealmType = unique.Make(k.Creator.Realm).Value(), unique.Make(k.Creator.RealmType).Value()
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	s.apiKeys[k.ID] = &k
 	return Result{Status: Created}, nil

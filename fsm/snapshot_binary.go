@@ -20,6 +20,12 @@ func (w *binWriter) str(s string) {
 	w.b = append(w.b, s...)
 }
 
+// hash writes k.StoredHash() without building the string.
+func (w *binWriter) hash(k *APIKey) {
+	w.b = binary.AppendUvarint(w.b, uint64(k.storedHashLen()))
+	w.b = k.appendStoredHash(w.b)
+}
+
 func (w *binWriter) raw(b []byte) {
 	w.b = binary.AppendUvarint(w.b, uint64(len(b)))
 	w.b = append(w.b, b...)
@@ -141,7 +147,7 @@ func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
 	w.str(k.ID)
 	w.str(k.Name)
 	w.str(k.Type)
-	w.str(k.Hash)
+	w.hash(k)
 	w.int(k.Creation)
 	w.int(k.Expiration)
 	w.bool(k.Invalidated)

@@ -12,8 +12,10 @@ import (
 
 // fullKey and fullPair set every field, so a field the binary records
 // forget shows up as a difference after a round trip.
+const fullKeyHash = "{SSHA256}AAECAwQFBgc=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
 func fullKey() *APIKey {
-	k := &APIKey{ID: "k-full", Name: "full", Type: "cross_cluster", Hash: "{SSHA256}AAAAAAAAAAA=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+	k := &APIKey{ID: "k-full", Name: "full", Type: "cross_cluster", Hash: fullKeyHash,
 		Creation: 1, Expiration: 2, Invalidated: true, Invalidation: 3,
 		RoleDescriptors: map[string]RoleDescriptor{"r": {Cluster: []string{"monitor"}}},
 		LimitedBy:       map[string]RoleDescriptor{"l": {Cluster: []string{"all"}}},
@@ -35,7 +37,7 @@ func fullPair() *TokenPair {
 // the format version raised): this counts them.
 func TestBinaryRecordsCoverEveryField(t *testing.T) {
 	for typ, want := range map[reflect.Type]int{
-		reflect.TypeOf(APIKey{}): 15, reflect.TypeOf(Creator{}): 6, reflect.TypeOf(TokenPair{}): 17,
+		reflect.TypeOf(APIKey{}): 14, reflect.TypeOf(Creator{}): 6, reflect.TypeOf(TokenPair{}): 17,
 	} {
 		if got := typ.NumField(); got != want {
 			t.Errorf("%s has %d fields, the binary record knows %d: update snapshot_binary.go and SnapshotVersion", typ, got, want)
@@ -68,6 +70,7 @@ func TestVersion1SnapshotStillRestores(t *testing.T) {
 	sw.write(head)
 	sw.record(recMeta, snapshotMeta{AppliedIndex: 7, ClusterID: "c1"})
 	k := fullKey()
+	k.Hash = k.StoredHash() // version 1 carried the hash string
 	sw.record(recDescriptorSet, descriptorSetRecord{ID: 0, Set: k.RoleDescriptors})
 	sw.record(recDescriptorSet, descriptorSetRecord{ID: 1, Set: k.LimitedBy})
 	sw.record(recAPIKey, apiKeyRecord{APIKey: *k, RoleDescriptors: 0, LimitedBy: 1})
@@ -89,6 +92,9 @@ func TestVersion1SnapshotStillRestores(t *testing.T) {
 func TestBinaryRecordsRejectBadLengths(t *testing.T) {
 	var w binWriter
 	encodeAPIKey(&w, fullKey(), 0, 1)
+	if k := fullKey(); k.Hash != "" || k.StoredHash() != fullKeyHash {
+		t.Fatalf("a canonical {SSHA256} hash is kept decoded only: Hash %q, StoredHash %q", k.Hash, k.StoredHash())
+	}
 	for _, body := range [][]byte{w.b[:len(w.b)-1], append(bytes.Clone(w.b), 0), {0xff, 0xff, 0xff}, nil} {
 		if _, _, _, err := decodeAPIKey(body); err == nil {
 			t.Errorf("decodeAPIKey(%x...) accepted a bad record", body[:min(len(body), 8)])

@@ -1,5 +1,7 @@
 package fsm
 
+import "unique"
+
 // RefreshWindow is how long after its first use a refresh token returns
 // the same new pair again (so clients that retry or race are not logged out).
 const RefreshWindow = 30_000 // ms
@@ -96,6 +98,7 @@ func applyTokenIssuedV1(s *State, index uint64, body []byte) (Result, error) {
 	}
 	pair := p.Pair
 	pair.ModIndex = index
+	pair.internCommon()
 	s.tokens[pair.DocID] = &pair
 	return Result{Status: Created}, nil
 }
@@ -122,6 +125,7 @@ func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) 
 	s.tokens[used.DocID] = &used
 	pair := p.NewPair
 	pair.ModIndex = index
+	pair.internCommon()
 	s.tokens[pair.DocID] = &pair
 	return Result{Status: RefreshDone}, nil
 }
@@ -193,4 +197,10 @@ func (s *State) Tokens(keep func(*TokenPair) bool) []*TokenPair {
 		}
 	}
 	return out
+}
+
+// internCommon keeps one copy of the strings most pairs share.
+func (t *TokenPair) internCommon() {
+	t.Username, t.Client = unique.Make(t.Username).Value(), unique.Make(t.Client).Value()
+	t.Realm, t.RealmType = unique.Make(t.Realm).Value(), unique.Make(t.RealmType).Value()
 }
