@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -53,16 +54,26 @@ const sshaPrefix = "{SSHA256}"
 // decodeHash fills secret from Hash and empties Hash when StoredHash gives
 // it back exactly; any other hash stays as it is (and matches no secret).
 func (k *APIKey) decodeHash() {
-	salt, digest := DecodeSSHA256(k.Hash)
-	if len(salt) != len(k.secret.salt) || len(digest) != len(k.secret.digest) {
-		return
+	h := k.Hash
+	k.Hash = ""
+	k.setHash([]byte(h))
+}
+
+// setHash is decodeHash from the bytes of a hash, which it does not keep
+// when they are a canonical {SSHA256} hash.
+func (k *APIKey) setHash(h []byte) {
+	enc := base64.StdEncoding
+	rest, ok := bytes.CutPrefix(h, []byte(sshaPrefix))
+	saltLen := enc.EncodedLen(len(k.secret.salt))
+	if ok && len(rest) == saltLen+enc.EncodedLen(len(k.secret.digest)) {
+		n1, err1 := enc.Decode(k.secret.salt[:], rest[:saltLen])
+		n2, err2 := enc.Decode(k.secret.digest[:], rest[saltLen:])
+		k.secret.ok = err1 == nil && err2 == nil && n1 == len(k.secret.salt) && n2 == len(k.secret.digest)
+		if k.secret.ok && bytes.Equal(k.appendStoredHash(make([]byte, 0, 80)), h) {
+			return
+		}
 	}
-	k.secret.ok = true
-	copy(k.secret.salt[:], salt)
-	copy(k.secret.digest[:], digest)
-	if string(k.appendStoredHash(nil)) == k.Hash {
-		k.Hash = ""
-	}
+	k.Hash = string(h)
 }
 
 // StoredHash is the key's "{SSHA256}" hash as it was created.

@@ -54,6 +54,10 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 type snapshotMeta struct {
 	AppliedIndex uint64 `json:"applied_index"`
 	ClusterID    string `json:"cluster_id"`
+	// APIKeys and Tokens are the record counts that follow, so a restore
+	// sizes its maps once (version 2; a hint, capped, not trusted).
+	APIKeys int `json:"api_keys,omitempty"`
+	Tokens  int `json:"tokens,omitempty"`
 	// sets are the descriptor sets read so far, version the stream's
 	// format version (restore only).
 	sets    []map[string]RoleDescriptor
@@ -79,7 +83,7 @@ func (s *State) capture() *captured {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c := &captured{
-		meta:     snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID},
+		meta:     snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: len(s.apiKeys), Tokens: len(s.tokens)},
 		users:    copyMap(s.users),
 		reserved: copyMap(s.reserved),
 		roles:    copyMap(s.roles),
@@ -263,6 +267,7 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 		return 0, fmt.Errorf("%w: missing header", ErrBadSnapshot)
 	}
 	var meta snapshotMeta
+	var buf []byte
 	if meta.version = binary.BigEndian.Uint16(head[4:]); meta.version < 1 || meta.version > SnapshotVersion {
 		return 0, fmt.Errorf("%w: format version %d, this build reads 1 to %d", ErrBadSnapshot, meta.version, SnapshotVersion)
 	}
@@ -284,7 +289,11 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 		if err != nil || n > maxRecord {
 			return 0, fmt.Errorf("%w: bad record length", ErrBadSnapshot)
 		}
-		body := make([]byte, n)
+		// Decoding copies what it keeps, so one buffer serves every record.
+		if uint64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		body := buf[:n]
 		if err := hr.full(body); err != nil {
 			return 0, fmt.Errorf("%w: truncated record: %v", ErrBadSnapshot, err)
 		}
@@ -297,7 +306,13 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) error {
 	switch kind {
 	case recMeta:
-		return json.Unmarshal(body, meta)
+		if err := json.Unmarshal(body, meta); err != nil {
+			return err
+		}
+		const maxHint = 50_000_000
+		s.apiKeys = make(map[string]*APIKey, min(max(meta.APIKeys, 0), maxHint))
+		s.tokens = make(map[string]*TokenPair, min(max(meta.Tokens, 0), maxHint))
+		return nil
 	case recUser:
 		return restoreInto(body, s.users, func(u *User) string { return u.Username })
 	case recReserved:
@@ -335,7 +350,6 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 			return fmt.Errorf("api key %s refers to a missing descriptor set", k.ID)
 		}
 		k.RoleDescriptors, k.LimitedBy = meta.sets[rd], meta.sets[lb]
-		k.decodeHash()
 		s.apiKeys[k.ID] = k
 		return nil
 	case recTokenPair:
@@ -381,5 +395,6 @@ func decodeAPIKeyRecord(body []byte, version uint16) (*APIKey, uint64, uint64, e
 	if r.RoleDescriptors < 0 || r.LimitedBy < 0 {
 		return nil, 0, 0, fmt.Errorf("api key %s refers to a missing descriptor set", r.ID)
 	}
+	r.APIKey.decodeHash()
 	return &r.APIKey, uint64(r.RoleDescriptors), uint64(r.LimitedBy), nil
 }

@@ -166,8 +166,9 @@ func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
 
 func decodeAPIKey(body []byte) (k *APIKey, roleDescriptors, limitedBy uint64, err error) {
 	r := &binReader{b: body}
-	k = &APIKey{ID: r.str(), Name: r.str(), Type: r.common(), Hash: r.str(), Creation: r.int(), Expiration: r.int(),
-		Invalidated: r.bool(), Invalidation: r.int()}
+	k = &APIKey{ID: r.str(), Name: r.str(), Type: r.common()}
+	k.setHash(r.bytes())
+	k.Creation, k.Expiration, k.Invalidated, k.Invalidation = r.int(), r.int(), r.bool(), r.int()
 	roleDescriptors, limitedBy = r.uint(), r.uint()
 	k.Metadata = r.raw()
 	k.Creator = Creator{Principal: r.common(), FullName: r.optStr(), Email: r.optStr(), Metadata: r.raw(),
