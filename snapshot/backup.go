@@ -19,8 +19,10 @@ import (
 // SHA-256 of its own bytes. Every byte is covered by one of the two.
 const (
 	magic = "TKBACKUP"
-	// FormatVersion is the backup format this build writes and reads.
-	FormatVersion = 1
+	// FormatVersion is the backup format this build writes; it reads this
+	// and older ones. 2: the state stream has binary API key and token
+	// records (fsm.SnapshotVersion 2).
+	FormatVersion = 2
 	maxHeader     = 1 << 20
 )
 
