@@ -251,7 +251,7 @@ func TestSnapshotCLI(t *testing.T) {
 		t.Fatalf("save: %v %s", err, out)
 	}
 	out, err := run("snapshot", "inspect", file)
-	if err != nil || !strings.Contains(out, "format version: 1") || !strings.Contains(out, "users: 1") || !strings.Contains(out, "cluster id: ") {
+	if err != nil || !strings.Contains(out, "format version: 2") || !strings.Contains(out, "users: 1") || !strings.Contains(out, "cluster id: ") {
 		t.Fatalf("inspect: %v %s", err, out)
 	}
 	data, _ := os.ReadFile(file)
