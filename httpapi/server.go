@@ -111,6 +111,9 @@ func Start(cfg Config) (*Server, error) {
 	ac.Logger = cfg.Logger
 	ac.ConfigDir = cfg.ConfigDir
 	ac.Now = cfg.Clock
+	// With transport TLS only members reach the internal endpoints, and
+	// they throttled their clients already.
+	ac.PeersAuthenticated = nodeTLS.transport != nil
 	svc, err = authn.New(s.node, ac)
 	if err != nil {
 		s.node.Shutdown()
