@@ -3,6 +3,7 @@ module github.com/tokenstore/tokenstore
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/elastic/go-elasticsearch/v8 v8.19.7
 	github.com/go-json-experiment/json v1.27.2
 	github.com/gorilla/mux v1.8.1
