@@ -24,7 +24,7 @@ func (s *Server) routes() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(s.noHandler)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
-	r.Handle(pathFileTokens, s.authenticated(s.handleLocalFileTokens)).Methods(http.MethodGet)
+	r.Handle(pathFileTokens, s.node.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
 	r.PathPrefix(cluster.InternalPrefix + "/").Handler(s.node.Handler())
 
 	api := func(path string, h handlerFunc, methods ...string) {

@@ -39,6 +39,12 @@ func TestTLSClusterForwardsAndAuthenticates(t *testing.T) {
 		r := c.Do(c.Followers()[1], http.MethodGet, "/_cluster/health", testcluster.Elastic, nil)
 		return r.Status == http.StatusOK && r.JSON()["number_of_nodes"] == float64(3)
 	})
+	// File tokens are gathered from every node over the peers' TLS.
+	r := c.Do(0, http.MethodGet, "/_security/service/elastic/fleet-server/credential", testcluster.Elastic, nil)
+	nodes, _ := r.JSON()["nodes_credentials"].(map[string]any)["_nodes"].(map[string]any)
+	if r.Status != http.StatusOK || nodes["successful"] != float64(3) || nodes["failed"] != float64(0) {
+		t.Fatalf("credentials over TLS: %d %s", r.Status, r.Body)
+	}
 }
 
 // Plain HTTP to a TLS port is refused before any handler runs.
@@ -87,6 +93,14 @@ func TestTLSInternalEndpointsNeedANodeCertificate(t *testing.T) {
 					if resp.StatusCode != http.StatusForbidden {
 						t.Fatalf("node %d %s: %d, want 403", i, path, resp.StatusCode)
 					}
+				}
+			}
+			req, _ := http.NewRequest(http.MethodGet, c.URL(0)+"/_tokenstore/internal/file_tokens?principal=elastic/fleet-server", nil)
+			req.Header.Set("Authorization", testcluster.Elastic)
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("file_tokens: %d, want 403", resp.StatusCode)
 				}
 			}
 		})
