@@ -29,7 +29,10 @@ func (s *Schedule) checkExpiry(t testing.TB, skewed int, d time.Duration) {
 	exp := fmt.Sprintf("%ds", int(half.Seconds()))
 	right := others(s.C.Len(), skewed)
 	origin := right[s.Rand.IntN(len(right))]
-	id, encoded := s.createExpiring(t, origin, exp)
+	id, encoded, ok := s.createExpiring(t, origin, exp)
+	if !ok {
+		return
+	}
 	for _, m := range right {
 		if op := s.authenticateAnswered(t, m, id, encoded); op.Outcome != OK {
 			t.Errorf("key created on node %d expiring in %s refused by node %d whose clock is right, while node %d is %v off: %v",
@@ -43,7 +46,10 @@ func (s *Schedule) checkExpiry(t testing.TB, skewed int, d time.Duration) {
 	}
 	s.sameRecordEverywhere(t, id)
 
-	id2, encoded2 := s.createExpiring(t, skewed, exp)
+	id2, encoded2, ok := s.createExpiring(t, skewed, exp)
+	if !ok {
+		return
+	}
 	var refused []int
 	for _, m := range right {
 		if op := s.authenticateAnswered(t, m, id2, encoded2); op.Outcome != OK {
@@ -57,19 +63,22 @@ func (s *Schedule) checkExpiry(t testing.TB, skewed int, d time.Duration) {
 	}
 }
 
-func (s *Schedule) createExpiring(t testing.TB, node int, exp string) (string, string) {
+// createExpiring creates a key with an expiration on node; a failure is
+// reported and the run goes on, so one stuck node does not hide the rest.
+func (s *Schedule) createExpiring(t testing.TB, node int, exp string) (string, string, bool) {
 	t.Helper()
 	deadline := time.Now().Add(s.Recover)
+	var op Op
 	for time.Now().Before(deadline) {
 		name := fmt.Sprintf("%s-exp-%d", s.W.Prefix, s.W.seq.Add(1))
-		op, encoded := s.W.create(probeClient, node, name, exp)
-		if op.Outcome == OK {
-			return op.Key, encoded
+		var encoded string
+		if op, encoded = s.W.create(probeClient, node, name, exp); op.Outcome == OK {
+			return op.Key, encoded, true
 		}
 		time.Sleep(10 * time.Millisecond) // pacing between attempts
 	}
-	t.Fatalf("no key with expiration %s could be created on node %d within %v", exp, node, s.Recover)
-	return "", ""
+	t.Errorf("no key with expiration %s could be created on node %d within %v; last answer: %v", exp, node, s.Recover, op)
+	return "", "", false
 }
 
 // authenticateAnswered retries until the node gives a 200 or a 401.

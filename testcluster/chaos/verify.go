@@ -24,8 +24,9 @@ type Final struct {
 	UnknownCreates, UnknownCreatesApplied int
 	// Lost are acknowledged creates missing or refused on some node;
 	// Undone acknowledged invalidations not in force on some node;
-	// Phantoms creates refused with a 4xx that exist all the same.
-	Lost, Undone, Phantoms []string
+	// Phantoms creates refused with a 4xx that exist all the same;
+	// Unanswered final authentications that got no 200 or 401 in time.
+	Lost, Undone, Phantoms, Unanswered []string
 	// Diverged is set when the nodes did not agree on the keys in time.
 	Diverged string
 }
@@ -39,6 +40,7 @@ type keyView struct {
 // Verify reads every node's view of this run's keys once they agree, then
 // authenticates every acknowledged key on every node, recording those
 // reads in the history so the linearizability check covers them too.
+// timeout bounds the wait for the views to agree, and then for answers.
 func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 	t.Helper()
 	var f Final
@@ -77,8 +79,11 @@ func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 		}
 	}
 	f.AckedCreates, f.AckedInvalidations = len(acked), len(ackedInvalid)
-	lost, undone := map[string]bool{}, map[string]bool{}
+	lost, undone, unanswered := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for i, v := range views {
+		if v == nil {
+			continue // never answered: Diverged says so, and the reads below judge it
+		}
 		for _, k := range acked {
 			kv, ok := v[k.ID]
 			switch {
@@ -132,7 +137,7 @@ func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 				case op.Outcome == Refused && !ackedInvalid[j.k.ID] && op.Detail != "has been invalidated":
 					lost[fmt.Sprintf("%s (refused on node %d: %s)", j.k.ID, j.node, op.Detail)] = true
 				case op.Outcome == Unknown:
-					lost[fmt.Sprintf("%s (no answer from node %d: %s)", j.k.ID, j.node, op.Detail)] = true
+					unanswered[fmt.Sprintf("%s (node %d: %s)", j.k.ID, j.node, op.Detail)] = true
 				}
 				mu.Unlock()
 			}
@@ -145,7 +150,7 @@ func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 	}
 	close(jobs)
 	wg.Wait()
-	f.Lost, f.Undone = sortedKeys(lost), sortedKeys(undone)
+	f.Lost, f.Undone, f.Unanswered = sortedKeys(lost), sortedKeys(undone), sortedKeys(unanswered)
 	return f
 }
 

@@ -112,8 +112,9 @@ func (w *Workload) client(ctx context.Context, id int, rng *rand.Rand) {
 		default:
 			op = w.Authenticate(id, node, w.pick(rng))
 		}
-		if op.Status == 0 {
-			// The node is down: do not spin on refused connections.
+		if op.Status == 0 || op.Status == http.StatusTooManyRequests || op.Status == http.StatusServiceUnavailable {
+			// The node is down, busy or throttling this address: back off
+			// as a client would, rather than spin on instant refusals.
 			select {
 			case <-ctx.Done():
 			case <-time.After(20 * time.Millisecond):
