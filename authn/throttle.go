@@ -65,6 +65,11 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	c.UserBurst, c.UserRefill = pos(c.UserBurst, 20), dur(c.UserRefill, 3*time.Second)
 	c.KnownAddresses, c.KnownFor = pos(c.KnownAddresses, 16), dur(c.KnownFor, 24*time.Hour)
 	c.MaxTracked = pos(c.MaxTracked, 100_000)
+	// A bucket's debt, burst*refill nanoseconds, must not overflow.
+	const maxDebt = math.MaxInt64 / 4
+	c.AddressRefill, c.UserRefill = min(c.AddressRefill, maxDebt), min(c.UserRefill, maxDebt)
+	c.AddressBurst = int(max(min(int64(c.AddressBurst), maxDebt/int64(c.AddressRefill)), 1))
+	c.UserBurst = int(max(min(int64(c.UserBurst), maxDebt/int64(c.UserRefill)), 1))
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -45,7 +46,7 @@ type throttleRig struct {
 	log *bytes.Buffer
 }
 
-func newThrottleRig(t *testing.T, cfg ThrottleConfig, peersAuthenticated bool) *throttleRig {
+func newThrottleRig(t testing.TB, cfg ThrottleConfig, peersAuthenticated bool) *throttleRig {
 	t.Helper()
 	h, _ := NewHasher("bcrypt4")
 	hash, err := h.Hash([]byte(joePassword))
@@ -431,5 +432,28 @@ func TestThrottleStatsTracksTables(t *testing.T) {
 	st := r.svc.AuthenticationStats()
 	if st.TrackedAddresses > 5 || st.TrackedUsernames > 5 || st.TrackedAddresses == 0 || st.Failures != 20 {
 		t.Errorf("got %+v, want at most 5 tracked of each and 20 failures", st)
+	}
+}
+
+func TestThrottleConfigDefaults(t *testing.T) {
+	cases := []struct {
+		name string
+		in   ThrottleConfig
+		want ThrottleConfig
+	}{
+		{"zero takes the defaults", ThrottleConfig{},
+			ThrottleConfig{AddressBurst: 30, AddressRefill: time.Second, UserBurst: 20, UserRefill: 3 * time.Second, KnownAddresses: 16, KnownFor: 24 * time.Hour, MaxTracked: 100_000}},
+		{"negative takes the defaults", ThrottleConfig{AddressBurst: -1, UserRefill: -time.Second, MaxTracked: -5},
+			ThrottleConfig{AddressBurst: 30, AddressRefill: time.Second, UserBurst: 20, UserRefill: 3 * time.Second, KnownAddresses: 16, KnownFor: 24 * time.Hour, MaxTracked: 100_000}},
+		{"a debt that would overflow is clamped", ThrottleConfig{AddressBurst: 1 << 40, AddressRefill: time.Hour, UserBurst: 5, UserRefill: 1 << 62},
+			ThrottleConfig{AddressBurst: int(math.MaxInt64 / 4 / int64(time.Hour)), AddressRefill: time.Hour, UserBurst: 1, UserRefill: math.MaxInt64 / 4,
+				KnownAddresses: 16, KnownFor: 24 * time.Hour, MaxTracked: 100_000}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.in.withDefaults(); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
