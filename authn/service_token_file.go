@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,9 @@ import (
 // ServiceTokensFile is the file name Elasticsearch's service token CLI uses.
 const ServiceTokensFile = "service_tokens"
 
+// maxServiceTokensLine bounds a line of the file; a token line is ~150 bytes.
+const maxServiceTokensLine = 1 << 20
+
 // FileTokens is one parsed service_tokens file: qualified name to hash.
 type FileTokens map[string]string
 
@@ -27,8 +31,9 @@ type FileTokens map[string]string
 func ParseServiceTokensFile(data []byte) (FileTokens, error) {
 	out := FileTokens{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc.Buffer(make([]byte, 0, 4096), maxServiceTokensLine)
+	line := 1
+	for ; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
@@ -48,8 +53,11 @@ func ParseServiceTokensFile(data []byte) (FileTokens, error) {
 		}
 		out[qualified] = hash
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read service tokens: %w", err)
+	// The line that could not be read is the one after the last scanned.
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("line %d: longer than %d bytes", line, maxServiceTokensLine)
+	} else if err != nil {
+		return nil, fmt.Errorf("line %d: read service tokens: %w", line, err)
 	}
 	return out, nil
 }
