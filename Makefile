@@ -44,8 +44,17 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./snapshot
 
+# Every fuzz target, FUZZTIME each (CI runs them for a few seconds).
+FUZZTIME ?= 30s
 fuzz: deps
-	$(GO) test -run '^$$' -fuzz FuzzParseAuthorization -fuzztime 30s ./authn
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+# Minutes of faults with the linearizability check, and leader kill -9
+# failover timings on processes (make test runs a short form of both).
+CHAOS_DURATION ?= 5m
+chaos: deps
+	CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_FAILOVER_RUNS=$${CHAOS_FAILOVER_RUNS:-10} \
+		$(GO) test -count=1 -v -timeout 60m -run 'TestChaos|TestFailover' ./testcluster/chaos
 
 # Builds the image and runs the three-container test (needs a Docker engine).
 docker-test: build

@@ -292,9 +292,9 @@ func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequ
 		}
 		user, c.Subject = a, "Bearer "+string(*req.AccessToken)
 	} else {
-		a, err := s.authenticateUser(ctx, req.Username, req.Password.bytes())
+		a, err := s.authenticatePassword(ctx, c, "grant_api_key", req.Username, req.Password.bytes(), "/_security/api_key/grant")
 		if err != nil {
-			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.Username), "")
+			return CreatedAPIKey{}, err
 		}
 		user, c.Subject = a, basicCredential(req.Username, *req.Password)
 	}

@@ -44,6 +44,12 @@ var knownSettings = map[string]bool{
 	// Raft timing: failover time against spurious elections on busy hosts.
 	"raft.heartbeat_timeout": true,
 	"raft.election_timeout":  true,
+	// Failed-authentication throttling (authn/throttle.go).
+	"tokenstore.authc.throttle.enabled":         true,
+	"tokenstore.authc.throttle.address.burst":   true,
+	"tokenstore.authc.throttle.address.refill":  true,
+	"tokenstore.authc.throttle.username.burst":  true,
+	"tokenstore.authc.throttle.username.refill": true,
 	// TLS, with Elasticsearch's names.
 	"xpack.security.http.ssl.enabled":                      true,
 	"xpack.security.http.ssl.certificate":                  true,
@@ -168,6 +174,9 @@ func (s Settings) resolve() (out resolved, err error) {
 			*dst = d
 		}
 	}
+	if err := s.throttle(&out.authn.Throttle); err != nil {
+		return resolved{}, err
+	}
 	if out.httpSSL, err = s.ssl("xpack.security.http.ssl"); err != nil {
 		return resolved{}, err
 	}
@@ -235,4 +244,33 @@ func (s Settings) ssl(prefix string) (sslSettings, error) {
 		return out, fmt.Errorf("setting [%s.enabled] is true, so [%s.certificate_authorities] must name the cluster CA that peers are verified against", prefix, prefix)
 	}
 	return out, nil
+}
+
+func (s Settings) throttle(t *authn.ThrottleConfig) error {
+	const prefix = "tokenstore.authc.throttle."
+	if v, ok := s[prefix+"enabled"]; ok {
+		if v != "true" && v != "false" {
+			return fmt.Errorf("setting [%senabled] must be [true] or [false], got [%s]", prefix, v)
+		}
+		t.Disabled = v == "false"
+	}
+	for name, dst := range map[string]*int{"address.burst": &t.AddressBurst, "username.burst": &t.UserBurst} {
+		if v, ok := s[prefix+name]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10_000 {
+				return fmt.Errorf("setting [%s%s] must be a number from 1 to 10000, got [%s]", prefix, name, v)
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*time.Duration{"address.refill": &t.AddressRefill, "username.refill": &t.UserRefill} {
+		if v, ok := s[prefix+name]; ok {
+			d, err := authn.ParseTimeValue(prefix+name, v)
+			if err != nil || d < time.Millisecond || d > time.Hour {
+				return fmt.Errorf("setting [%s%s] must be a time value from [1ms] to [1h], got [%s]", prefix, name, v)
+			}
+			*dst = d
+		}
+	}
+	return nil
 }

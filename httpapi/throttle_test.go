@@ -73,3 +73,26 @@ func TestThrottleFailedAuthenticationsFromOneAddress(t *testing.T) {
 		}
 	}
 }
+
+// The -E settings reach the throttle: a burst of 3, and off.
+func TestThrottleSettings(t *testing.T) {
+	for _, tc := range []struct {
+		settings map[string]string
+		want429  int // attempt that gets 429; 0: none within 40
+	}{
+		{map[string]string{"tokenstore.authc.throttle.address.burst": "3", "tokenstore.authc.throttle.address.refill": "1h"}, 4},
+		{map[string]string{"tokenstore.authc.throttle.enabled": "false"}, 0},
+	} {
+		c := testcluster.New(t, 1, testcluster.Options{Settings: tc.settings})
+		got := 0
+		for n := 1; n <= 40 && got == 0; n++ {
+			r := c.Do(0, http.MethodGet, "/_security/_authenticate", testcluster.Basic(fmt.Sprint("nobody", n), "wrong-password"), nil)
+			if r.Status == http.StatusTooManyRequests {
+				got = n
+			}
+		}
+		if got != tc.want429 {
+			t.Errorf("%v: first 429 at attempt %d, want %d", tc.settings, got, tc.want429)
+		}
+	}
+}

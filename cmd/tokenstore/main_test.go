@@ -49,6 +49,7 @@ func TestBadFlagsFailWithOneClearLine(t *testing.T) {
 		"bad hashing":         {"serve", "-E", "xpack.security.authc.password_hashing.algorithm=md5", "--data-dir", t.TempDir(), "--bootstrap"},
 		"token timeout 2h":    {"serve", "-E", "xpack.security.authc.token.timeout=2h", "--data-dir", t.TempDir(), "--bootstrap"},
 		"token timeout 500ms": {"serve", "-E", "xpack.security.authc.token.timeout=500ms", "--data-dir", t.TempDir(), "--bootstrap"},
+		"throttle burst 0":    {"serve", "-E", "tokenstore.authc.throttle.address.burst=0", "--data-dir", t.TempDir(), "--bootstrap"},
 		"raft heartbeat 10ms": {"serve", "-E", "raft.heartbeat_timeout=10ms", "--data-dir", t.TempDir(), "--bootstrap"},
 		"bootstrap with join": {"serve", "--bootstrap", "--join", "127.0.0.1:1"},
 		"data dir is a file":  {"serve", "--data-dir", file, "--bootstrap"},
