@@ -10,7 +10,8 @@
 //   - TestChaos runs the rotating fault schedule for CHAOS_DURATION (30s
 //     by default; `make chaos` passes minutes); CHAOS_SEED replays one,
 //     CHAOS_HISTORY saves the history, CHAOS_VIS_DIR keeps the porcupine
-//     visualization of a failed check.
+//     visualization of a failed check; CHAOS_TLS=0 runs without TLS and
+//     CHAOS_THROTTLE=1 with the failed-authentication throttle on.
 //   - TestFailoverProcesses SIGKILLs the leader process CHAOS_FAILOVER_RUNS
 //     times and measures how long writes stop, while clients authenticate
 //     on the survivors.
