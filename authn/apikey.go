@@ -122,29 +122,27 @@ func apiKeyAuthentication(k *fsm.APIKey) *Authentication {
 // authenticateAPIKey checks an ApiKey credential against the local state. A
 // key unknown here may have been created a moment ago on another node, so a
 // miss catches up with the leader once before it fails.
-func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []byte) (*Authentication, string) {
+func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []byte) (*Authentication, string, error) {
 	k, ok := s.st.APIKey(id)
 	if !ok {
-		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
-		if s.p.CatchUp(wctx) == nil {
-			k, ok = s.st.APIKey(id)
+		if err := s.catchUpOnMiss(ctx); err != nil {
+			return nil, "", err
 		}
-		cancel()
-		if !ok {
-			return nil, fmt.Sprintf("unable to find apikey with id %s", id)
+		if k, ok = s.st.APIKey(id); !ok {
+			return nil, fmt.Sprintf("unable to find apikey with id %s", id), nil
 		}
 	}
 	salt, digest := k.SaltDigest()
 	if !checkSSHA256(secret, salt, digest) {
-		return nil, fmt.Sprintf("invalid credentials for API key [%s]", id)
+		return nil, fmt.Sprintf("invalid credentials for API key [%s]", id), nil
 	}
 	if k.Invalidated {
-		return nil, fmt.Sprintf("api key [%s] has been invalidated", id)
+		return nil, fmt.Sprintf("api key [%s] has been invalidated", id), nil
 	}
 	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {
-		return nil, "api key is expired"
+		return nil, "api key is expired", nil
 	}
-	return s.keyAuth.get(k), ""
+	return s.keyAuth.get(k), "", nil
 }
 
 // CreateAPIKeyRequest is the body of create API key (and grant's api_key).

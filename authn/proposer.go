@@ -18,6 +18,9 @@ type Proposer interface {
 	ProposeAsLeader(event []byte) (uint64, fsm.Result, error)
 	// CatchUp waits until this node has applied what the leader had applied.
 	CatchUp(ctx context.Context) error
+	// Fresh reports whether the local state holds every revocation the
+	// cluster has acknowledged, so a credential may be judged by it.
+	Fresh() bool
 	State() *fsm.State
 	IsLeader() bool
 }

@@ -151,9 +151,16 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 	if err := s.admit(&a); err != nil {
 		return Caller{}, err
 	}
+	if cred.Scheme != NoCredential {
+		if err := s.ensureFresh(ctx); err != nil {
+			return Caller{}, err
+		}
+	}
 	auth, genuine, err := s.check(ctx, cred, &a)
 	if err != nil {
-		s.failed(&a, err, !genuine)
+		var e *Error
+		undecided := errors.As(err, &e) && e.Kind == Unavailable
+		s.failed(&a, err, !genuine && !undecided)
 		return Caller{}, err
 	}
 	s.succeeded(&a)
@@ -182,7 +189,10 @@ func (s *Service) check(ctx context.Context, cred Credential, a *attempt) (auth 
 		if cred.Malformed {
 			return nil, false, unauthenticated(anonymousDenied, "API key: invalid ApiKey value")
 		}
-		auth, reason := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
+		auth, reason, err := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
+		if err != nil {
+			return nil, false, err
+		}
 		if auth == nil {
 			return nil, s.apiKeySecretRight(cred.Principal, cred.Secret), unauthenticated(anonymousDenied, "API key: "+reason)
 		}
@@ -243,13 +253,26 @@ func (s *Service) authenticateUser(ctx context.Context, name string, password []
 	if err == nil {
 		return auth, nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
-	defer cancel()
 	before := s.st.AppliedIndex()
-	if s.p.CatchUp(wctx) != nil || s.st.AppliedIndex() == before {
+	if cerr := s.catchUpOnMiss(ctx); cerr != nil {
+		return nil, cerr
+	}
+	if s.st.AppliedIndex() == before {
 		return nil, err
 	}
 	return s.verifyUser(name, password)
+}
+
+// catchUpOnMiss lets a credential unknown here be looked up again after a
+// catch-up with the leader: it may have been created a moment ago on
+// another node. Without a leader to ask the miss decides nothing, and the
+// answer is 503, not a 401 for a credential that may well exist.
+func (s *Service) catchUpOnMiss(ctx context.Context) error {
+	if s.catchUpWithin(ctx, s.cfg.CatchUpWait) != nil {
+		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
+			Reason: "the credentials are not known on this node and the cluster's leader cannot be asked about them now"}
+	}
+	return nil
 }
 
 func (s *Service) verifyUser(name string, password []byte) (*Authentication, error) {
@@ -331,4 +354,39 @@ func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Res
 		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
 	}
 	return res, nil
+}
+
+// ensureFresh makes sure the local state holds every revocation the cluster
+// has acknowledged before a credential is judged by it: a node cut off from
+// the leader, or just restarted, catches up with a verified leader first,
+// and without one it refuses to decide (503) rather than accept a credential
+// that may have been invalidated.
+func (s *Service) ensureFresh(ctx context.Context) error {
+	if s.p.Fresh() {
+		return nil
+	}
+	if err := s.catchUpWithin(ctx, 2*time.Second); err != nil {
+		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
+			Reason: "this node is not in contact with the cluster's leader and cannot tell whether the credentials are still valid"}
+	}
+	return nil
+}
+
+// catchUpWithin retries a catch-up until it succeeds or d has passed: a
+// leader being elected, or not yet known by its address, is worth waiting
+// for briefly.
+func (s *Service) catchUpWithin(ctx context.Context, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		err := s.p.CatchUp(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -48,11 +48,10 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 	}
 	t, ok := s.st.ServiceToken(qualified)
 	if !ok {
-		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
-		if s.p.CatchUp(wctx) == nil {
-			t, ok = s.st.ServiceToken(qualified)
+		if err := s.catchUpOnMiss(ctx); err != nil {
+			return nil, err
 		}
-		cancel()
+		t, ok = s.st.ServiceToken(qualified)
 	}
 	if !ok {
 		return nil, fail()

@@ -17,7 +17,8 @@ import (
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
-// stateProposer serves a fixed state with no leader: a miss never waits.
+// stateProposer serves a fixed state that takes no writes; its state is as
+// current as the cluster's, so a catch-up has nothing to wait for.
 type stateProposer struct{ st *fsm.State }
 
 func (p stateProposer) Propose(context.Context, []byte, string, string) (uint64, fsm.Result, error) {
@@ -26,7 +27,8 @@ func (p stateProposer) Propose(context.Context, []byte, string, string) (uint64,
 func (p stateProposer) ProposeAsLeader([]byte) (uint64, fsm.Result, error) {
 	return 0, fsm.Result{}, errors.New("no leader")
 }
-func (p stateProposer) CatchUp(context.Context) error { return errors.New("no leader") }
+func (p stateProposer) CatchUp(context.Context) error { return nil }
+func (p stateProposer) Fresh() bool                   { return true }
 func (p stateProposer) State() *fsm.State             { return p.st }
 func (p stateProposer) IsLeader() bool                { return false }
 

@@ -30,11 +30,10 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 	docID := tokenDocID(raw)
 	pair, ok := s.st.Token(docID)
 	if !ok {
-		wctx, cancel := context.WithTimeout(ctx, s.cfg.CatchUpWait)
-		if s.p.CatchUp(wctx) == nil {
-			pair, ok = s.st.Token(docID)
+		if err := s.catchUpOnMiss(ctx); err != nil {
+			return nil, err
 		}
-		cancel()
+		pair, ok = s.st.Token(docID)
 	}
 	if !ok {
 		return nil, generic()

@@ -27,10 +27,11 @@ type catchUpRound struct {
 }
 
 // CatchUp waits, at most until ctx ends, until this node has applied the
-// leader's applied index as of now. On the leader it returns at once.
+// leader's applied index as of now. On the leader it waits until the
+// leader has applied what was committed before its term.
 func (n *Node) CatchUp(ctx context.Context) error {
 	if n.IsLeader() {
-		return nil
+		return n.waitLeaderReady(ctx)
 	}
 	r := n.catchUp.join()
 	select {
@@ -41,7 +42,13 @@ func (n *Node) CatchUp(ctx context.Context) error {
 	if r.err != nil {
 		return r.err
 	}
-	return n.WaitApplied(ctx, r.applied)
+	if err := n.WaitApplied(ctx, r.applied); err != nil {
+		return err
+	}
+	// Everything the leader had applied when asked (after this call began)
+	// is applied here: until contact lapses, the local state will do.
+	n.fresh.caughtUp.Store(true)
+	return nil
 }
 
 func (c *catchUp) join() *catchUpRound {

@@ -70,7 +70,7 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 		return 0, fsm.Result{}, err
 	}
 	if n.IsLeader() {
-		idx, res, err := n.applyLocal(event)
+		idx, res, err := n.proposeConfirmed(ctx, event)
 		// Not appended at all: safe to send again, to whoever leads now.
 		if !errors.Is(err, errNotAppended) {
 			return idx, res, err
@@ -264,7 +264,7 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	idx, res, err := n.applyLocal(event)
+	idx, res, err := n.proposeConfirmed(r.Context(), event)
 	switch {
 	case errors.Is(err, errNotAppended):
 		http.Error(w, err.Error(), http.StatusConflict) // the follower may retry
@@ -276,8 +276,16 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {
-	if !n.IsLeader() {
+	// A deposed leader that does not know it yet must not vouch for its
+	// state: leadership is confirmed with a quorum first.
+	if !n.IsLeader() || n.raft.VerifyLeader().Error() != nil {
 		http.Error(w, "not the leader", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := n.waitLeaderReady(ctx); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	writeJSON(w, map[string]uint64{"applied": n.State().AppliedIndex()})

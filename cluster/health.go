@@ -14,12 +14,13 @@ type healthProbe struct {
 	node     *Node
 	mu       sync.Mutex
 	lastSeen map[string]time.Time
+	since    time.Time // when probing started
 }
 
 const probeEvery = 500 * time.Millisecond
 
 func newHealthProbe(n *Node) *healthProbe {
-	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}}
+	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}, since: time.Now()}
 	go h.loop()
 	return h
 }
@@ -62,9 +63,27 @@ func (h *healthProbe) probe(id, url string) {
 	if err != nil || status != http.StatusOK || st.ID != id {
 		return
 	}
+	h.seen(id)
+}
+
+func (h *healthProbe) seen(id string) {
 	h.mu.Lock()
 	h.lastSeen[id] = time.Now()
 	h.mu.Unlock()
+}
+
+// fenced reports whether a member has not answered for so long that its
+// read lease has surely run out: the lease counts from the member's last
+// contact with the leader, which is at most a probe period after its last
+// answer here (or after this node started probing).
+func (h *healthProbe) fenced(id string) bool {
+	h.mu.Lock()
+	last, ok := h.lastSeen[id]
+	h.mu.Unlock()
+	if !ok || last.Before(h.since) {
+		last = h.since
+	}
+	return time.Since(last) > h.node.fenceAfter()
 }
 
 func sortMembers(ms []Member) {

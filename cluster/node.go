@@ -28,6 +28,10 @@ type Config struct {
 	DataDir   string
 	Bootstrap bool
 	Join      []string // HTTP base URLs of members to ask for membership
+	// ReadLease is how long a follower keeps judging credentials by its own
+	// state after it last heard from the leader (default 3s); it must
+	// outlast a leader election, or followers refuse during failovers.
+	ReadLease time.Duration
 	// JoinTimeout bounds the attempts to join (default 60s).
 	JoinTimeout time.Duration
 	Logger      hclog.Logger
@@ -74,6 +78,7 @@ type Node struct {
 	client    *http.Client
 	isolated  atomic.Bool
 	catchUp   catchUp
+	fresh     freshness
 	health    *healthProbe
 	stopOnce  sync.Once
 	stopped   chan struct{}
@@ -150,11 +155,16 @@ func setDefaults(cfg *Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	// 500ms each: a leader killed with -9 is replaced within 0.7-1.5 s
+	// (measured, make chaos); 1s each took up to 2.9 s.
 	if cfg.HeartbeatTimeout == 0 {
-		cfg.HeartbeatTimeout = time.Second
+		cfg.HeartbeatTimeout = 500 * time.Millisecond
 	}
 	if cfg.ElectionTimeout == 0 {
-		cfg.ElectionTimeout = time.Second
+		cfg.ElectionTimeout = 500 * time.Millisecond
+	}
+	if cfg.ReadLease == 0 {
+		cfg.ReadLease = 3 * time.Second
 	}
 	if cfg.JoinTimeout == 0 {
 		cfg.JoinTimeout = time.Minute

@@ -134,3 +134,21 @@ func decodePayload[T any](body []byte) (T, error) {
 	}
 	return p, nil
 }
+
+// OnlyAdds reports whether an event can only add credentials or nodes and
+// takes nothing away from anyone: such a write needs no confirmation that
+// every node applied it, since a node that lacks it catches up on a miss.
+// Every other event may revoke (invalidate, delete, disable, change a
+// password or a role), and the leader acknowledges it only once no node can
+// still answer from a state without it.
+func OnlyAdds(event []byte) bool {
+	t, _, _, err := Decode(event)
+	if err != nil {
+		return false
+	}
+	switch t {
+	case APIKeyCreated, TokenIssued, TokenRefreshed, ServiceTokenCreated, NodeRegistered, ElasticBootstrapped:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,183 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// Revocations are linearizable while every node authenticates locally:
+//
+//   - A node answers from its own state only while it is fresh: it leads,
+//     or it heard from the leader within the read lease and has applied
+//     everything committed since contact was (re)gained. Otherwise the
+//     answer waits for a catch-up with a verified leader, or fails.
+//   - The leader acknowledges a write that may revoke only once every other
+//     member has applied it or has surely stopped being fresh (it has not
+//     answered this leader's probes for longer than its lease).
+//
+// So once an invalidation is acknowledged, no node accepts the credential.
+// This assumes partitions cut both directions (a node the leader cannot
+// reach does not hear from it either) and clocks that run at the same rate.
+
+// freshness tracks whether a follower's local state may be answered from.
+// caughtUp is set by a catch-up with a verified leader and cleared when
+// contact with the leader lapses for longer than the lease.
+type freshness struct {
+	caughtUp    atomic.Bool
+	lastContact atomic.Int64 // unix nanos of raft's LastContact at the last check
+	// readyTerm is the term in which this node, as leader, has applied
+	// every entry committed before its term (a barrier); barrierTerm the
+	// term a barrier was started for.
+	readyTerm, barrierTerm atomic.Uint64
+}
+
+// Fresh reports whether this node's state holds every write the leader has
+// acknowledged as confirmed everywhere. A follower is fresh only after a
+// catch-up (CatchUp) since it last (re)gained contact with the leader.
+func (n *Node) Fresh() bool {
+	switch n.raft.State() {
+	case raft.Leader:
+		return n.leaderReady()
+	case raft.Follower, raft.Candidate:
+		// A candidate's state is as fresh as its last contact.
+	default:
+		n.fresh.caughtUp.Store(false)
+		return false
+	}
+	lc := n.raft.LastContact()
+	if lc.IsZero() || time.Since(lc) >= n.cfg.ReadLease {
+		n.fresh.caughtUp.Store(false)
+		return false
+	}
+	// A gap in contact longer than the lease, even one no request saw,
+	// means the leader may have stopped waiting for this node meanwhile.
+	if prev := n.fresh.lastContact.Swap(lc.UnixNano()); lc.UnixNano()-prev >= int64(n.cfg.ReadLease) {
+		n.fresh.caughtUp.Store(false)
+	}
+	return n.fresh.caughtUp.Load()
+}
+
+// leaderReady reports whether this leader has applied every entry that was
+// committed before its term, which a newly elected leader has not (after a
+// restart of all nodes, say). The first call in a term starts a barrier.
+func (n *Node) leaderReady() bool {
+	term := n.raft.CurrentTerm()
+	if n.fresh.readyTerm.Load() == term {
+		return true
+	}
+	if n.fresh.barrierTerm.Swap(term) != term {
+		go func() {
+			if n.raft.Barrier(10*time.Second).Error() == nil && n.raft.CurrentTerm() == term {
+				n.fresh.readyTerm.Store(term)
+			} else {
+				n.fresh.barrierTerm.CompareAndSwap(term, 0) // let a later call try again
+			}
+		}()
+	}
+	return false
+}
+
+// waitLeaderReady waits until leaderReady, or ctx ends.
+func (n *Node) waitLeaderReady(ctx context.Context) error {
+	for !n.leaderReady() {
+		if !n.IsLeader() {
+			return ErrNoLeader
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: leader has not applied its predecessors' entries yet: %v", ErrUnavailable, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// confirmApplied waits until every other member has applied index, or has
+// gone without answering this node for longer than its lease (so it no
+// longer answers from its state). Called by the leader after a write that
+// may revoke, before acknowledging it.
+func (n *Node) confirmApplied(ctx context.Context, index uint64) error {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, s := range f.Configuration().Servers {
+		id := string(s.ID)
+		if id == n.cfg.ID {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.confirmOn(ctx, id, index); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (n *Node) confirmOn(ctx context.Context, id string, index uint64) error {
+	for {
+		if node, ok := n.State().Node(id); ok {
+			cctx, cancel := context.WithTimeout(ctx, probeEvery)
+			var st Status
+			status, _, err := n.call(cctx, http.MethodGet, n.peerURL(node.HTTPAddr)+pathStatus, "", nil, &st)
+			cancel()
+			if err == nil && status == http.StatusOK && st.ID == id {
+				n.health.seen(id)
+				if st.Applied >= index {
+					return nil
+				}
+			}
+		}
+		if n.health.fenced(id) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: index %d not confirmed on %s: %v", ErrUnavailable, index, id, ctx.Err())
+		case <-n.stopped:
+			return fmt.Errorf("%w: node stopped", ErrUnavailable)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// proposeConfirmed applies an event as leader and, unless it only adds,
+// confirms it everywhere before returning.
+func (n *Node) proposeConfirmed(ctx context.Context, event []byte) (uint64, fsm.Result, error) {
+	idx, res, err := n.applyLocal(event)
+	if err != nil || fsm.OnlyAdds(event) {
+		return idx, res, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, n.fenceAfter()+5*time.Second)
+	defer cancel()
+	if err := n.confirmApplied(cctx, idx); err != nil {
+		return 0, fsm.Result{}, fmt.Errorf("committed at index %d, not confirmed on every node: %w", idx, err)
+	}
+	return idx, res, nil
+}
+
+// fenceAfter is how long a member must go without answering this node
+// before its read lease has surely run out: its lease counts from its last
+// contact with a leader, which can follow its last answer here by a probe
+// period plus the time a deposed leader takes to step down.
+func (n *Node) fenceAfter() time.Duration {
+	return n.cfg.ReadLease + 2*probeEvery + n.cfg.HeartbeatTimeout + 500*time.Millisecond
+}
