@@ -25,8 +25,9 @@ type Options struct {
 	// Settings are -E settings for every node. Password hashing defaults to
 	// bcrypt4 so tests do not spend their time in bcrypt.
 	Settings httpapi.Settings
-	// HeartbeatTimeout and ElectionTimeout default to 1s: shorter ones cause
-	// spurious elections when the test machine's two cores are busy.
+	// HeartbeatTimeout and ElectionTimeout default to 1s here, not the
+	// product's 500ms: several test packages share the machine's two cores,
+	// and shorter timeouts cause spurious elections then.
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
 	// LogLevel defaults to error; logs go to each node's log file.
