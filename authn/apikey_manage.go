@@ -121,7 +121,10 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 			return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
 		}
 	}
-	s.freshRead(ctx) // a key created elsewhere a moment ago must be found
+	// A key created elsewhere a moment ago must be found.
+	if err := s.strictRead(ctx); err != nil {
+		return out, err
+	}
 	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
 		switch {
 		case (!all || req.Owner) && !me.owns(k) && !(c.Auth.key != nil && k.ID == c.Auth.key.ID):
@@ -208,7 +211,9 @@ func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyR
 	me := c.Auth.owner()
 	limitedBy := s.limitedBy(c.Auth)
 	updated, noops, errs := []string{}, []string{}, map[string]*Error{}
-	s.freshRead(ctx)
+	if err := s.strictRead(ctx); err != nil {
+		return nil, nil, nil, err
+	}
 	for _, id := range req.IDs {
 		k, ok := s.st.APIKey(id)
 		switch {

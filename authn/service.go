@@ -295,6 +295,18 @@ func (s *Service) verifyUser(name string, password []byte) (*Authentication, err
 	return auth, nil
 }
 
+// strictRead is freshRead for a write that is decided by what this node
+// sees (which keys an invalidation names, whether a refresh token is
+// unused): without a leader to catch up with, it refuses (503) rather than
+// decide on a state that may lack an acknowledged write.
+func (s *Service) strictRead(ctx context.Context) error {
+	if err := s.catchUpWithin(ctx, 2*time.Second); err != nil {
+		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
+			Reason: "this node cannot reach the cluster's leader to see every acknowledged write"}
+	}
+	return nil
+}
+
 // freshRead lets a management read see every write acknowledged anywhere
 // before it started: it catches up with the leader first, briefly. Without
 // a leader it reads what this node has.

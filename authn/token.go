@@ -223,7 +223,9 @@ func (s *Service) refreshToken(ctx context.Context, c Caller, token string) (Tok
 		return TokenResponse{}, oauthError("invalid_grant", "could not refresh the requested token")
 	}
 	docID := tokenDocID(raw)
-	s.freshRead(ctx)
+	if err := s.strictRead(ctx); err != nil {
+		return TokenResponse{}, err
+	}
 	pair, ok := s.st.Token(docID)
 	now := s.now().UnixMilli()
 	switch {
@@ -323,7 +325,9 @@ func (s *Service) InvalidateTokens(ctx context.Context, c Caller, req Invalidate
 		raw, ok := decodeToken(string(*value))
 		var pair *fsm.TokenPair
 		if ok {
-			s.freshRead(ctx)
+			if err := s.strictRead(ctx); err != nil {
+				return out, err
+			}
 			pair, ok = s.st.Token(tokenDocID(raw))
 		}
 		hash := ""
@@ -348,7 +352,9 @@ func (s *Service) InvalidateTokens(ctx context.Context, c Caller, req Invalidate
 		if err := s.Authorize(c, actionTokenInvalidate); err != nil {
 			return out, err
 		}
-		s.freshRead(ctx)
+		if err := s.strictRead(ctx); err != nil {
+			return out, err
+		}
 		match := func(p *fsm.TokenPair) bool {
 			return (req.Username == nil || p.Username == *req.Username) && (req.RealmName == nil || p.Realm == *req.RealmName)
 		}

@@ -170,7 +170,7 @@ func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, exists := s.apiKeys[p.Key.ID]; exists {
+	if _, exists := s.apiKeys.get(p.Key.ID); exists {
 		return Result{Status: AlreadyExists}, nil
 	}
 	k := p.Key
@@ -179,7 +179,7 @@ func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
 	k.Type, k.Creator.Principal = unique.Make(k.Type).Value(), unique.Make(k.Creator.Principal).Value()
 	k.Creator.Realm, k.Creator.RealmType = unique.Make(k.Creator.Realm).Value(), unique.Make(k.Creator.RealmType).Value()
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
-	s.apiKeys[k.ID] = &k
+	s.apiKeys.put(&k)
 	return Result{Status: Created}, nil
 }
 
@@ -188,7 +188,7 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	old, ok := s.apiKeys[p.ID]
+	old, ok := s.apiKeys.get(p.ID)
 	if !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm {
 		return Result{Status: NotFound}, nil
 	}
@@ -211,7 +211,7 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
 		return Result{Status: Unchanged}, nil
 	}
 	k.ModIndex = index
-	s.apiKeys[k.ID] = &k
+	s.apiKeys.put(&k)
 	return Result{Status: Updated}, nil
 }
 
@@ -230,7 +230,7 @@ func applyAPIKeysInvalidatedV1(s *State, index uint64, body []byte) (Result, err
 	}
 	res := Result{Status: Updated, Items: map[string]Status{}}
 	for _, id := range p.IDs {
-		old, ok := s.apiKeys[id]
+		old, ok := s.apiKeys.get(id)
 		switch {
 		case !ok:
 			res.Items[id] = NotFound
@@ -239,7 +239,7 @@ func applyAPIKeysInvalidatedV1(s *State, index uint64, body []byte) (Result, err
 		default:
 			k := *old
 			k.Invalidated, k.Invalidation, k.ModIndex = true, p.Time, index
-			s.apiKeys[id] = &k
+			s.apiKeys.put(&k)
 			res.Items[id] = Updated
 		}
 	}
@@ -252,14 +252,17 @@ func applyAPIKeysPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Status: Unchanged, Items: map[string]Status{}}
-	for id, k := range s.apiKeys {
+	var gone []string
+	for _, k := range s.apiKeys.all() {
 		if (k.Invalidated && k.Invalidation < p.Before) || (k.Expiration > 0 && k.Expiration < p.Before) {
-			// Deleting while ranging is deterministic: the set removed does
-			// not depend on the order of the walk.
-			delete(s.apiKeys, id)
-			res.Items[id] = Deleted
-			res.Status = Deleted
+			gone = append(gone, k.ID)
 		}
+	}
+	// The set removed does not depend on the order of the walk.
+	for _, id := range gone {
+		s.apiKeys.del(id)
+		res.Items[id] = Deleted
+		res.Status = Deleted
 	}
 	return res, nil
 }
@@ -267,7 +270,7 @@ func applyAPIKeysPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
 // APIKey returns the key with that id (immutable).
 func (s *State) APIKey(id string) (*APIKey, bool) {
 	s.mu.RLock()
-	k, ok := s.apiKeys[id]
+	k, ok := s.apiKeys.get(id)
 	s.mu.RUnlock()
 	return k, ok
 }
@@ -277,7 +280,7 @@ func (s *State) APIKey(id string) (*APIKey, bool) {
 func (s *State) APIKeys(keep func(*APIKey) bool) []*APIKey {
 	s.mu.RLock()
 	var out []*APIKey
-	for _, k := range s.apiKeys {
+	for _, k := range s.apiKeys.all() {
 		if keep(k) {
 			out = append(out, k)
 		}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 
@@ -83,15 +82,15 @@ func (s *State) capture() *captured {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c := &captured{
-		meta:     snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: len(s.apiKeys), Tokens: len(s.tokens)},
+		meta:     snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: s.apiKeys.len(), Tokens: s.tokens.len()},
 		users:    copyMap(s.users),
 		reserved: copyMap(s.reserved),
 		roles:    copyMap(s.roles),
 		appPrivs: make(map[string]map[string]*ApplicationPrivilege, len(s.appPrivs)),
 		nodes:    copyMap(s.nodes),
-		apiKeys:  slices.Collect(maps.Values(s.apiKeys)),
+		apiKeys:  s.apiKeys.copyAll(),
 		svcToks:  copyMap(s.serviceTokens),
-		tokens:   slices.Collect(maps.Values(s.tokens)),
+		tokens:   s.tokens.copyAll(),
 	}
 	for app, privs := range s.appPrivs {
 		c.appPrivs[app] = copyMap(privs)
@@ -310,8 +309,8 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 			return err
 		}
 		const maxHint = 50_000_000
-		s.apiKeys = make(map[string]*APIKey, min(max(meta.APIKeys, 0), maxHint))
-		s.tokens = make(map[string]*TokenPair, min(max(meta.Tokens, 0), maxHint))
+		s.apiKeys = newAPIKeyTable(min(max(meta.APIKeys, 0), maxHint))
+		s.tokens = newTokenTable(min(max(meta.Tokens, 0), maxHint))
 		return nil
 	case recUser:
 		return restoreInto(body, s.users, func(u *User) string { return u.Username })
@@ -350,17 +349,22 @@ func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) 
 			return fmt.Errorf("api key %s refers to a missing descriptor set", k.ID)
 		}
 		k.RoleDescriptors, k.LimitedBy = meta.sets[rd], meta.sets[lb]
-		s.apiKeys[k.ID] = k
+		s.apiKeys.put(k)
 		return nil
 	case recTokenPair:
 		if meta.version == 1 {
-			return restoreInto(body, s.tokens, func(t *TokenPair) string { return t.DocID })
+			var t TokenPair
+			if err := json.Unmarshal(body, &t); err != nil {
+				return err
+			}
+			s.tokens.put(&t)
+			return nil
 		}
 		t, err := decodeTokenPair(body)
 		if err != nil {
 			return err
 		}
-		s.tokens[t.DocID] = t
+		s.tokens.put(t)
 		return nil
 	case recServiceToken:
 		var t ServiceToken

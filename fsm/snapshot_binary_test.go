@@ -44,7 +44,8 @@ func TestBinaryRecordsCoverEveryField(t *testing.T) {
 		}
 	}
 	st := NewState()
-	st.apiKeys["k-full"], st.tokens["token_full"] = fullKey(), fullPair()
+	st.apiKeys.put(fullKey())
+	st.tokens.put(fullPair())
 	var buf bytes.Buffer
 	if err := st.WriteSnapshot(&buf); err != nil {
 		t.Fatal(err)
@@ -53,10 +54,10 @@ func TestBinaryRecordsCoverEveryField(t *testing.T) {
 	if err := back.Restore(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if got := back.apiKeys["k-full"]; !reflect.DeepEqual(got, fullKey()) {
+	if got, _ := back.apiKeys.get("k-full"); !reflect.DeepEqual(got, fullKey()) {
 		t.Errorf("api key after round trip:\n got %+v\nwant %+v", got, fullKey())
 	}
-	if got := back.tokens["token_full"]; !reflect.DeepEqual(got, fullPair()) {
+	if got, _ := back.tokens.get("token_full"); !reflect.DeepEqual(got, fullPair()) {
 		t.Errorf("token pair after round trip:\n got %+v\nwant %+v", got, fullPair())
 	}
 }
@@ -83,8 +84,10 @@ func TestVersion1SnapshotStillRestores(t *testing.T) {
 	if err := st.Restore(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if st.AppliedIndex() != 7 || !reflect.DeepEqual(st.apiKeys["k-full"], fullKey()) || !reflect.DeepEqual(st.tokens["token_full"], fullPair()) {
-		t.Fatalf("version 1 restore: index %d key %+v pair %+v", st.AppliedIndex(), st.apiKeys["k-full"], st.tokens["token_full"])
+	gotKey, _ := st.apiKeys.get("k-full")
+	pair, _ := st.tokens.get("token_full")
+	if st.AppliedIndex() != 7 || !reflect.DeepEqual(gotKey, fullKey()) || !reflect.DeepEqual(pair, fullPair()) {
+		t.Fatalf("version 1 restore: index %d key %+v pair %+v", st.AppliedIndex(), gotKey, pair)
 	}
 }
 

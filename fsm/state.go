@@ -16,10 +16,10 @@ type State struct {
 	roles    map[string]*Role
 	appPrivs map[string]map[string]*ApplicationPrivilege
 	nodes    map[string]*Node
-	apiKeys  map[string]*APIKey
+	apiKeys  *table[APIKey]
 	// serviceTokens is keyed by "namespace/service/name".
 	serviceTokens map[string]*ServiceToken
-	tokens        map[string]*TokenPair
+	tokens        *table[TokenPair]
 	interned      descriptorSets
 	meta          clusterMeta
 	applied       atomic.Uint64
@@ -40,9 +40,9 @@ func (s *State) reset() {
 	s.roles = map[string]*Role{}
 	s.appPrivs = map[string]map[string]*ApplicationPrivilege{}
 	s.nodes = map[string]*Node{}
-	s.apiKeys = map[string]*APIKey{}
+	s.apiKeys = newAPIKeyTable(0)
 	s.serviceTokens = map[string]*ServiceToken{}
-	s.tokens = map[string]*TokenPair{}
+	s.tokens = newTokenTable(0)
 	s.interned = descriptorSets{}
 	s.meta = clusterMeta{}
 }

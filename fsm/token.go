@@ -1,6 +1,10 @@
 package fsm
 
-import "unique"
+import (
+	"slices"
+	"strings"
+	"unique"
+)
 
 // RefreshWindow is how long after its first use a refresh token returns
 // the same new pair again (so clients that retry or race are not logged out).
@@ -93,13 +97,13 @@ func applyTokenIssuedV1(s *State, index uint64, body []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if _, exists := s.tokens[p.Pair.DocID]; exists {
+	if _, exists := s.tokens.get(p.Pair.DocID); exists {
 		return Result{Status: AlreadyExists}, nil
 	}
 	pair := p.Pair
 	pair.ModIndex = index
 	pair.internCommon()
-	s.tokens[pair.DocID] = &pair
+	s.tokens.put(&pair)
 	return Result{Status: Created}, nil
 }
 
@@ -108,11 +112,11 @@ func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	old, ok := s.tokens[p.DocID]
+	old, ok := s.tokens.get(p.DocID)
 	switch {
 	case !ok || old.RefreshHash == "" || old.RefreshInvalidated || p.Time >= old.GrantTime+RefreshLifetime:
 		return Result{Status: RefreshDenied}, nil
-	case old.Superseding == "" && s.tokens[p.NewPair.DocID] != nil:
+	case old.Superseding == "" && s.tokens.has(p.NewPair.DocID):
 		return Result{Status: RefreshDenied}, nil // never overwrite a stored pair
 	case old.Superseding != "":
 		if d := p.Time - old.RefreshTime; d > RefreshWindow || d < -RefreshWindow {
@@ -122,11 +126,11 @@ func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) 
 	}
 	used := *old
 	used.RefreshTime, used.RefreshSalt, used.Superseding, used.ModIndex = p.Time, p.Salt, p.NewPair.DocID, index
-	s.tokens[used.DocID] = &used
+	s.tokens.put(&used)
 	pair := p.NewPair
 	pair.ModIndex = index
 	pair.internCommon()
-	s.tokens[pair.DocID] = &pair
+	s.tokens.put(&pair)
 	return Result{Status: RefreshDone}, nil
 }
 
@@ -141,7 +145,7 @@ func applyTokensInvalidatedV1(s *State, index uint64, body []byte) (Result, erro
 		if t.Refresh {
 			key = t.DocID + "/refresh"
 		}
-		old, ok := s.tokens[t.DocID]
+		old, ok := s.tokens.get(t.DocID)
 		switch {
 		case !ok || (t.Refresh && old.RefreshHash == ""):
 			res.Items[key] = NotFound
@@ -155,7 +159,7 @@ func applyTokensInvalidatedV1(s *State, index uint64, body []byte) (Result, erro
 				pair.AccessInvalidated = true
 			}
 			pair.ModIndex = index
-			s.tokens[t.DocID] = &pair
+			s.tokens.put(&pair)
 			res.Items[key] = Updated
 		}
 	}
@@ -168,12 +172,16 @@ func applyTokensPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Status: Unchanged, Items: map[string]Status{}}
-	for id, t := range s.tokens {
+	var gone []string
+	for _, t := range s.tokens.all() {
 		if t.GrantTime+RefreshLifetime < p.Before && t.AccessExpiry < p.Before {
-			delete(s.tokens, id)
-			res.Items[id] = Deleted
-			res.Status = Deleted
+			gone = append(gone, t.DocID)
 		}
+	}
+	for _, id := range gone {
+		s.tokens.del(id)
+		res.Items[id] = Deleted
+		res.Status = Deleted
 	}
 	return res, nil
 }
@@ -181,7 +189,7 @@ func applyTokensPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
 // Token returns the pair stored under a document id (immutable).
 func (s *State) Token(docID string) (*TokenPair, bool) {
 	s.mu.RLock()
-	t, ok := s.tokens[docID]
+	t, ok := s.tokens.get(docID)
 	s.mu.RUnlock()
 	return t, ok
 }
@@ -191,11 +199,12 @@ func (s *State) Tokens(keep func(*TokenPair) bool) []*TokenPair {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*TokenPair
-	for _, k := range sortedKeys(s.tokens) {
-		if t := s.tokens[k]; keep(t) {
+	for _, t := range s.tokens.all() {
+		if keep(t) {
 			out = append(out, t)
 		}
 	}
+	slices.SortFunc(out, func(a, b *TokenPair) int { return strings.Compare(a.DocID, b.DocID) })
 	return out
 }
 

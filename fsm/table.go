@@ -1,0 +1,73 @@
+package fsm
+
+// table is a map of records whose values also sit in one slice, so that a
+// snapshot copies them all with a single memmove instead of walking a map
+// of a million entries while every write waits. Records are immutable:
+// replacing one stores a new pointer in its slot.
+type table[V any] struct {
+	slot   map[string]int32
+	values []*V
+	key    func(*V) string
+}
+
+func newTable[V any](key func(*V) string, capacity int) *table[V] {
+	return &table[V]{slot: make(map[string]int32, capacity), values: make([]*V, 0, capacity), key: key}
+}
+
+func (t *table[V]) get(k string) (*V, bool) {
+	i, ok := t.slot[k]
+	if !ok {
+		return nil, false
+	}
+	return t.values[i], true
+}
+
+func (t *table[V]) has(k string) bool {
+	_, ok := t.slot[k]
+	return ok
+}
+
+// put adds v or replaces the record with its key.
+func (t *table[V]) put(v *V) {
+	k := t.key(v)
+	if i, ok := t.slot[k]; ok {
+		t.values[i] = v
+		return
+	}
+	t.slot[k] = int32(len(t.values))
+	t.values = append(t.values, v)
+}
+
+// del removes the record with key k; the last record takes its slot.
+func (t *table[V]) del(k string) {
+	i, ok := t.slot[k]
+	if !ok {
+		return
+	}
+	last := len(t.values) - 1
+	if int(i) != last {
+		moved := t.values[last]
+		t.values[i] = moved
+		t.slot[t.key(moved)] = i
+	}
+	t.values[last] = nil
+	t.values = t.values[:last]
+	delete(t.slot, k)
+}
+
+func (t *table[V]) len() int { return len(t.values) }
+
+// all is every record, in no particular order; callers must not modify
+// the slice and must hold the state's lock while they read it.
+func (t *table[V]) all() []*V { return t.values }
+
+// copyAll is a copy of every record, in no particular order.
+func (t *table[V]) copyAll() []*V { return append([]*V(nil), t.values...) }
+
+func newAPIKeyTable(capacity int) *table[APIKey] {
+	return newTable(func(k *APIKey) string { return k.ID }, capacity)
+}
+
+func newTokenTable(capacity int) *table[TokenPair] {
+	return newTable(func(t *TokenPair) string { return t.DocID }, capacity)
+}
