@@ -16,10 +16,11 @@ import (
 
 // Revocations are linearizable while every node authenticates locally:
 //
-//   - A node answers from its own state only while it is fresh: it leads,
-//     or it heard from the leader within the read lease and has applied
-//     everything committed since contact was (re)gained. Otherwise the
-//     answer waits for a catch-up with a verified leader, or fails.
+//   - A node answers from its own state only while it is fresh: it leads
+//     and has applied its predecessors' entries, or it heard from the
+//     leader within the read lease and has caught up with a leader that
+//     verified its leadership since contact was (re)gained. Otherwise the
+//     answer waits for such a catch-up, or fails.
 //   - The leader acknowledges a write that may revoke only once every other
 //     member has applied it or has surely stopped being fresh (it has not
 //     answered this leader's probes for longer than its lease).
