@@ -137,6 +137,9 @@ func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []by
 		return nil, fmt.Sprintf("invalid credentials for API key [%s]", id), nil
 	}
 	if k.Invalidated {
+		if err := s.revocationVisible(ctx, k.ModIndex); err != nil {
+			return nil, "", err
+		}
 		return nil, fmt.Sprintf("api key [%s] has been invalidated", id), nil
 	}
 	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {

@@ -18,6 +18,9 @@ type Proposer interface {
 	ProposeAsLeader(event []byte) (uint64, fsm.Result, error)
 	// CatchUp waits until this node has applied what the leader had applied.
 	CatchUp(ctx context.Context) error
+	// WaitConfirmed waits until the write at index is applied on every
+	// member that may still answer from its own state.
+	WaitConfirmed(ctx context.Context, index uint64) error
 	// Fresh reports whether the local state holds every revocation the
 	// cluster has acknowledged, so a credential may be judged by it.
 	Fresh() bool

@@ -384,6 +384,18 @@ func (s *Service) ensureFresh(ctx context.Context) error {
 	return nil
 }
 
+// revocationVisible waits, before a credential is refused because of the
+// revocation at index, until every node that answers from its own state
+// has it too: a refusal here must not be followed by an acceptance there.
+// Revocations acknowledged already return at once.
+func (s *Service) revocationVisible(ctx context.Context, index uint64) error {
+	if err := s.p.WaitConfirmed(ctx, index); err != nil {
+		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
+			Reason: "the credentials were revoked a moment ago and the cluster cannot confirm it yet"}
+	}
+	return nil
+}
+
 // catchUpWithin retries a catch-up until it succeeds or d has passed: a
 // leader being elected, or not yet known by its address, is worth waiting
 // for briefly.

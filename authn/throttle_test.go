@@ -27,10 +27,11 @@ func (p stateProposer) Propose(context.Context, []byte, string, string) (uint64,
 func (p stateProposer) ProposeAsLeader([]byte) (uint64, fsm.Result, error) {
 	return 0, fsm.Result{}, errors.New("no leader")
 }
-func (p stateProposer) CatchUp(context.Context) error { return nil }
-func (p stateProposer) Fresh() bool                   { return true }
-func (p stateProposer) State() *fsm.State             { return p.st }
-func (p stateProposer) IsLeader() bool                { return false }
+func (p stateProposer) CatchUp(context.Context) error               { return nil }
+func (p stateProposer) Fresh() bool                                 { return true }
+func (p stateProposer) WaitConfirmed(context.Context, uint64) error { return nil }
+func (p stateProposer) State() *fsm.State                           { return p.st }
+func (p stateProposer) IsLeader() bool                              { return false }
 
 const (
 	joePassword  = "joe-s3cret-password"

@@ -48,7 +48,13 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 	if !hashMatches(raw, pair.AccessHash) {
 		return nil, generic()
 	}
-	if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
+	if pair.AccessInvalidated {
+		if err := s.revocationVisible(ctx, pair.ModIndex); err != nil {
+			return nil, err
+		}
+		return nil, tokenExpired()
+	}
+	if s.now().UnixMilli() >= pair.AccessExpiry {
 		return nil, tokenExpired()
 	}
 	subject := s.tokenSubject(pair)

@@ -26,6 +26,7 @@ const (
 	pathJoin       = InternalPrefix + "/join"
 	pathApplied    = InternalPrefix + "/applied"
 	pathStatus     = InternalPrefix + "/status"
+	pathConfirm    = InternalPrefix + "/confirm"
 	maxEventBytes  = 16 << 20
 )
 
@@ -232,6 +233,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST "+pathJoin, n.handleJoin)
 	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
 	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
+	mux.HandleFunc("GET "+pathConfirm, n.handleConfirm)
 	return n.RequirePeer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.isolated.Load() {
 			http.Error(w, errIsolated.Error(), http.StatusServiceUnavailable)

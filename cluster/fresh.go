@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,9 @@ type freshness struct {
 	// every entry committed before its term (a barrier); barrierTerm the
 	// term a barrier was started for.
 	readyTerm, barrierTerm atomic.Uint64
+	// confirmed is the highest index known applied on every member (or
+	// fenced): a revocation at or below it is visible everywhere.
+	confirmed atomic.Uint64
 }
 
 // Fresh reports whether this node's state holds every write the leader has
@@ -172,7 +176,69 @@ func (n *Node) proposeConfirmed(ctx context.Context, event []byte) (uint64, fsm.
 	if err := n.confirmApplied(cctx, idx); err != nil {
 		return 0, fsm.Result{}, fmt.Errorf("committed at index %d, not confirmed on every node: %w", idx, err)
 	}
+	n.markConfirmed(idx)
 	return idx, res, nil
+}
+
+func (n *Node) markConfirmed(index uint64) {
+	for {
+		cur := n.fresh.confirmed.Load()
+		if cur >= index || n.fresh.confirmed.CompareAndSwap(cur, index) {
+			return
+		}
+	}
+}
+
+// WaitConfirmed waits until the write at index is applied on every member
+// (or the member is fenced). A node that refuses a credential because of a
+// revocation not yet acknowledged waits for this first: otherwise one node
+// could refuse while another, not there yet, still accepts afterwards.
+func (n *Node) WaitConfirmed(ctx context.Context, index uint64) error {
+	if n.fresh.confirmed.Load() >= index {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.fenceAfter()+2*time.Second)
+	defer cancel()
+	if n.IsLeader() {
+		if err := n.confirmApplied(ctx, index); err != nil {
+			return err
+		}
+		n.markConfirmed(index)
+		return nil
+	}
+	for {
+		base, err := n.leaderURL()
+		if err == nil {
+			var status int
+			status, _, err = n.call(ctx, http.MethodGet, fmt.Sprintf("%s%s?index=%d", base, pathConfirm, index), "", nil, nil)
+			if err == nil && status == http.StatusOK {
+				n.markConfirmed(index)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: index %d not confirmed: %v", ErrUnavailable, index, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// handleConfirm is the leader's side of WaitConfirmed.
+func (n *Node) handleConfirm(w http.ResponseWriter, r *http.Request) {
+	index, err := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	if err != nil || !n.IsLeader() {
+		http.Error(w, "not the leader, or no index", http.StatusServiceUnavailable)
+		return
+	}
+	if err := n.WaitApplied(r.Context(), index); err == nil {
+		err = n.WaitConfirmed(r.Context(), index)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // fenceAfter is how long a member must go without answering this node
