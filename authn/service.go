@@ -389,6 +389,9 @@ func (s *Service) ensureFresh(ctx context.Context) error {
 // has it too: a refusal here must not be followed by an acceptance there.
 // Revocations acknowledged already return at once.
 func (s *Service) revocationVisible(ctx context.Context, index uint64) error {
+	// A record restored from a backup carries the source cluster's index;
+	// whatever brought it here is at or below what this node has applied.
+	index = min(index, s.st.AppliedIndex())
 	if err := s.p.WaitConfirmed(ctx, index); err != nil {
 		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
 			Reason: "the credentials were revoked a moment ago and the cluster cannot confirm it yet"}
