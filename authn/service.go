@@ -268,11 +268,8 @@ func (s *Service) authenticateUser(ctx context.Context, name string, password []
 // another node. Without a leader to ask the miss decides nothing, and the
 // answer is 503, not a 401 for a credential that may well exist.
 func (s *Service) catchUpOnMiss(ctx context.Context) error {
-	if s.catchUpWithin(ctx, s.cfg.CatchUpWait) != nil {
-		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
-			Reason: "the credentials are not known on this node and the cluster's leader cannot be asked about them now"}
-	}
-	return nil
+	return s.catchUpOr503(ctx, s.cfg.CatchUpWait,
+		"the credentials are not known on this node and the cluster's leader cannot be asked about them now")
 }
 
 func (s *Service) verifyUser(name string, password []byte) (*Authentication, error) {
@@ -300,11 +297,7 @@ func (s *Service) verifyUser(name string, password []byte) (*Authentication, err
 // unused): without a leader to catch up with, it refuses (503) rather than
 // decide on a state that may lack an acknowledged write.
 func (s *Service) strictRead(ctx context.Context) error {
-	if err := s.catchUpWithin(ctx, 2*time.Second); err != nil {
-		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
-			Reason: "this node cannot reach the cluster's leader to see every acknowledged write"}
-	}
-	return nil
+	return s.catchUpOr503(ctx, 2*time.Second, "this node cannot reach the cluster's leader to see every acknowledged write")
 }
 
 // freshRead lets a management read see every write acknowledged anywhere
@@ -377,11 +370,8 @@ func (s *Service) ensureFresh(ctx context.Context) error {
 	if s.p.Fresh() {
 		return nil
 	}
-	if err := s.catchUpWithin(ctx, 2*time.Second); err != nil {
-		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
-			Reason: "this node is not in contact with the cluster's leader and cannot tell whether the credentials are still valid"}
-	}
-	return nil
+	return s.catchUpOr503(ctx, 2*time.Second,
+		"this node is not in contact with the cluster's leader and cannot tell whether the credentials are still valid")
 }
 
 // revocationVisible waits, before a credential is refused because of the
@@ -393,27 +383,23 @@ func (s *Service) revocationVisible(ctx context.Context, index uint64) error {
 	// whatever brought it here is at or below what this node has applied.
 	index = min(index, s.st.AppliedIndex())
 	if err := s.p.WaitConfirmed(ctx, index); err != nil {
-		return &Error{Kind: Unavailable, Type: "unavailable_shards_exception",
-			Reason: "the credentials were revoked a moment ago and the cluster cannot confirm it yet"}
+		return unavailable("the credentials were revoked a moment ago and the cluster cannot confirm it yet")
 	}
 	return nil
 }
 
-// catchUpWithin retries a catch-up until it succeeds or d has passed: a
-// leader being elected, or not yet known by its address, is worth waiting
-// for briefly.
-func (s *Service) catchUpWithin(ctx context.Context, d time.Duration) error {
+// catchUpOr503 catches up with the leader within d, or is the 503 whose
+// reason says what could not be decided.
+func (s *Service) catchUpOr503(ctx context.Context, d time.Duration, reason string) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	for {
-		err := s.p.CatchUp(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(20 * time.Millisecond):
-		}
+	if s.p.CatchUp(ctx) != nil {
+		return unavailable(reason)
 	}
+	return nil
+}
+
+// unavailable is the 503 for a question this node cannot answer now.
+func unavailable(reason string) *Error {
+	return &Error{Kind: Unavailable, Type: "unavailable_shards_exception", Reason: reason}
 }

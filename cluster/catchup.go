@@ -28,8 +28,25 @@ type catchUpRound struct {
 
 // CatchUp waits, at most until ctx ends, until this node has applied the
 // leader's applied index as of now. On the leader it waits until the
-// leader has applied what was committed before its term.
+// leader has applied what was committed before its term. A leader being
+// elected, or not yet known by its address, is waited for.
 func (n *Node) CatchUp(ctx context.Context) error {
+	for {
+		err := n.catchUpOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-n.stopped:
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) catchUpOnce(ctx context.Context) error {
 	if n.IsLeader() {
 		return n.waitLeaderReady(ctx)
 	}

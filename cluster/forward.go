@@ -194,7 +194,7 @@ func (n *Node) leaderURL() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: leader %s has not registered its address yet", ErrNoLeader, id)
 	}
-	return n.peerURL(node.HTTPAddr), nil
+	return n.PeerURL(node.HTTPAddr), nil
 }
 
 // call makes one internal HTTP call and decodes a 200 answer into out.

@@ -142,7 +142,7 @@ func (n *Node) confirmOn(ctx context.Context, id string, index uint64) error {
 		if node, ok := n.State().Node(id); ok {
 			cctx, cancel := context.WithTimeout(ctx, probeEvery)
 			var st Status
-			status, _, err := n.call(cctx, http.MethodGet, n.peerURL(node.HTTPAddr)+pathStatus, "", nil, &st)
+			status, _, err := n.call(cctx, http.MethodGet, n.PeerURL(node.HTTPAddr)+pathStatus, "", nil, &st)
 			cancel()
 			if err == nil && status == http.StatusOK && st.ID == id {
 				n.health.seen(id)
@@ -171,12 +171,9 @@ func (n *Node) proposeConfirmed(ctx context.Context, event []byte) (uint64, fsm.
 	if err != nil || fsm.OnlyAdds(event) {
 		return idx, res, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, n.fenceAfter()+5*time.Second)
-	defer cancel()
-	if err := n.confirmApplied(cctx, idx); err != nil {
+	if err := n.WaitConfirmed(ctx, idx); err != nil {
 		return 0, fsm.Result{}, fmt.Errorf("committed at index %d, not confirmed on every node: %w", idx, err)
 	}
-	n.markConfirmed(idx)
 	return idx, res, nil
 }
 

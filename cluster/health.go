@@ -50,7 +50,7 @@ func (h *healthProbe) loop() {
 			if !ok || id == h.node.cfg.ID {
 				continue
 			}
-			go h.probe(id, h.node.peerURL(node.HTTPAddr)+pathStatus)
+			go h.probe(id, h.node.PeerURL(node.HTTPAddr)+pathStatus)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (n *Node) joinAny(urls []string) error {
 		for _, u := range urls {
 			base := strings.TrimSuffix(u, "/")
 			if !strings.Contains(base, "://") {
-				base = n.peerURL(base)
+				base = n.PeerURL(base)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			status, resp, err := n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)

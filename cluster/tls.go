@@ -122,16 +122,13 @@ func (n *Node) RequirePeer(h http.Handler) http.Handler {
 	})
 }
 
-// peerURL is the base URL of another node's HTTP port.
-func (n *Node) peerURL(httpAddr string) string {
+// PeerURL is the base URL of another node's HTTP port.
+func (n *Node) PeerURL(httpAddr string) string {
 	if n.cfg.HTTPTLS {
 		return "https://" + httpAddr
 	}
 	return "http://" + httpAddr
 }
-
-// PeerURL is the base URL of another node's HTTP port.
-func (n *Node) PeerURL(httpAddr string) string { return n.peerURL(httpAddr) }
 
 // PeerClient is the client for calls to other nodes' HTTP ports: it trusts
 // their HTTP certificates and shows this node's transport certificate.
