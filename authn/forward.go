@@ -36,10 +36,6 @@ var eventActions = map[fsm.EventType]string{
 	fsm.TokensInvalidated:       actionTokenInvalidate,
 }
 
-// actionJoin is what a node's join request is authorized as: the manage
-// cluster privilege (or all) covers it.
-const actionJoin = "cluster:admin/tokenstore/join"
-
 // AuthorizeJoin checks the credential sent with a join request.
 func (s *Service) AuthorizeJoin(credential string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -50,7 +46,7 @@ func (s *Service) AuthorizeJoin(credential string) error {
 	if err != nil {
 		return err
 	}
-	return s.Authorize(c, actionJoin)
+	return s.Authorize(c, ActionJoin)
 }
 
 // refreshScheme marks a subject credential that is a refresh token.

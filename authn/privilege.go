@@ -16,6 +16,21 @@ type clusterPrivilege struct {
 
 const secPrefix = "cluster:admin/xpack/security/"
 
+// ownerPrefix names the actions that hand over the whole cluster (joining a
+// member, replacing the state from a backup): no privilege short of all
+// grants them, so manage excludes them as it excludes security.
+const ownerPrefix = "cluster:admin/tokenstore/owner/"
+
+// Actions of tokenstore's own that no Elasticsearch privilege names.
+const (
+	// ActionBackup reads every credential hash: security's to give.
+	ActionBackup = secPrefix + "tokenstore/backup"
+	// ActionRestore replaces the whole state; ActionJoin adds a member
+	// that receives every write and the credentials forwarded with them.
+	ActionRestore = ownerPrefix + "restore"
+	ActionJoin    = ownerPrefix + "join"
+)
+
 // readSecurityActions is read_security's explicit list.
 var readSecurityActions = []string{
 	secPrefix + "api_key/get", secPrefix + "api_key/query", secPrefix + "privilege/builtin/get",
@@ -75,7 +90,7 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "manage_connector", grants: []string{"cluster:admin/xpack/connector/*", "cluster:monitor/xpack/connector/*"}},
 	{name: "transport_client", grants: []string{"cluster:monitor/nodes/liveness", "cluster:monitor/state"}},
 	{name: "manage_security", grants: []string{secPrefix + "*"}},
-	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*"}},
+	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*", ownerPrefix + "*"}},
 	{name: "all", grants: []string{"cluster:*"}},
 }
 

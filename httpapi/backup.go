@@ -10,11 +10,11 @@ import (
 	"github.com/tokenstore/tokenstore/snapshot"
 )
 
-// Backup and restore are operator actions: the manage cluster privilege
-// (or all, which superuser has) grants them.
+// A backup holds every credential hash, so manage_security (or all) grants
+// it; a restore replaces the whole state, so only all does.
 const (
-	actionBackup  = "cluster:admin/tokenstore/backup"
-	actionRestore = "cluster:admin/tokenstore/restore"
+	actionBackup  = authn.ActionBackup
+	actionRestore = authn.ActionRestore
 )
 
 func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
