@@ -1,0 +1,87 @@
+package authn
+
+import (
+	"context"
+	"slices"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// InvalidateAPIKeysRequest is the body of invalidate API key.
+type InvalidateAPIKeysRequest struct {
+	IDs       []string `json:"ids,omitempty"`
+	ID        string   `json:"id,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	RealmName string   `json:"realm_name,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	Owner     bool     `json:"owner,omitempty"`
+}
+
+// InvalidateResult is invalidate API key's answer.
+type InvalidateResult struct {
+	Invalidated           []string `json:"invalidated_api_keys"`
+	PreviouslyInvalidated []string `json:"previously_invalidated_api_keys"`
+	ErrorCount            int      `json:"error_count"`
+}
+
+// InvalidateAPIKeys invalidates the selected keys in one event.
+func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req InvalidateAPIKeysRequest) (InvalidateResult, error) {
+	out := InvalidateResult{Invalidated: []string{}, PreviouslyInvalidated: []string{}}
+	ids := append(slices.Clone(req.IDs), req.ID)
+	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
+	if len(ids) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
+		return out, invalid("One of [api key id, api key name, username, realm name] must be specified if [owner] flag is false")
+	}
+	all, err := s.keyScope(c, actionAPIKeyInvalidate)
+	if err != nil {
+		return out, err
+	}
+	me := c.Auth.owner()
+	if !all {
+		selfByID := c.Auth.key != nil && len(ids) == 1 && ids[0] == c.Auth.key.ID
+		ownUser := req.Username == me.principal && req.RealmName == me.realm
+		if !req.Owner && !ownUser && !selfByID {
+			return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
+		}
+	}
+	// A key created elsewhere a moment ago must be found.
+	if err := s.strictRead(ctx); err != nil {
+		return out, err
+	}
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
+		switch {
+		case (!all || req.Owner) && !me.owns(k) && !(c.Auth.key != nil && k.ID == c.Auth.key.ID):
+			return false
+		case len(ids) > 0 && !slices.Contains(ids, k.ID):
+			return false
+		case req.Name != "" && !nameMatches(req.Name, k.Name):
+			return false
+		case req.Username != "" && k.Creator.Principal != req.Username:
+			return false
+		case req.RealmName != "" && k.Creator.Realm != req.RealmName:
+			return false
+		}
+		return true
+	})
+	if len(keys) == 0 {
+		return out, nil
+	}
+	event := fsm.APIKeysInvalidatedV1{Time: s.now().UnixMilli()}
+	for _, k := range keys {
+		event.IDs = append(event.IDs, k.ID)
+	}
+	res, err := s.propose(ctx, c, event)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range event.IDs {
+		switch res.Items[id] {
+		case fsm.Updated:
+			out.Invalidated = append(out.Invalidated, id)
+		case fsm.Unchanged:
+			out.PreviouslyInvalidated = append(out.PreviouslyInvalidated, id)
+		}
+	}
+	s.log.Info("api keys invalidated", "count", len(out.Invalidated))
+	return out, nil
+}

@@ -1,0 +1,42 @@
+package authn
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// QueryAPIKeys runs the query DSL over the keys the caller may see.
+func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []*fsm.APIKey, [][]any, error) {
+	all, err := s.keyScope(c, actionAPIKeyQuery)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if withLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
+		return 0, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	}
+	q, err := CompileAPIKeyQuery(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	s.freshRead(ctx)
+	me := c.Auth.owner()
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || me.owns(k) })
+	byID := make(map[string]*fsm.APIKey, len(keys))
+	docs := make([]APIKeyDoc, 0, len(keys))
+	for _, k := range keys {
+		byID[k.ID] = k
+		var md map[string]any
+		json.Unmarshal(k.Metadata, &md)
+		docs = append(docs, APIKeyDoc{ID: k.ID, Name: k.Name, Username: k.Creator.Principal, Realm: k.Creator.Realm,
+			Type: k.Type, Creation: k.Creation, Expiration: k.Expiration, Invalidated: k.Invalidated,
+			Invalidation: k.Invalidation, Metadata: md})
+	}
+	total, page, sortValues := q.Run(docs)
+	out := make([]*fsm.APIKey, len(page))
+	for i, d := range page {
+		out[i] = byID[d.ID]
+	}
+	return total, out, sortValues, nil
+}
