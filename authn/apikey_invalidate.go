@@ -1,8 +1,10 @@
 package authn
 
 import (
+	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -29,6 +31,8 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	out := InvalidateResult{Invalidated: []string{}, PreviouslyInvalidated: []string{}}
 	ids := append(slices.Clone(req.IDs), req.ID)
 	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	if len(ids) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
 		return out, invalid("One of [api key id, api key name, username, realm name] must be specified if [owner] flag is false")
 	}
@@ -48,11 +52,9 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	if err := s.strictRead(ctx); err != nil {
 		return out, err
 	}
-	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
+	selected := func(k *fsm.APIKey) bool {
 		switch {
 		case (!all || req.Owner) && !me.owns(k) && !(c.Auth.key != nil && k.ID == c.Auth.key.ID):
-			return false
-		case len(ids) > 0 && !slices.Contains(ids, k.ID):
 			return false
 		case req.Name != "" && !nameMatches(req.Name, k.Name):
 			return false
@@ -62,7 +64,8 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 			return false
 		}
 		return true
-	})
+	}
+	keys := s.selectAPIKeys(ids, selected)
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -84,4 +87,25 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	}
 	s.log.Info("api keys invalidated", "count", len(out.Invalidated))
 	return out, nil
+}
+
+// selectAPIKeys returns the keys the filter keeps, among the given ids when
+// there are any. Ids are looked up one by one rather than matched during a
+// scan of every key: a scan runs under the state's read lock, which a
+// pending apply turns into a wall before every authentication, so the work
+// done under it must not grow with the request.
+func (s *Service) selectAPIKeys(ids []string, keep func(*fsm.APIKey) bool) []*fsm.APIKey {
+	if len(ids) == 0 {
+		return s.st.APIKeys(keep)
+	}
+	var keys []*fsm.APIKey
+	for _, id := range ids {
+		if k, ok := s.st.APIKey(id); ok && keep(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b *fsm.APIKey) int {
+		return cmp.Or(cmp.Compare(a.Creation, b.Creation), strings.Compare(a.ID, b.ID))
+	})
+	return keys
 }
