@@ -1,5 +1,20 @@
 package authn
 
+import (
+	"fmt"
+
+	"github.com/tokenstore/tokenstore/fsm"
+)
+
+// maxPrivilegeChecks bounds one has_privileges request: every caller may
+// ask about its own privileges, so the answer's size and the work behind it
+// are capped rather than left to grow with the product of names and
+// privileges.
+const maxPrivilegeChecks = 50_000
+
+// maxEcho is how much of a caller's input an error message repeats.
+const maxEcho = 256
+
 // HasPrivilegesRequest is the body of has_privileges.
 type HasPrivilegesRequest struct {
 	Cluster     []string                     `json:"cluster,omitempty"`
@@ -40,6 +55,9 @@ func (s *Service) HasPrivileges(c Caller, req HasPrivilegesRequest) (HasPrivileg
 			return HasPrivilegesResponse{}, validation("indices privileges must refer to at least one index name and one privilege")
 		}
 	}
+	if n := privilegeChecks(req); n > maxPrivilegeChecks {
+		return HasPrivilegesResponse{}, validation(fmt.Sprintf("has_privileges asks for [%d] checks, more than the limit of [%d]", n, maxPrivilegeChecks))
+	}
 	perm := s.Permission(c)
 	resp := HasPrivilegesResponse{Username: c.Auth.Username, HasAllRequested: true,
 		Cluster: map[string]bool{}, Index: map[string]map[string]bool{}, Application: map[string]map[string]map[string]bool{}}
@@ -49,7 +67,7 @@ func (s *Service) HasPrivileges(c Caller, req HasPrivilegesRequest) (HasPrivileg
 	}
 	for _, p := range req.Cluster {
 		if !validClusterEntry(p) {
-			return HasPrivilegesResponse{}, invalid("unknown cluster privilege [%s]", p)
+			return HasPrivilegesResponse{}, invalid("unknown cluster privilege [%s]", clip(p, maxEcho))
 		}
 		resp.Cluster[p] = record(perm.HasClusterPrivilege(p))
 	}
@@ -60,15 +78,19 @@ func (s *Service) HasPrivileges(c Caller, req HasPrivilegesRequest) (HasPrivileg
 			}
 			for _, p := range ic.Privileges {
 				if !validIndexPrivilege(p) {
-					return HasPrivilegesResponse{}, invalid("unknown index privilege [%s]", p)
+					return HasPrivilegesResponse{}, invalid("unknown index privilege [%s]", clip(p, maxEcho))
 				}
 				resp.Index[name][p] = record(perm.HasIndexPrivilege(name, p, ic.AllowRestrictedIndices))
 			}
 		}
 	}
+	defined := map[string][]*fsm.ApplicationPrivilege{}
 	for _, ac := range req.Application {
 		if ac.Application == "" {
 			return HasPrivilegesResponse{}, validation("application must not be empty")
+		}
+		if _, ok := defined[ac.Application]; !ok {
+			defined[ac.Application] = s.st.ApplicationPrivileges(ac.Application)
 		}
 		if resp.Application[ac.Application] == nil {
 			resp.Application[ac.Application] = map[string]map[string]bool{}
@@ -78,9 +100,21 @@ func (s *Service) HasPrivileges(c Caller, req HasPrivilegesRequest) (HasPrivileg
 				resp.Application[ac.Application][r] = map[string]bool{}
 			}
 			for _, p := range ac.Privileges {
-				resp.Application[ac.Application][r][p] = record(perm.HasApplicationPrivilege(s.st, ac.Application, r, p))
+				resp.Application[ac.Application][r][p] = record(perm.hasApplicationPrivilegeIn(defined[ac.Application], ac.Application, r, p))
 			}
 		}
 	}
 	return resp, nil
+}
+
+// privilegeChecks is how many answers a has_privileges request asks for.
+func privilegeChecks(req HasPrivilegesRequest) int {
+	n := len(req.Cluster)
+	for _, ic := range req.Index {
+		n += len(ic.Names) * len(ic.Privileges)
+	}
+	for _, ac := range req.Application {
+		n += len(ac.Resources) * len(ac.Privileges)
+	}
+	return n
 }

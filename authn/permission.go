@@ -149,13 +149,18 @@ func (p Permission) hasIndexPrivilege(index, privilege string, allowRestricted b
 // of an application on a resource is granted. Named privileges resolve to
 // their actions through the stored application privileges.
 func (p Permission) HasApplicationPrivilege(st *fsm.State, app, resource, privilege string) bool {
-	return p.within(p.hasApplicationPrivilege(st, app, resource, privilege), func(l Permission) bool {
-		return l.HasApplicationPrivilege(st, app, resource, privilege)
+	return p.hasApplicationPrivilegeIn(st.ApplicationPrivileges(app), app, resource, privilege)
+}
+
+// hasApplicationPrivilegeIn is HasApplicationPrivilege over the privileges
+// already read for app, so that many checks read the state once.
+func (p Permission) hasApplicationPrivilegeIn(defined []*fsm.ApplicationPrivilege, app, resource, privilege string) bool {
+	return p.within(p.hasApplicationPrivilege(defined, app, resource, privilege), func(l Permission) bool {
+		return l.hasApplicationPrivilegeIn(defined, app, resource, privilege)
 	})
 }
 
-func (p Permission) hasApplicationPrivilege(st *fsm.State, app, resource, privilege string) bool {
-	defined := st.ApplicationPrivileges(app)
+func (p Permission) hasApplicationPrivilege(defined []*fsm.ApplicationPrivilege, app, resource, privilege string) bool {
 	actionsOf := func(name string) []string {
 		for _, d := range defined {
 			if d.Name == name {
