@@ -198,9 +198,16 @@ func validateAPIKeyRequest(req CreateAPIKeyRequest) error {
 	return nil
 }
 
+// maxAPIKeyMetadata bounds a key's metadata, which every node keeps in
+// memory and which every update writes to the log again.
+const maxAPIKeyMetadata = 64 << 10
+
 func checkAPIKeyMetadata(raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
+	}
+	if len(raw) > maxAPIKeyMetadata {
+		return fmt.Errorf("API key metadata may not be larger than [%d] bytes", maxAPIKeyMetadata)
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -221,7 +228,7 @@ func (s *Service) expirationMillis(v *string, now int64) (int64, error) {
 	}
 	d, err := ParseTimeValue("expiration", *v)
 	if err != nil || d <= 0 {
-		return 0, invalid("failed to parse setting [expiration] with value [%s] as a time value: a positive duration such as 1d, 12h or 30m is required", *v)
+		return 0, invalid("failed to parse setting [expiration] with value [%s] as a time value: a positive duration such as 1d, 12h or 30m is required", clipID(*v))
 	}
 	return now + d.Milliseconds(), nil
 }
@@ -300,11 +307,13 @@ func creatorOf(a *Authentication) fsm.Creator {
 		Realm: a.Realm.Name, RealmType: a.Realm.Type}
 }
 
-// limitedBy snapshots the caller's current role descriptors; for a key it
-// is the key's own snapshot.
+// limitedBy snapshots the caller's current role descriptors. An API key
+// (or a token standing for one) has no roles of its own, as in
+// Elasticsearch: what it derives is limited by nothing, so grants nothing,
+// and never inherits the owner's whole role through the key's snapshot.
 func (s *Service) limitedBy(a *Authentication) map[string]fsm.RoleDescriptor {
 	if a.key != nil {
-		return a.key.LimitedBy
+		return map[string]fsm.RoleDescriptor{}
 	}
 	if a.Realm == ServiceAccountRealm {
 		return map[string]fsm.RoleDescriptor{a.Username: serviceAccounts[a.Username]}

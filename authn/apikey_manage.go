@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,78 +94,154 @@ type UpdateAPIKeyRequest struct {
 	Expiration      *string                        `json:"expiration,omitempty"`
 }
 
+// maxBulkUpdateIDs bounds the distinct ids of one (bulk) update: the work
+// each costs under the state's write lock on every node.
+const maxBulkUpdateIDs = 1000
+
 // UpdateAPIKeys updates keys the caller owns, refreshing each key's
-// limited_by snapshot; it returns the updated ids, the no-ops and per-id errors.
+// limited_by snapshot; it returns the updated ids, the no-ops and per-id
+// errors. Repeated ids count once, and the keys that change are written in
+// one event, so a request costs the log one entry however many ids it names.
 func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyRequest) ([]string, []string, map[string]*Error, error) {
-	if !s.cfg.APIKeysEnabled {
-		return nil, nil, nil, featureDisabled("api keys")
+	upd, ids, err := s.checkUpdate(c, req)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if c.Auth.key != nil {
-		return nil, nil, nil, invalid("authentication via API key not supported: only the owner user can update an API key")
-	}
-	if !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
-		return nil, nil, nil, forbiddenWith(c.Auth, actionAPIKeyUpdate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
-	}
-	if len(req.IDs) == 0 {
-		return nil, nil, nil, validation("Field [ids] cannot be empty")
-	}
-	if req.Metadata != nil {
-		if err := checkAPIKeyMetadata(*req.Metadata); err != nil {
-			return nil, nil, nil, validation(err.Error())
-		}
-	}
-	if req.RoleDescriptors != nil {
-		for _, d := range *req.RoleDescriptors {
-			if err := ValidateRoleDescriptor(d); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-	}
-	now := s.now().UnixMilli()
-	var exp *int64
-	if req.Expiration != nil {
-		e, err := s.expirationMillis(req.Expiration, now)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		exp = &e
-	}
-	me := c.Auth.owner()
-	limitedBy := s.limitedBy(c.Auth)
-	updated, noops, errs := []string{}, []string{}, map[string]*Error{}
 	if err := s.strictRead(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	for _, id := range req.IDs {
+	now := s.now().UnixMilli()
+	outcome := make(map[string]fsm.Status, len(ids))
+	errs := map[string]*Error{}
+	for _, id := range ids {
 		k, ok := s.st.APIKey(id)
 		switch {
-		case !ok || !me.owns(k):
-			errs[id] = &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)}
-			continue
+		case !ok || k.Creator.Principal != upd.Owner || k.Creator.Realm != upd.OwnerRealm:
+			errs[id] = keyNotOwned(id)
 		case k.Invalidated:
 			errs[id] = invalid("cannot update invalidated API key [%s]", id)
-			continue
 		case k.Expiration > 0 && k.Expiration <= now:
 			errs[id] = invalid("cannot update expired API key [%s]", id)
-			continue
+		case !upd.Changes(k):
+			outcome[id] = fsm.Unchanged // a no-op is not written at all
+		default:
+			upd.IDs = append(upd.IDs, id)
 		}
-		res, err := s.propose(ctx, c, fsm.APIKeyUpdatedV1{ID: id, RoleDescriptors: req.RoleDescriptors, Metadata: req.Metadata,
-			Expiration: exp, LimitedBy: limitedBy, Owner: me.principal, OwnerRealm: me.realm})
+	}
+	if len(upd.IDs) > 0 {
+		res, err := s.propose(ctx, c, upd)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		switch res.Status {
+		for _, id := range upd.IDs {
+			switch st := res.Items[id]; st {
+			case fsm.Updated, fsm.Unchanged:
+				outcome[id] = st
+			case fsm.AlreadyExists:
+				errs[id] = invalid("cannot update invalidated API key [%s]", id)
+			default:
+				errs[id] = keyNotOwned(id)
+			}
+		}
+	}
+	updated, noops := []string{}, []string{}
+	for _, id := range ids {
+		switch outcome[id] {
 		case fsm.Updated:
 			updated = append(updated, id)
 		case fsm.Unchanged:
 			noops = append(noops, id)
-		case fsm.AlreadyExists:
-			errs[id] = invalid("cannot update invalidated API key [%s]", id)
-		default:
-			errs[id] = &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)}
 		}
 	}
 	return updated, noops, errs, nil
+}
+
+// clipID bounds an id from a request before a message repeats it.
+func clipID(id string) string {
+	if len(id) > 64 {
+		return id[:64] + "..."
+	}
+	return id
+}
+
+func keyNotOwned(id string) *Error {
+	return &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", clipID(id))}
+}
+
+// checkUpdate authorizes and validates an update and returns the event it
+// makes (without ids yet) and the distinct ids in request order.
+func (s *Service) checkUpdate(c Caller, req UpdateAPIKeyRequest) (fsm.APIKeyUpdatedV2, []string, error) {
+	var upd fsm.APIKeyUpdatedV2
+	if !s.cfg.APIKeysEnabled {
+		return upd, nil, featureDisabled("api keys")
+	}
+	if c.Auth.key != nil {
+		return upd, nil, invalid("authentication via API key not supported: only the owner user can update an API key")
+	}
+	if !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
+		return upd, nil, forbiddenWith(c.Auth, actionAPIKeyUpdate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
+	}
+	ids := dedupe(req.IDs)
+	switch {
+	case len(ids) == 0:
+		return upd, nil, validation("Field [ids] cannot be empty")
+	case len(ids) > maxBulkUpdateIDs:
+		return upd, nil, validation(fmt.Sprintf("Field [ids] may not contain more than [%d] distinct ids, found [%d]", maxBulkUpdateIDs, len(ids)))
+	}
+	if err := validateUpdate(req.RoleDescriptors, req.Metadata); err != nil {
+		return upd, nil, err
+	}
+	if req.Expiration != nil {
+		e, err := s.expirationMillis(req.Expiration, s.now().UnixMilli())
+		if err != nil {
+			return upd, nil, err
+		}
+		upd.Expiration = &e
+	}
+	if req.Metadata != nil {
+		// Compact, so that the same metadata sent again is a no-op.
+		var b bytes.Buffer
+		if err := json.Compact(&b, *req.Metadata); err != nil {
+			return upd, nil, validation("API key metadata must be an object")
+		}
+		md := json.RawMessage(b.Bytes())
+		upd.Metadata = &md
+	}
+	me := c.Auth.owner()
+	upd.RoleDescriptors = req.RoleDescriptors
+	upd.LimitedBy, upd.Owner, upd.OwnerRealm = s.limitedBy(c.Auth), me.principal, me.realm
+	return upd, ids, nil
+}
+
+// validateUpdate checks the new descriptors and metadata of an update, on
+// the node that takes the request and again on the leader.
+func validateUpdate(rds *map[string]fsm.RoleDescriptor, md *json.RawMessage) error {
+	if md != nil {
+		if err := checkAPIKeyMetadata(*md); err != nil {
+			return validation(err.Error())
+		}
+	}
+	if rds != nil {
+		for _, name := range sortedKeysOf(*rds) {
+			if err := ValidateRoleDescriptor((*rds)[name]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dedupe drops repeated ids, keeping the first of each in order.
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // GrantAPIKeyRequest is the body of grant API key.
@@ -228,18 +305,23 @@ func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequ
 	}
 	if req.RunAs != "" {
 		if !s.canRunAs(user, req.RunAs) {
-			return CreatedAPIKey{}, &Error{Kind: Forbidden, Type: "security_exception", Reason: fmt.Sprintf("action [%s] is unauthorized for user [%s] because user [%s] is unauthorized to run as [%s]", actionAPIKeyGrant, user.Username, user.Username, req.RunAs)}
+			return CreatedAPIKey{}, &Error{Kind: Forbidden, Type: "security_exception", Reason: fmt.Sprintf("action [%s] is unauthorized for user [%s] because user [%s] is unauthorized to run as [%s]", actionAPIKeyGrant, user.Username, user.Username, clipID(req.RunAs))}
 		}
 		rec, ok := lookupUser(s.st, req.RunAs)
 		if !ok || !rec.enabled {
-			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", req.RunAs), "")
+			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", clipID(req.RunAs)), "")
 		}
 		user = rec.authentication()
 	}
 	return s.createAPIKey(ctx, c, req.APIKey, creatorOf(user), s.limitedBy(user))
 }
 
+// canRunAs reports whether a may act as target. An API key, or a token
+// standing for one, never runs as anyone: its user has no roles of its own.
 func (s *Service) canRunAs(a *Authentication, target string) bool {
+	if a.key != nil {
+		return false
+	}
 	for _, d := range resolvePermission(s.st, a.Roles).Descriptors {
 		if slices.ContainsFunc(d.RunAs, func(p string) bool { return globMatch(p, target) }) {
 			return true

@@ -57,7 +57,7 @@ const refreshScheme = "Refresh "
 // exactly as if the client had sent the write to the leader, and a write
 // made for another subject must come with that subject's credential.
 func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) error {
-	t, _, body, err := fsm.Decode(event)
+	t, v, body, err := fsm.Decode(event)
 	if err != nil {
 		return err
 	}
@@ -78,11 +78,14 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 			return nil
 		}
 	case fsm.APIKeyCreated, fsm.APIKeyUpdated, fsm.APIKeysInvalidated:
-		return s.authorizeForwardedAPIKey(ctx, c, subject, t, body)
+		return s.authorizeForwardedAPIKey(ctx, c, subject, t, v, body)
 	case fsm.TokenIssued, fsm.TokenRefreshed, fsm.TokensInvalidated:
 		return s.authorizeForwardedToken(ctx, c, subject, t, body)
 	}
-	return s.Authorize(c, action)
+	if err := s.Authorize(c, action); err != nil {
+		return err
+	}
+	return checkForwardedContent(t, body)
 }
 
 // authenticateSubject checks the credential presented for the subject of a
@@ -119,46 +122,34 @@ func forwardedRefusal(msg string, err error) error {
 // authorizeForwardedAPIKey applies the ownership rules of API keys: a key
 // is created for the caller itself, or with grant_api_key for a user whose
 // credential comes along; only the owner updates; without manage_api_key
-// only one's own keys (or the calling key) are invalidated.
-func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, body []byte) error {
-	me := c.Auth.owner()
+// only one's own keys (or the calling key) are invalidated. The content must
+// be what the public API would have written for that caller.
+func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, v uint8, body []byte) error {
 	switch t {
 	case fsm.APIKeyCreated:
 		var p fsm.APIKeyCreatedV1
 		if err := json.Unmarshal(body, &p); err != nil {
 			return err
 		}
-		if p.Key.Creator.Principal == me.principal && p.Key.Creator.Realm == me.realm {
-			if !s.canManageOwnKeys(c, actionAPIKeyCreate) {
-				return forbidden(c.Auth, actionAPIKeyCreate)
-			}
-			if c.Auth.key != nil && (len(p.Key.RoleDescriptors) == 0 || slices.ContainsFunc(slices.Collect(mapValues(p.Key.RoleDescriptors)), hasPrivileges)) {
-				return errors.New("a derived key must have explicitly empty role descriptors")
-			}
-			return s.checkSnapshot(p.Key.LimitedBy, c.Auth)
-		}
-		if err := s.Authorize(c, actionAPIKeyGrant); err != nil {
-			return err
-		}
-		who, err := s.authenticateSubject(ctx, subject)
+		who, err := s.forwardedKeyOwner(ctx, c, subject, p.Key)
 		if err != nil {
 			return err
 		}
-		if who.owner() != (owner{p.Key.Creator.Principal, p.Key.Creator.Realm}) {
-			rec, ok := lookupUser(s.st, p.Key.Creator.Principal)
-			if !ok || !s.canRunAs(who, p.Key.Creator.Principal) {
-				return errors.New("the granted key's owner is not the user whose credential was given")
-			}
-			who = rec.authentication()
+		if err := s.checkNewKey(p.Key, who); err != nil {
+			return err
 		}
 		return s.checkSnapshot(p.Key.LimitedBy, who)
 	case fsm.APIKeyUpdated:
-		var p fsm.APIKeyUpdatedV1
-		if err := json.Unmarshal(body, &p); err != nil {
+		p, err := decodeKeyUpdate(v, body)
+		if err != nil {
 			return err
 		}
+		me := c.Auth.owner()
 		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
 			return forbidden(c.Auth, actionAPIKeyUpdate)
+		}
+		if err := s.checkKeyUpdate(p); err != nil {
+			return err
 		}
 		return s.checkSnapshot(p.LimitedBy, c.Auth)
 	default:
@@ -166,10 +157,14 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		if err := json.Unmarshal(body, &p); err != nil {
 			return err
 		}
+		if !s.timely(p.Time, maxKeyClockSkew) {
+			return errors.New("the invalidation time is too far from the leader's clock")
+		}
 		all, err := s.keyScope(c, actionAPIKeyInvalidate)
 		if err != nil || all {
 			return err
 		}
+		me := c.Auth.owner()
 		for _, id := range p.IDs {
 			k, ok := s.st.APIKey(id)
 			if ok && !me.owns(k) && !(c.Auth.key != nil && c.Auth.key.ID == id) {
@@ -178,6 +173,52 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		}
 		return nil
 	}
+}
+
+// forwardedKeyOwner authorizes a forwarded key creation and returns who
+// the key is for: the caller, or the user whose credential came along (or
+// whom that user runs as) for a grant.
+func (s *Service) forwardedKeyOwner(ctx context.Context, c Caller, subject string, k fsm.APIKey) (*Authentication, error) {
+	me := c.Auth.owner()
+	if subject == "" && k.Creator.Principal == me.principal && k.Creator.Realm == me.realm {
+		if !s.canManageOwnKeys(c, actionAPIKeyCreate) {
+			return nil, forbidden(c.Auth, actionAPIKeyCreate)
+		}
+		if c.Auth.key != nil && (len(k.RoleDescriptors) == 0 || slices.ContainsFunc(slices.Collect(mapValues(k.RoleDescriptors)), hasPrivileges)) {
+			return nil, errors.New("a derived key must have explicitly empty role descriptors")
+		}
+		return c.Auth, nil
+	}
+	if err := s.Authorize(c, actionAPIKeyGrant); err != nil {
+		return nil, err
+	}
+	who, err := s.authenticateSubject(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	if who.owner() != (owner{k.Creator.Principal, k.Creator.Realm}) {
+		rec, ok := lookupUser(s.st, k.Creator.Principal)
+		if !ok || !rec.enabled || !s.canRunAs(who, k.Creator.Principal) {
+			return nil, errors.New("the granted key's owner is not the user whose credential was given")
+		}
+		who = rec.authentication()
+	}
+	return who, nil
+}
+
+// decodeKeyUpdate reads either version of an update as the current one.
+func decodeKeyUpdate(v uint8, body []byte) (fsm.APIKeyUpdatedV2, error) {
+	var p fsm.APIKeyUpdatedV2
+	if v == 1 {
+		var old fsm.APIKeyUpdatedV1
+		if err := json.Unmarshal(body, &old); err != nil {
+			return p, err
+		}
+		return fsm.APIKeyUpdatedV2{IDs: []string{old.ID}, RoleDescriptors: old.RoleDescriptors, Metadata: old.Metadata,
+			Expiration: old.Expiration, LimitedBy: old.LimitedBy, Owner: old.Owner, OwnerRealm: old.OwnerRealm}, nil
+	}
+	err := json.Unmarshal(body, &p)
+	return p, err
 }
 
 // checkSnapshot requires a forwarded key's limited_by to be exactly the
@@ -205,28 +246,7 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		if err := s.Authorize(c, actionTokenCreate); err != nil {
 			return err
 		}
-		if p.Pair.Client != clientOf(c.Auth) {
-			return errors.New("tokens must be issued to the client that asks for them")
-		}
-		if p.Pair.GrantTime != p.Pair.Creation || p.Pair.AccessExpiry-p.Pair.Creation > s.cfg.TokenTimeout.Milliseconds() ||
-			p.Pair.Superseding != "" || p.Pair.RefreshTime != 0 || p.Pair.AccessInvalidated || p.Pair.RefreshInvalidated {
-			return errors.New("the token's times or state are not those of a new token")
-		}
-		if p.Pair.APIKeyID != "" && (c.Auth.key == nil || c.Auth.key.ID != p.Pair.APIKeyID || p.Pair.RefreshHash != "") {
-			return errors.New("a token may stand only for the calling API key")
-		}
-		self := p.Pair.Username == c.Auth.Username && p.Pair.Realm == c.Auth.Realm.Name
-		if self && p.Pair.RefreshHash == "" {
-			return nil
-		}
-		who, err := s.authenticateSubject(ctx, subject)
-		if err != nil {
-			return err
-		}
-		if who.Username != p.Pair.Username || who.Realm.Name != p.Pair.Realm || who.Type != "realm" {
-			return errors.New("the token's user is not the user whose password was given")
-		}
-		return nil
+		return s.checkIssuedToken(ctx, c, subject, p.Pair)
 	case fsm.TokenRefreshed:
 		var p fsm.TokenRefreshedV1
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -243,7 +263,8 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		// The new pair must be the one derived from this refresh token and
 		// salt, for the same subject: nothing in it is the caller's choice.
 		if want := refreshedPair(pair, raw, p.Salt, p.Time, p.NewPair.AccessExpiry); p.NewPair != want ||
-			want.AccessExpiry-want.Creation > s.cfg.TokenTimeout.Milliseconds() {
+			!s.timely(p.Time, maxTokenClockSkew) || !wellFormed(p.Salt, 22) ||
+			want.AccessExpiry <= want.Creation || want.AccessExpiry-want.Creation > s.cfg.TokenTimeout.Milliseconds() {
 			return errors.New("the refreshed pair is not the one its refresh token yields")
 		}
 		return nil
@@ -256,6 +277,9 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 			return nil
 		}
 		for _, inv := range p.Tokens {
+			if !wellFormedDocID(inv.DocID) {
+				return errors.New("a token document id is malformed")
+			}
 			pair, ok := s.st.Token(inv.DocID)
 			if ok && (pair.Username != c.Auth.Username || pair.Realm != c.Auth.Realm.Name) {
 				return forbidden(c.Auth, actionTokenInvalidate)
@@ -268,4 +292,147 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 // basicCredential renders a username and password as a Basic header.
 func basicCredential(user string, password Secret) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+string(password)))
+}
+
+// How far a forwarded event's times may be from the leader's clock: the
+// forwarding node stamps them with its own clock a moment before. A token's
+// times decide how long it grants access, so they are held close; a key's
+// expiry is the caller's choice anyway (any duration), its times only order
+// and purge records, so a node whose clock drifts by minutes still writes.
+const (
+	maxTokenClockSkew = 60_000      // ms
+	maxKeyClockSkew   = 10 * 60_000 // ms
+)
+
+func (s *Service) timely(t, skew int64) bool {
+	now := s.now().UnixMilli()
+	return t >= now-skew && t <= now+skew
+}
+
+// wellFormed reports whether v is n characters of unpadded base64url, the
+// shape of the ids, salts and digests this service generates.
+func wellFormed(v string, n int) bool {
+	if len(v) != n {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil
+}
+
+// wellFormedDocID is tokenDocID's shape: "token_" and a SHA-256 in base64url.
+func wellFormedDocID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "token_")
+	return ok && wellFormed(rest, 43)
+}
+
+// checkNewKey requires a forwarded key to be what create or grant would have
+// written for its owner now: a generated id and hash, the public API's
+// validation of name, metadata and descriptors, and the owner's creator.
+func (s *Service) checkNewKey(k fsm.APIKey, who *Authentication) error {
+	salt, _ := fsm.DecodeSSHA256(k.Hash)
+	switch {
+	case !wellFormed(k.ID, 20) || len(salt) != 8 || len(k.Hash) != len("{SSHA256}")+12+44:
+		return errors.New("the key's id or hash is not one this service generates")
+	case k.Type != "rest" || k.Invalidated || k.Invalidation != 0:
+		return errors.New("the key's type or state is not that of a new key")
+	case !s.timely(k.Creation, maxKeyClockSkew) || (k.Expiration != 0 && k.Expiration <= k.Creation):
+		return errors.New("the key's times are not those of a new key")
+	}
+	name := k.Name
+	if err := validateAPIKeyRequest(CreateAPIKeyRequest{Name: &name, Metadata: k.Metadata, RoleDescriptors: k.RoleDescriptors}); err != nil {
+		return err
+	}
+	got, _ := json.Marshal(k.Creator)
+	want, _ := json.Marshal(creatorOf(who))
+	if string(got) != string(want) {
+		return errors.New("the key's creator is not the user it is created for")
+	}
+	return nil
+}
+
+// checkKeyUpdate applies the public API's checks to a forwarded update.
+func (s *Service) checkKeyUpdate(p fsm.APIKeyUpdatedV2) error {
+	if len(p.IDs) == 0 || len(p.IDs) > maxBulkUpdateIDs || len(dedupe(p.IDs)) != len(p.IDs) {
+		return errors.New("an update names between one and the maximum of distinct ids")
+	}
+	if p.Expiration != nil && *p.Expiration <= s.now().UnixMilli()-maxKeyClockSkew {
+		return errors.New("the update's expiration is not one the API could set now")
+	}
+	return validateUpdate(p.RoleDescriptors, p.Metadata)
+}
+
+// checkIssuedToken requires a forwarded token to be what get token would
+// have issued now: for the caller itself (client_credentials) or the user
+// whose password came along, to the asking client, with fresh times.
+func (s *Service) checkIssuedToken(ctx context.Context, c Caller, subject string, p fsm.TokenPair) error {
+	switch {
+	case p.Client != clientOf(c.Auth):
+		return errors.New("tokens must be issued to the client that asks for them")
+	case !wellFormedDocID(p.DocID) || !wellFormed(p.AccessHash, 43) || (p.RefreshHash != "" && !wellFormed(p.RefreshHash, 43)):
+		return errors.New("the token's document id or digests are not ones this service generates")
+	case p.GrantTime != p.Creation || !s.timely(p.Creation, maxTokenClockSkew) || p.AccessExpiry <= p.Creation ||
+		p.AccessExpiry-p.Creation > s.cfg.TokenTimeout.Milliseconds() || p.Superseding != "" || p.RefreshTime != 0 ||
+		p.RefreshSalt != "" || p.AccessInvalidated || p.RefreshInvalidated:
+		return errors.New("the token's times or state are not those of a new token")
+	}
+	who := c.Auth
+	if p.RefreshHash != "" {
+		// Only the password grant issues a refresh token.
+		var err error
+		if who, err = s.authenticateSubject(ctx, subject); err != nil {
+			return err
+		}
+		if who.Type != "realm" {
+			return errors.New("the token's user is not the user whose password was given")
+		}
+	}
+	want := fsm.TokenPair{Username: who.Username, Realm: who.Realm.Name, RealmType: who.Realm.Type}
+	if who.key != nil {
+		want.APIKeyID = who.key.ID
+	}
+	if who.Realm == ServiceAccountRealm || p.Username != want.Username || p.Realm != want.Realm ||
+		p.RealmType != want.RealmType || p.APIKeyID != want.APIKeyID {
+		return errors.New("the token does not stand for the user it was asked for")
+	}
+	return nil
+}
+
+// checkForwardedContent applies the public API's validation to the other
+// forwarded events, which need no subject: names and descriptors.
+func checkForwardedContent(t fsm.EventType, body []byte) error {
+	switch t {
+	case fsm.RolePut:
+		var p fsm.RolePutV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if err := validName("Role", p.Name); err != nil {
+			return err
+		}
+		if IsReservedRole(p.Name) {
+			return errors.New("a reserved role cannot be written")
+		}
+		return ValidateRoleDescriptor(p.Descriptor)
+	case fsm.RoleDeleted:
+		var p fsm.RoleDeletedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if IsReservedRole(p.Name) {
+			return errors.New("a reserved role cannot be deleted")
+		}
+	case fsm.UserPut:
+		var p fsm.UserPutV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		if err := validName("User", p.User.Username); err != nil {
+			return err
+		}
+		if IsReservedUser(p.User.Username) || p.User.Roles == nil {
+			return errors.New("a reserved user cannot be written, and a user needs a list of roles")
+		}
+		return checkMetadataKeys(p.User.Metadata)
+	}
+	return nil
 }

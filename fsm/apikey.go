@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"unique"
 )
@@ -148,6 +149,54 @@ type APIKeyUpdatedV1 struct {
 // EventType implements Payload.
 func (APIKeyUpdatedV1) EventType() (EventType, uint8) { return APIKeyUpdated, 1 }
 
+// APIKeyUpdatedV2 applies one update to several keys of one owner: a bulk
+// update is one log entry whatever the number of ids, and its shared parts
+// (metadata, descriptors, the owner's snapshot) are written once. Items of
+// the result carry each id's status.
+type APIKeyUpdatedV2 struct {
+	IDs             []string                   `json:"ids"`
+	RoleDescriptors *map[string]RoleDescriptor `json:"role_descriptors,omitempty"`
+	Metadata        *json.RawMessage           `json:"metadata,omitempty"`
+	Expiration      *int64                     `json:"expiration,omitempty"`
+	LimitedBy       map[string]RoleDescriptor  `json:"limited_by"`
+	Owner           string                     `json:"owner"`
+	OwnerRealm      string                     `json:"owner_realm"`
+}
+
+// EventType implements Payload.
+func (APIKeyUpdatedV2) EventType() (EventType, uint8) { return APIKeyUpdated, 2 }
+
+// Changes reports whether applying the update to k would change it; the
+// caller uses it to leave no-ops out of the event, Apply to report them.
+func (p *APIKeyUpdatedV2) Changes(k *APIKey) bool {
+	switch {
+	case p.RoleDescriptors != nil && !sameDescriptors(k.RoleDescriptors, *p.RoleDescriptors):
+		return true
+	case p.Metadata != nil && !bytes.Equal(k.Metadata, *p.Metadata):
+		return true
+	case p.Expiration != nil && k.Expiration != *p.Expiration:
+		return true
+	}
+	return !sameDescriptors(k.LimitedBy, p.LimitedBy)
+}
+
+// sameDescriptors compares descriptor maps by their encoding; interned maps
+// are the same map, which spares the encoding in the common case.
+func sameDescriptors(a, b map[string]RoleDescriptor) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	if reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() {
+		return true
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
 // APIKeysInvalidatedV1 invalidates many keys at once.
 type APIKeysInvalidatedV1 struct {
 	IDs  []string `json:"ids"`
@@ -213,6 +262,56 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
 	k.ModIndex = index
 	s.apiKeys.put(&k)
 	return Result{Status: Updated}, nil
+}
+
+func applyAPIKeyUpdatedV2(s *State, index uint64, body []byte) (Result, error) {
+	p, err := decodePayload[APIKeyUpdatedV2](body)
+	if err != nil {
+		return Result{}, err
+	}
+	if p.RoleDescriptors != nil {
+		rds := s.intern(*p.RoleDescriptors)
+		p.RoleDescriptors = &rds
+	}
+	p.LimitedBy = s.intern(p.LimitedBy)
+	res := Result{Status: Unchanged, Items: make(map[string]Status, len(p.IDs))}
+	for _, id := range p.IDs {
+		st := s.updateAPIKey(index, id, &p)
+		if _, seen := res.Items[id]; !seen {
+			res.Items[id] = st
+		}
+		if st == Updated {
+			res.Status = Updated
+		}
+	}
+	return res, nil
+}
+
+// updateAPIKey applies p to one key, if the owner's and still valid.
+func (s *State) updateAPIKey(index uint64, id string, p *APIKeyUpdatedV2) Status {
+	old, ok := s.apiKeys.get(id)
+	switch {
+	case !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm:
+		return NotFound
+	case old.Invalidated:
+		return AlreadyExists
+	case !p.Changes(old):
+		return Unchanged
+	}
+	k := *old
+	if p.RoleDescriptors != nil {
+		k.RoleDescriptors = *p.RoleDescriptors
+	}
+	if p.Metadata != nil {
+		k.Metadata = *p.Metadata
+	}
+	if p.Expiration != nil {
+		k.Expiration = *p.Expiration
+	}
+	k.LimitedBy = p.LimitedBy
+	k.ModIndex = index
+	s.apiKeys.put(&k)
+	return Updated
 }
 
 // sameJSON compares two keys by their encoding: role descriptors and

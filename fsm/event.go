@@ -61,6 +61,7 @@ var appliers = map[eventKey]applyFunc{
 	{NodeRegistered, 1}:          applyNodeRegisteredV1,
 	{APIKeyCreated, 1}:           applyAPIKeyCreatedV1,
 	{APIKeyUpdated, 1}:           applyAPIKeyUpdatedV1,
+	{APIKeyUpdated, 2}:           applyAPIKeyUpdatedV2,
 	{APIKeysInvalidated, 1}:      applyAPIKeysInvalidatedV1,
 	{APIKeysPurged, 1}:           applyAPIKeysPurgedV1,
 	{ServiceTokenCreated, 1}:     applyServiceTokenCreatedV1,

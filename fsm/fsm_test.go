@@ -46,6 +46,7 @@ func sampleEvents() []Payload {
 		TokenRefreshedV1{DocID: "token_a", Time: 1600, Salt: "s2", NewPair: TokenPair{DocID: "token_c"}},
 		TokensInvalidatedV1{Tokens: []TokenInvalidation{{DocID: "token_b"}, {DocID: "token_b", Refresh: true}, {DocID: "nope"}}},
 		TokensPurgedV1{Before: 1000},
+		APIKeyUpdatedV2{IDs: []string{"k1", "k2", "k2", "nope"}, Owner: "joe", OwnerRealm: "default_native"},
 	}
 }
 
