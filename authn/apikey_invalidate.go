@@ -41,12 +41,8 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 		return out, err
 	}
 	me := c.Auth.owner()
-	if !all {
-		selfByID := c.Auth.key != nil && len(ids) == 1 && ids[0] == c.Auth.key.ID
-		ownUser := req.Username == me.principal && req.RealmName == me.realm
-		if !req.Owner && !ownUser && !selfByID {
-			return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
-		}
+	if !all && !c.Auth.namesOwnKeys(ids, req.Owner, req.Username, req.RealmName) {
+		return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
 	}
 	// A key created elsewhere a moment ago must be found.
 	if err := s.strictRead(ctx); err != nil {
@@ -54,7 +50,7 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	}
 	selected := func(k *fsm.APIKey) bool {
 		switch {
-		case (!all || req.Owner) && !me.owns(k) && !(c.Auth.key != nil && k.ID == c.Auth.key.ID):
+		case !all && !c.Auth.ownsKey(k), req.Owner && !me.owns(k) && !c.Auth.ownsKey(k):
 			return false
 		case req.Name != "" && !nameMatches(req.Name, k.Name):
 			return false

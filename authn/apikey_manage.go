@@ -47,9 +47,7 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 		return nil, false, err
 	}
 	me := c.Auth.owner()
-	if !all && !req.Owner && !(req.Username == me.principal && req.RealmName == me.realm) &&
-		!(c.Auth.key != nil && req.ID == c.Auth.key.ID) {
-		// Only manage_own_api_key: the request must name the caller's keys.
+	if !all && !c.Auth.namesOwnKeys(nonEmpty(req.ID), req.Owner, req.Username, req.RealmName) {
 		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
 	if req.WithLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
@@ -59,7 +57,7 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	now := s.now().UnixMilli()
 	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
 		switch {
-		case (!all || req.Owner) && !me.owns(k):
+		case !all && !c.Auth.ownsKey(k), req.Owner && !me.owns(k):
 			return false
 		case req.ID != "" && k.ID != req.ID:
 			return false
@@ -335,4 +333,12 @@ func (s *Service) canRunAs(a *Authentication, target string) bool {
 // so there is nothing to drop.
 func (s *Service) ClearAPIKeyCache(c Caller) error {
 	return s.Authorize(c, actionAPIKeyCache)
+}
+
+// nonEmpty is id as a list of ids: none when it is empty.
+func nonEmpty(id string) []string {
+	if id == "" {
+		return nil
+	}
+	return []string{id}
 }

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // APIKeyDoc is one API key as the query sees it. Zero times mean absent;
@@ -48,10 +49,52 @@ type APIKeyQuery struct {
 	after      []any // nil unless search_after was given
 }
 
+// Limits on a query's size, so its cost is bounded before it runs: with
+// them matching costs at most docs x (clauses + terms + pattern bytes x
+// value bytes), never more. Elasticsearch's counterparts are named.
 const (
-	aqMaxDepth  = 100   // bounds recursion on hostile nested bools
-	aqMaxWindow = 10000 // Elasticsearch's index.max_result_window
+	aqMaxDepth   = 30    // indices.query.bool.max_nested_depth (8.x default)
+	aqMaxWindow  = 10000 // index.max_result_window, for from + size
+	aqMaxClauses = 1024  // indices.query.bool.max_clause_count (8.x floor), leaf queries
+	aqMaxTerms   = 65536 // index.max_terms_count, values of one terms or ids query
+	// aqMaxPattern bounds one wildcard pattern, as index.max_regex_length
+	// (1000) bounds a regexp; aqMaxPatterns all of a query's together.
+	aqMaxPattern  = 1000
+	aqMaxPatterns = 10 * aqMaxPattern
+	aqMaxSort     = 32  // sort keys (Elasticsearch has no limit; there are nine fields)
+	aqMaxShown    = 256 // bytes of a request's input quoted in an error
 )
+
+// aqBudget counts what a query spends of the limits while it compiles.
+type aqBudget struct{ clauses, patternBytes int }
+
+func (b *aqBudget) clause(n int) error {
+	if b.clauses += n; b.clauses > aqMaxClauses {
+		return invalid("Query contains too many nested clauses; maxClauseCount is set to %d", aqMaxClauses)
+	}
+	return nil
+}
+
+// aqShort quotes at most aqMaxShown bytes of a request's input.
+func aqShort(s string) string {
+	if len(s) <= aqMaxShown {
+		return s
+	}
+	return strings.ToValidUTF8(s[:aqMaxShown], "") + "..."
+}
+
+// aqInvalid is invalid with every argument that is not a number shortened:
+// a field name or value in an error is the caller's input, of any size.
+func aqInvalid(format string, a ...any) *Error {
+	for i, x := range a {
+		switch x.(type) {
+		case int, int64, uint64:
+		default:
+			a[i] = aqShort(fmt.Sprint(x))
+		}
+	}
+	return invalid(format, a...)
+}
 
 // aqFields are the queryable fields besides metadata. A field's Go type
 // is its kind: string is keyword, int64 is date (0 absent), bool is boolean.
@@ -88,24 +131,24 @@ func CompileAPIKeyQuery(req APIKeyQueryRequest) (*APIKeyQuery, error) {
 	q := &APIKeyQuery{size: 10, match: func(*aqView) bool { return true }}
 	if req.From != nil {
 		if q.from = *req.From; q.from < 0 {
-			return nil, invalid("[from] parameter cannot be negative, found [%d]", q.from)
+			return nil, aqInvalid("[from] parameter cannot be negative, found [%d]", q.from)
 		}
 	}
 	if req.Size != nil {
 		if q.size = *req.Size; q.size < 0 {
-			return nil, invalid("[size] parameter cannot be negative, found [%d]", q.size)
+			return nil, aqInvalid("[size] parameter cannot be negative, found [%d]", q.size)
 		}
 	}
 	// Checked one by one first so that the sum cannot overflow.
 	if q.from > aqMaxWindow || q.size > aqMaxWindow || q.from+q.size > aqMaxWindow {
-		return nil, invalid("Result window is too large, [from] + [size] must be less than or equal to: [%d] but was [%d]", aqMaxWindow, uint64(q.from)+uint64(q.size))
+		return nil, aqInvalid("Result window is too large, [from] + [size] must be less than or equal to: [%d] but was [%d]", aqMaxWindow, uint64(q.from)+uint64(q.size))
 	}
 	v, err := aqDecode(req.Query, "query")
 	if err != nil {
 		return nil, err
 	}
 	if m, isObj := v.(map[string]any); v != nil && (!isObj || len(m) > 0) {
-		if q.match, err = aqCompile(v, 0); err != nil {
+		if q.match, err = aqCompile(v, 0, &aqBudget{}); err != nil {
 			return nil, err
 		}
 	}
@@ -116,11 +159,11 @@ func CompileAPIKeyQuery(req APIKeyQueryRequest) (*APIKeyQuery, error) {
 	case req.SearchAfter == nil:
 		return q, nil
 	case len(q.sort) == 0:
-		return nil, invalid("[search_after] requires a [sort]")
+		return nil, aqInvalid("[search_after] requires a [sort]")
 	case len(req.SearchAfter) != len(q.sort):
-		return nil, invalid("search_after has %d value(s) but sort has %d.", len(req.SearchAfter), len(q.sort))
+		return nil, aqInvalid("search_after has %d value(s) but sort has %d.", len(req.SearchAfter), len(q.sort))
 	case q.from != 0:
-		return nil, invalid("`from` parameter must be set to 0 when `search_after` is used.")
+		return nil, aqInvalid("`from` parameter must be set to 0 when `search_after` is used.")
 	}
 	q.after = make([]any, len(q.sort))
 	for i, x := range req.SearchAfter {
@@ -182,10 +225,10 @@ func aqDecode(raw json.RawMessage, what string) (any, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, invalid("failed to parse [%s]: %v", what, err)
+		return nil, aqInvalid("failed to parse [%s]: %v", what, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("failed to parse [%s]: unexpected data after the value", what)
+		return nil, aqInvalid("failed to parse [%s]: unexpected data after the value", what)
 	}
 	return v, nil
 }
@@ -194,7 +237,7 @@ func aqDecode(raw json.RawMessage, what string) (any, error) {
 // field the query may not use.
 func aqKindOf(f string) (any, error) {
 	if strings.Contains(f, "*") {
-		return nil, invalid("Field name pattern [%s] is not allowed for API Key query", f)
+		return nil, aqInvalid("Field name pattern [%s] is not allowed for API Key query", f)
 	}
 	if get := aqFields[f]; get != nil {
 		return get(&APIKeyDoc{}), nil
@@ -202,7 +245,7 @@ func aqKindOf(f string) (any, error) {
 	if f == "metadata" || strings.HasPrefix(f, "metadata.") && len(f) > len("metadata.") {
 		return "", nil
 	}
-	return nil, invalid("Field [%s] is not allowed for API Key query", f)
+	return nil, aqInvalid("Field [%s] is not allowed for API Key query", f)
 }
 
 // aqOne returns the only key of an object; Go maps lose JSON key order, so
@@ -216,7 +259,7 @@ func aqOne(body any, t string, ignore ...string) (string, any, error) {
 		}
 	}
 	if len(keys) != 1 {
-		return "", nil, invalid("[%s] malformed, expected an object with exactly one key", t)
+		return "", nil, aqInvalid("[%s] malformed, expected an object with exactly one key", t)
 	}
 	return keys[0], o[keys[0]], nil
 }
@@ -227,32 +270,36 @@ func aqOptions(t string, body any, short string, allowed ...string) (map[string]
 	o, isObj := body.(map[string]any)
 	if !isObj {
 		if short == "" || body == nil {
-			return nil, invalid("[%s] query malformed, expected an object", t)
+			return nil, aqInvalid("[%s] query malformed, expected an object", t)
 		}
 		return map[string]any{short: body}, nil
 	}
 	for k, x := range o {
 		if !slices.Contains(allowed, k) && k != "boost" && k != "_name" {
-			return nil, invalid("[%s] query does not support [%s]", t, k)
+			return nil, aqInvalid("[%s] query does not support [%s]", t, k)
 		}
 		if _, isBool := x.(bool); k == "case_insensitive" && !isBool {
-			return nil, invalid("[%s] query [case_insensitive] must be a boolean", t)
+			return nil, aqInvalid("[%s] query [case_insensitive] must be a boolean", t)
 		}
 	}
 	return o, nil
 }
 
-func aqCompile(v any, depth int) (aqMatcher, error) {
-	if depth > aqMaxDepth {
-		return nil, invalid("query is nested too deeply: more than [%d] levels", aqMaxDepth)
+func aqCompile(v any, depth int, b *aqBudget) (aqMatcher, error) {
+	if depth >= aqMaxDepth {
+		return nil, aqInvalid("The nested depth of the query exceeds the maximum nested depth for queries set in [indices.query.bool.max_nested_depth]")
 	}
 	t, body, err := aqOne(v, "query")
 	if err != nil {
 		return nil, err
 	}
+	if t == "bool" {
+		return aqCompileBool(body, depth, b)
+	}
+	if err := b.clause(1); err != nil {
+		return nil, err
+	}
 	switch t {
-	case "bool":
-		return aqCompileBool(body, depth)
 	case "match_all":
 		_, err := aqOptions(t, body, "")
 		return func(*aqView) bool { return true }, err
@@ -260,25 +307,40 @@ func aqCompile(v any, depth int) (aqMatcher, error) {
 		o, err := aqOptions(t, body, "", "values")
 		arr, isArr := o["values"].([]any)
 		if err != nil || !isArr {
-			return nil, cmp.Or(err, error(invalid("[ids] query requires an array of [values]")))
+			return nil, cmp.Or(err, error(aqInvalid("[ids] query requires an array of [values]")))
 		}
-		return func(v *aqView) bool { return slices.Contains(arr, any(v.doc.ID)) }, nil
+		if len(arr) > aqMaxTerms {
+			return nil, aqTooManyTerms(len(arr))
+		}
+		ids := make(map[string]struct{}, len(arr))
+		for _, x := range arr {
+			if id, isStr := x.(string); isStr {
+				ids[id] = struct{}{}
+			}
+		}
+		return func(v *aqView) bool { _, ok := ids[v.doc.ID]; return ok }, nil
 	case "exists":
 		o, err := aqOptions(t, body, "", "field")
 		f, isStr := o["field"].(string)
 		if err != nil || !isStr {
-			return nil, cmp.Or(err, error(invalid("[exists] query requires a [field] string")))
+			return nil, cmp.Or(err, error(aqInvalid("[exists] query requires a [field] string")))
 		}
 		return aqAny(f, func(any) bool { return true })
 	case "term", "terms", "match", "prefix", "wildcard", "range":
-		return aqCompileField(t, body)
+		return aqCompileField(t, body, b)
 	case "simple_query_string":
-		return aqCompileSQS(body)
+		return aqCompileSQS(body, b)
 	}
-	return nil, invalid("Query type [%s] is not supported for API Key query", t)
+	return nil, aqInvalid("Query type [%s] is not supported for API Key query", t)
 }
 
-func aqCompileBool(body any, depth int) (aqMatcher, error) {
+// aqTooManyTerms is index.max_terms_count's error.
+func aqTooManyTerms(n int) error {
+	return aqInvalid("The number of terms [%d] used in the Terms Query request has exceeded the allowed maximum of [%d]. "+
+		"This maximum can be set by changing the [index.max_terms_count] index level setting.", n, aqMaxTerms)
+}
+
+func aqCompileBool(body any, depth int, b *aqBudget) (aqMatcher, error) {
 	o, err := aqOptions("bool", body, "", "must", "filter", "should", "must_not", "minimum_should_match", "adjust_pure_negative")
 	if err != nil {
 		return nil, err
@@ -290,7 +352,7 @@ func aqCompileBool(body any, depth int) (aqMatcher, error) {
 			list = []any{o[occur]}
 		}
 		for _, c := range list {
-			m, err := aqCompile(c, depth+1)
+			m, err := aqCompile(c, depth+1, b)
 			if err != nil {
 				return nil, err
 			}
@@ -327,7 +389,7 @@ func aqMinShouldMatch(spec any, n int) (int, error) {
 	s := strings.TrimSpace(fmt.Sprint(spec))
 	k, err := strconv.Atoi(strings.TrimSuffix(s, "%"))
 	if _, isBool := spec.(bool); err != nil || isBool || k > 1e6 || k < -1e6 {
-		return 0, invalid("[minimum_should_match] must be an integer or a percentage, found [%s]", s)
+		return 0, aqInvalid("[minimum_should_match] must be an integer or a percentage, found [%s]", s)
 	}
 	if strings.HasSuffix(s, "%") {
 		k = n * k / 100
@@ -347,7 +409,7 @@ func aqAny(f string, pred func(any) bool) (aqMatcher, error) {
 	return func(v *aqView) bool { return slices.ContainsFunc(aqValues(v, f), pred) }, nil
 }
 
-func aqCompileField(t string, body any) (aqMatcher, error) {
+func aqCompileField(t string, body any, b *aqBudget) (aqMatcher, error) {
 	f, x, err := aqOne(body, t, "boost", "_name")
 	if err != nil {
 		return nil, err
@@ -361,20 +423,26 @@ func aqCompileField(t string, body any) (aqMatcher, error) {
 	case "terms":
 		arr, isArr := x.([]any)
 		if _, isObj := x.(map[string]any); isObj {
-			return nil, invalid("terms query with terms lookup is not supported for API Key query")
+			return nil, aqInvalid("terms query with terms lookup is not supported for API Key query")
 		} else if !isArr {
-			return nil, invalid("[terms] query requires an array of values for [%s]", f)
+			return nil, aqInvalid("[terms] query requires an array of values for [%s]", f)
 		}
-		want := make([]any, len(arr))
-		for i, a := range arr {
-			if want[i], err = aqConvert(zero, a); err != nil {
+		if len(arr) > aqMaxTerms {
+			return nil, aqTooManyTerms(len(arr))
+		}
+		// A set: a long list costs one lookup per value, not a scan.
+		want := make(map[any]struct{}, len(arr))
+		for _, a := range arr {
+			w, err := aqConvert(zero, a)
+			if err != nil {
 				return nil, err
 			}
+			want[w] = struct{}{}
 		}
-		return aqAny(f, func(dv any) bool { return slices.Contains(want, dv) })
+		return aqAny(f, func(dv any) bool { _, ok := want[dv]; return ok })
 	case "range":
 		if o, err = aqOptions(t, x, "", "gt", "gte", "lt", "lte", "relation"); err == nil && o["relation"] != nil {
-			err = invalid("range query with relation is not supported for API Key query")
+			err = aqInvalid("range query with relation is not supported for API Key query")
 		}
 		return aqCompileRange(f, zero, o, err)
 	case "match":
@@ -385,9 +453,9 @@ func aqCompileField(t string, body any) (aqMatcher, error) {
 		o, err = aqOptions(t, x, "value", "value", "case_insensitive")
 	default: // prefix, wildcard
 		if o, err = aqOptions(t, x, "value", "value", "wildcard", "case_insensitive", "rewrite"); err == nil && t == "prefix" && o["wildcard"] != nil {
-			err = invalid("[prefix] query does not support [wildcard]")
+			err = aqInvalid("[prefix] query does not support [wildcard]")
 		} else if _, isKeyword := zero.(string); err == nil && !isKeyword {
-			err = invalid("Field [%s] does not support [%s] queries", f, t)
+			err = aqInvalid("Field [%s] does not support [%s] queries", f, t)
 		}
 	}
 	if err != nil {
@@ -403,11 +471,11 @@ func aqCompileField(t string, body any) (aqMatcher, error) {
 	}
 	ci, _ := o["case_insensitive"].(bool)
 	if t == "wildcard" {
-		re, err := aqWildcard(s, ci)
+		p, err := aqWildcard(s, ci, b)
 		if err != nil {
 			return nil, err
 		}
-		return aqAny(f, func(dv any) bool { return re.MatchString(dv.(string)) })
+		return aqAny(f, func(dv any) bool { return p.match(dv.(string)) })
 	}
 	fold := func(s string) string { return s }
 	if ci {
@@ -444,37 +512,44 @@ func aqCompileRange(f string, zero any, o map[string]any, err error) (aqMatcher,
 // aqCompileSQS is a deliberately small simple_query_string: whitespace
 // separated terms, a trailing * making a prefix, no other operators.
 // Field names that are not allowed match nothing rather than fail, as in ES.
-func aqCompileSQS(body any) (aqMatcher, error) {
+func aqCompileSQS(body any, b *aqBudget) (aqMatcher, error) {
 	o, err := aqOptions("simple_query_string", body, "", "query", "fields", "default_operator", "lenient", "analyze_wildcard")
 	text, isStr := o["query"].(string)
 	if err != nil || !isStr {
-		return nil, cmp.Or(err, error(invalid("[simple_query_string] query requires a [query] string")))
+		return nil, cmp.Or(err, error(aqInvalid("[simple_query_string] query requires a [query] string")))
 	}
 	and := strings.EqualFold(fmt.Sprint(o["default_operator"]), "and")
 	if op := o["default_operator"]; op != nil && !and && !strings.EqualFold(fmt.Sprint(op), "or") {
-		return nil, invalid("[simple_query_string] [default_operator] must be [and] or [or]")
+		return nil, aqInvalid("[simple_query_string] [default_operator] must be [and] or [or]")
 	}
 	names, isArr := o["fields"].([]any)
 	if !isArr && o["fields"] != nil {
-		return nil, invalid("[simple_query_string] [fields] must be an array of strings")
+		return nil, aqInvalid("[simple_query_string] [fields] must be an array of strings")
 	}
 	if len(names) == 0 {
 		names = []any{"name", "username", "realm_name", "metadata.*"}
 	}
-	var patterns []*regexp.Regexp
+	// Each term is a clause on each field, as Elasticsearch expands it.
+	terms := strings.Fields(text)
+	if len(terms) > aqMaxClauses || len(names) > aqMaxClauses {
+		return nil, b.clause(aqMaxClauses + 1)
+	}
+	if err := b.clause(len(terms) * len(names)); err != nil {
+		return nil, err
+	}
+	var patterns []*aqPattern
 	for _, x := range names {
 		s, isStr := x.(string)
 		if !isStr {
-			return nil, invalid("[simple_query_string] [fields] must be an array of strings")
+			return nil, aqInvalid("[simple_query_string] [fields] must be an array of strings")
 		}
 		s, _, _ = strings.Cut(s, "^") // a per-field boost does not change matching
-		re, err := aqWildcard(strings.ReplaceAll(s, "?", `\?`), false)
+		p, err := aqWildcard(strings.ReplaceAll(s, "?", `\?`), false, b)
 		if err != nil {
 			return nil, err
 		}
-		patterns = append(patterns, re)
+		patterns = append(patterns, p)
 	}
-	terms := strings.Fields(text)
 	return func(v *aqView) bool {
 		// Patterns are resolved per doc, since metadata keys differ per doc.
 		var fields []string
@@ -486,7 +561,7 @@ func aqCompileSQS(body any) (aqMatcher, error) {
 			fields = append(fields, "metadata."+l[0])
 		}
 		fields = slices.DeleteFunc(fields, func(f string) bool {
-			return !slices.ContainsFunc(patterns, func(re *regexp.Regexp) bool { return re.MatchString(f) })
+			return !slices.ContainsFunc(patterns, func(p *aqPattern) bool { return p.match(f) })
 		})
 		for _, term := range terms {
 			if hit := aqSQSTerm(v, fields, term); hit != and {
@@ -521,6 +596,9 @@ func aqParseSort(raw json.RawMessage) ([]aqSortKey, error) {
 	if !isList && v != nil {
 		items = []any{v}
 	}
+	if len(items) > aqMaxSort {
+		return nil, aqInvalid("[sort] has %d keys, more than the limit of [%d]", len(items), aqMaxSort)
+	}
 	var keys []aqSortKey
 	for _, it := range items {
 		var k aqSortKey
@@ -539,7 +617,7 @@ func aqParseSort(raw json.RawMessage) ([]aqSortKey, error) {
 		order := strings.ToLower(fmt.Sprint(cmp.Or(o["order"], any("asc"))))
 		missing := cmp.Or(o["missing"], any("_last"))
 		if err == nil && (order != "asc" && order != "desc" || missing != "_last" && missing != "_first") {
-			err = invalid("[sort] of [%s] supports only order [asc|desc] and missing [_first|_last]", k.field)
+			err = aqInvalid("[sort] of [%s] supports only order [asc|desc] and missing [_first|_last]", k.field)
 		}
 		if err != nil {
 			return nil, err
@@ -666,7 +744,7 @@ func aqConvert(zero any, x any) (any, error) {
 	switch x.(type) {
 	case string, bool, json.Number, float64, int, int64:
 	default:
-		return nil, invalid("[%v] is not a valid value for a query or search_after", x)
+		return nil, aqInvalid("[%v] is not a valid value for a query or search_after", x)
 	}
 	s := aqScalarString(x)
 	switch zero.(type) {
@@ -676,7 +754,7 @@ func aqConvert(zero any, x any) (any, error) {
 		if b, err := strconv.ParseBool(s); err == nil && (s == "true" || s == "false") {
 			return b, nil
 		}
-		return nil, invalid("Failed to parse value [%v] as only [true] or [false] are allowed.", x)
+		return nil, aqInvalid("Failed to parse value [%v] as only [true] or [false] are allowed.", x)
 	}
 	// Dates: epoch millis, as a number or a string, or ISO-8601 as with
 	// the default format strict_date_optional_time||epoch_millis.
@@ -691,35 +769,83 @@ func aqConvert(zero any, x any) (any, error) {
 			return t.UnixMilli(), nil
 		}
 	}
-	return nil, invalid("failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]", s)
+	return nil, aqInvalid("failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]", s)
 }
 
-// aqWildcard compiles * and ? (backslash escaping) to an anchored RE2
-// regexp, whose linear-time matching is safe on hostile patterns.
-func aqWildcard(p string, ci bool) (*regexp.Regexp, error) {
-	var b strings.Builder
-	b.WriteString("(?s)^")
-	if ci {
-		b.WriteString("(?i)")
+// aqPattern is a compiled wildcard: * matches any run of characters, ?
+// exactly one, a backslash escapes the next character.
+type aqPattern struct {
+	toks []aqTok
+	ci   bool
+}
+
+type aqTok struct {
+	r         rune
+	any, star bool
+}
+
+// aqWildcard compiles a wildcard pattern within the query's budget, so a
+// pattern's size, and with it the cost of matching, is bounded.
+func aqWildcard(p string, ci bool, b *aqBudget) (*aqPattern, error) {
+	if len(p) > aqMaxPattern {
+		return nil, aqInvalid("The length of wildcard pattern [%d] used in the query has exceeded the allowed maximum of [%d].", len(p), aqMaxPattern)
 	}
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '*':
-			b.WriteString(".*")
-		case '?':
-			b.WriteString(".")
-		case '\\':
-			if i+1 < len(p) {
-				i++
-			}
+	if b.patternBytes += len(p); b.patternBytes > aqMaxPatterns {
+		return nil, aqInvalid("The wildcard patterns of the query are [%d] bytes together, more than the allowed maximum of [%d].", b.patternBytes, aqMaxPatterns)
+	}
+	out := &aqPattern{ci: ci}
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRuneInString(p[i:])
+		i += size
+		switch {
+		case r == '*' && len(out.toks) > 0 && out.toks[len(out.toks)-1].star:
+			// ** is *: collapsing them keeps matching linear in the stars.
+		case r == '*':
+			out.toks = append(out.toks, aqTok{star: true})
+		case r == '?':
+			out.toks = append(out.toks, aqTok{any: true})
+		case r == '\\' && i < len(p):
+			r, size = utf8.DecodeRuneInString(p[i:])
+			i += size
 			fallthrough
 		default:
-			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+			out.toks = append(out.toks, aqTok{r: r})
 		}
 	}
-	re, err := regexp.Compile(b.String() + "$")
-	if err != nil {
-		return nil, invalid("wildcard pattern [%s] is too complex: %v", p, err)
+	return out, nil
+}
+
+// match is the greedy wildcard match: on a mismatch the last * takes one
+// more character and matching resumes after it. It never recurses and
+// costs at most len(pattern) x len(s) steps.
+func (p *aqPattern) match(s string) bool {
+	ti, si := 0, 0
+	starTi, starSi := -1, 0
+	for si < len(s) {
+		r, size := utf8.DecodeRuneInString(s[si:])
+		if ti < len(p.toks) {
+			if t := p.toks[ti]; t.star {
+				starTi, starSi = ti, si
+				ti++
+				continue
+			} else if t.any || p.same(t.r, r) {
+				ti, si = ti+1, si+size
+				continue
+			}
+		}
+		if starTi < 0 {
+			return false
+		}
+		_, size = utf8.DecodeRuneInString(s[starSi:])
+		starSi += size
+		ti, si = starTi+1, starSi
 	}
-	return re, nil
+	for ti < len(p.toks) && p.toks[ti].star {
+		ti++
+	}
+	return ti == len(p.toks)
+}
+
+func (p *aqPattern) same(a, b rune) bool {
+	return a == b || p.ci && (unicode.ToLower(a) == unicode.ToLower(b) || unicode.ToUpper(a) == unicode.ToUpper(b))
 }

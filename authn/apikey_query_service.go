@@ -21,8 +21,7 @@ func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryReq
 		return 0, nil, nil, err
 	}
 	s.freshRead(ctx)
-	me := c.Auth.owner()
-	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || me.owns(k) })
+	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || c.Auth.ownsKey(k) })
 	byID := make(map[string]*fsm.APIKey, len(keys))
 	docs := make([]APIKeyDoc, 0, len(keys))
 	for _, k := range keys {

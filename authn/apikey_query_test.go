@@ -343,7 +343,7 @@ func TestAPIKeyQueryErrors(t *testing.T) {
 		{APIKeyQueryRequest{Query: json.RawMessage(`{"simple_query_string":{"query":"x","default_operator":"xor"}}`)}, "default_operator"},
 		{APIKeyQueryRequest{Query: json.RawMessage(`{"simple_query_string":{"query":"x","fields":"name"}}`)}, "fields"},
 		{APIKeyQueryRequest{Query: json.RawMessage(`{"simple_query_string":{"query":"x","flags":"ALL"}}`)}, "does not support [flags]"},
-		{APIKeyQueryRequest{Query: json.RawMessage(deep)}, "nested too deeply"},
+		{APIKeyQueryRequest{Query: json.RawMessage(deep)}, "exceeds the maximum nested depth for queries set in [indices.query.bool.max_nested_depth]"},
 		{APIKeyQueryRequest{Query: json.RawMessage(`{"term":`)}, "failed to parse [query]"},
 		{APIKeyQueryRequest{Query: json.RawMessage(`{"match_all":{}} {}`)}, "failed to parse [query]"},
 		{APIKeyQueryRequest{Query: json.RawMessage(`"match_all"`)}, "malformed"},
@@ -387,10 +387,16 @@ func TestAPIKeyQueryErrors(t *testing.T) {
 	}
 }
 
+// Thirty nested queries, as indices.query.bool.max_nested_depth, and no more.
 func TestAPIKeyQueryDepthLimitAllowsReasonableNesting(t *testing.T) {
-	q := strings.Repeat(`{"bool":{"must":`, 50) + `{"term":{"username":"bob"}}` + strings.Repeat(`}}`, 50)
-	if _, got, _ := aqRun(t, APIKeyQueryRequest{Query: json.RawMessage(q)}); !reflect.DeepEqual(got, []string{"k3", "k4"}) {
+	nested := func(bools int) json.RawMessage {
+		return json.RawMessage(strings.Repeat(`{"bool":{"must":`, bools) + `{"term":{"username":"bob"}}` + strings.Repeat(`}}`, bools))
+	}
+	if _, got, _ := aqRun(t, APIKeyQueryRequest{Query: nested(aqMaxDepth - 1)}); !reflect.DeepEqual(got, []string{"k3", "k4"}) {
 		t.Errorf("got %v", got)
+	}
+	if _, err := CompileAPIKeyQuery(APIKeyQueryRequest{Query: nested(aqMaxDepth)}); err == nil {
+		t.Errorf("%d nested queries accepted", aqMaxDepth+1)
 	}
 }
 

@@ -71,6 +71,9 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 	if err != nil {
 		return forwardedRefusal("the client's credential does not authenticate on the leader", err)
 	}
+	if err := s.checkForwardedPasswordHash(t, body); err != nil {
+		return err
+	}
 	switch t {
 	case fsm.UserPasswordChanged:
 		var p fsm.UserPasswordChangedV1
@@ -164,10 +167,9 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		if err != nil || all {
 			return err
 		}
-		me := c.Auth.owner()
 		for _, id := range p.IDs {
 			k, ok := s.st.APIKey(id)
-			if ok && !me.owns(k) && !(c.Auth.key != nil && c.Auth.key.ID == id) {
+			if ok && !c.Auth.ownsKey(k) {
 				return forbidden(c.Auth, actionAPIKeyInvalidate)
 			}
 		}

@@ -66,6 +66,27 @@ func (o owner) owns(k *fsm.APIKey) bool {
 	return k.Creator.Principal == o.principal && k.Creator.Realm == o.realm
 }
 
+// ownsKey is manage_own_api_key's scope: a user's keys are the ones it
+// created, while an API key owns no key but itself (as in Elasticsearch:
+// "API key cannot own any other API key"), whoever created it.
+func (a *Authentication) ownsKey(k *fsm.APIKey) bool {
+	if a.key != nil {
+		return k.ID == a.key.ID
+	}
+	return a.owner().owns(k)
+}
+
+// namesOwnKeys is manage_own_api_key's rule for a get or invalidate
+// request: a user must ask for its own keys (owner, or its own username and
+// realm); an API key may name only itself, by id.
+func (a *Authentication) namesOwnKeys(ids []string, ownerFlag bool, username, realm string) bool {
+	if a.key != nil {
+		return len(ids) == 1 && ids[0] == a.key.ID
+	}
+	me := a.owner()
+	return ownerFlag || (username == me.principal && realm == me.realm)
+}
+
 // reservedUsers are Elasticsearch's built-in users and their roles. They
 // authenticate once a password is set (elastic's at bootstrap).
 var reservedUsers = map[string][]string{

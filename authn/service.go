@@ -32,6 +32,19 @@ type Config struct {
 	TokenTimeout   time.Duration
 	// Throttle is failed-authentication throttling (see throttle.go).
 	Throttle ThrottleConfig
+	// MaxBcryptCost and MaxPBKDF2Iterations bound what one verification of
+	// a user's stored password hash may cost: a password_hash above them is
+	// refused (400) and a stored one is not verified (the check fails).
+	// Zero means the configured algorithm's own cost for its family and
+	// Elasticsearch's default (bcrypt 10, 10,000 iterations) for the other;
+	// neither is ever below the configured algorithm's own cost.
+	MaxBcryptCost       int
+	MaxPBKDF2Iterations int
+	// CryptoPoolSize hashes run at once and CryptoQueueSize more may wait;
+	// beyond that a request gets 429 (Elasticsearch's security-crypto pool:
+	// half the processors, queue 1000). Zero takes those defaults.
+	CryptoPoolSize  int
+	CryptoQueueSize int
 	// PeersAuthenticated is set when the internal endpoints accept only
 	// cluster members: a forwarded write's credentials then skip the
 	// throttle, as the forwarding node throttled its client by the client's
@@ -46,7 +59,8 @@ type Config struct {
 // DefaultConfig is Elasticsearch's defaults.
 func DefaultConfig() Config {
 	return Config{PasswordHashing: "bcrypt", CacheTTL: 20 * time.Minute, CatchUpWait: 300 * time.Millisecond,
-		TokensEnabled: true, APIKeysEnabled: true, TokenTimeout: 20 * time.Minute}
+		TokensEnabled: true, APIKeysEnabled: true, TokenTimeout: 20 * time.Minute,
+		CryptoPoolSize: defaultCryptoPoolSize(), CryptoQueueSize: defaultCryptoQueueSize}
 }
 
 // Service is the security service of one node.
@@ -60,9 +74,15 @@ type Service struct {
 	accessTokenAuth  tokenAuthCache
 	files            *fileTokenStore
 	throttle         *throttle
-	cfg              Config
-	log              hclog.Logger
-	now              func() time.Time
+	crypto           *hashPool
+	costLimit        costLimit
+	// dummyHash is verified for a user that does not exist or is
+	// disabled, so that answering costs what a wrong password does.
+	dummyHash string
+	overCost  overCostLog
+	cfg       Config
+	log       hclog.Logger
+	now       func() time.Time
 }
 
 // New builds the service over a proposer (the cluster node).
@@ -74,11 +94,16 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	dummy, err := dummyHash(h)
+	if err != nil {
+		return nil, err
+	}
 	now := cmpOr(cfg.Now, time.Now)
 	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
 		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, serviceTokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}}, accessTokenAuth: tokenAuthCache{m: map[string]tokenAuthEntry{}},
-		throttle: newThrottle(cfg.Throttle, now()),
-		files:    newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: now}, nil
+		throttle: newThrottle(cfg.Throttle, now()), crypto: newHashPool(cfg.CryptoPoolSize, cfg.CryptoQueueSize),
+		costLimit: newCostLimit(h, cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations), dummyHash: dummy,
+		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: now}, nil
 }
 
 // String keeps the credentials out of logs and error messages.
@@ -156,15 +181,64 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 			return Caller{}, err
 		}
 	}
+	if auth := s.cachedPassword(cred); auth != nil {
+		s.succeeded(&a)
+		return Caller{Auth: auth, Credential: header, from: from}, nil
+	}
+	// Reserved only now: a catch-up can be slow, and successes in flight
+	// must not eat the budget of a busy client.
+	if mayHashSlowly(cred) {
+		if err := s.reserve(&a); err != nil {
+			return Caller{}, err
+		}
+		defer s.release(&a)
+	}
 	auth, genuine, err := s.check(ctx, cred, &a)
 	if err != nil {
-		var e *Error
-		undecided := errors.As(err, &e) && e.Kind == Unavailable
-		s.failed(&a, err, !genuine && !undecided)
+		s.failed(&a, err, !genuine && !undecided(err))
 		return Caller{}, err
 	}
 	s.succeeded(&a)
 	return Caller{Auth: auth, Credential: header, from: from}, nil
+}
+
+// mayHashSlowly reports a check that may run a KDF: a password (one the
+// cache verified never gets here), or a service token (file tokens are
+// bcrypt or PBKDF2). Only those reserve their failure's tokens before the
+// check, since only they stay in flight long enough for concurrency to
+// multiply the budget; API keys and access tokens cost a SHA-256 and are
+// charged after, which keeps the throttle off their hot path.
+func mayHashSlowly(cred Credential) bool {
+	switch {
+	case cred.Malformed:
+		return false
+	case cred.Scheme == BasicScheme:
+		return true
+	case cred.Scheme == BearerScheme:
+		_, isServiceToken, _ := parseServiceToken(cred.Bearer)
+		return isServiceToken
+	}
+	return false
+}
+
+// cachedPassword is the user a Basic credential names when the cache
+// verified this password for the user's current version: no hash to run.
+func (s *Service) cachedPassword(cred Credential) *Authentication {
+	if cred.Scheme != BasicScheme || cred.Malformed {
+		return nil
+	}
+	rec, ok := lookupUser(s.st, cred.Principal)
+	if !ok || !rec.enabled {
+		return nil
+	}
+	return s.cache.get(cred.Principal, rec.modIndex, cred.Secret, s.now())
+}
+
+// undecided reports an error that says nothing of the credential: no
+// leader to ask, or no turn to hash it in.
+func undecided(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == Unavailable || hashRefusal(err)
 }
 
 // check verifies a parsed credential. genuine reports a refused credential
@@ -178,6 +252,9 @@ func (s *Service) check(ctx context.Context, cred Credential, a *attempt) (auth 
 			return nil, false, unauthenticated(anonymousDenied, "")
 		}
 		auth, err := s.authenticateUser(ctx, cred.Principal, cred.Secret)
+		if hashRefusal(err) {
+			return nil, false, err
+		}
 		if err != nil {
 			return nil, false, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, a.path), "")
 		}
@@ -232,7 +309,15 @@ func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, na
 	if err := s.admit(&a); err != nil {
 		return nil, err
 	}
+	if err := s.reserve(&a); err != nil {
+		return nil, err
+	}
+	defer s.release(&a)
 	auth, err := s.authenticateUser(ctx, name, password)
+	if hashRefusal(err) {
+		s.failed(&a, err, false)
+		return nil, err
+	}
 	if err != nil {
 		e := unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", name, path), "")
 		s.failed(&a, e, true)
@@ -249,9 +334,9 @@ var errBadPassword = errors.New("bad password")
 // KDF, outside any lock. A miss may be a write this node has not applied yet,
 // so it catches up with the leader, briefly, once.
 func (s *Service) authenticateUser(ctx context.Context, name string, password []byte) (*Authentication, error) {
-	auth, err := s.verifyUser(name, password)
-	if err == nil {
-		return auth, nil
+	auth, err := s.verifyUser(ctx, name, password)
+	if err == nil || hashRefusal(err) {
+		return auth, err
 	}
 	before := s.st.AppliedIndex()
 	if cerr := s.catchUpOnMiss(ctx); cerr != nil {
@@ -260,7 +345,7 @@ func (s *Service) authenticateUser(ctx context.Context, name string, password []
 	if s.st.AppliedIndex() == before {
 		return nil, err
 	}
-	return s.verifyUser(name, password)
+	return s.verifyUser(ctx, name, password)
 }
 
 // catchUpOnMiss lets a credential unknown here be looked up again after a
@@ -270,26 +355,6 @@ func (s *Service) authenticateUser(ctx context.Context, name string, password []
 func (s *Service) catchUpOnMiss(ctx context.Context) error {
 	return s.catchUpOr503(ctx, s.cfg.CatchUpWait,
 		"the credentials are not known on this node and the cluster's leader cannot be asked about them now")
-}
-
-func (s *Service) verifyUser(name string, password []byte) (*Authentication, error) {
-	rec, ok := lookupUser(s.st, name)
-	if !ok {
-		return nil, errBadPassword
-	}
-	if !rec.enabled {
-		return nil, errBadPassword
-	}
-	now := s.now()
-	if a := s.cache.get(name, rec.modIndex, password, now); a != nil {
-		return a, nil
-	}
-	if !VerifyPassword(password, rec.passwordHash) {
-		return nil, errBadPassword
-	}
-	auth := rec.authentication()
-	s.cache.put(name, rec.modIndex, password, auth, now)
-	return auth, nil
 }
 
 // strictRead is freshRead for a write that is decided by what this node

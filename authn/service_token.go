@@ -40,7 +40,11 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 		if a := s.cache.get(key, files.generation, cred.secret, s.now()); a != nil {
 			return a, nil
 		}
-		if VerifyPassword(cred.secret, hash) || verifySSHA256String(cred.secret, hash) {
+		right, err := s.verifyFileToken(ctx, cred.secret, hash)
+		if err != nil {
+			return nil, err
+		}
+		if right {
 			a := serviceAccountAuthentication(cred.principal, cred.name, "file")
 			s.cache.put(key, files.generation, cred.secret, a, s.now())
 			return a, nil
@@ -61,6 +65,16 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 		return nil, fail()
 	}
 	return s.serviceTokenAuth.get(qualified, t), nil
+}
+
+// verifyFileToken checks a secret against a service_tokens file hash: a
+// fast salted SHA-256 directly, a slow KDF in the crypto pool. The file is
+// the operator's, so its hashes are not held to the users' cost limit.
+func (s *Service) verifyFileToken(ctx context.Context, secret []byte, hash string) (bool, error) {
+	if _, _, slow := hashCost(hash); slow {
+		return s.verifyHash(ctx, secret, hash)
+	}
+	return verifySSHA256String(secret, hash), nil
 }
 
 // verifySSHA256String checks a secret against an "{SSHA256}" hash string.

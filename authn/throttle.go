@@ -34,6 +34,11 @@ import (
 // guess, and a proxy for many clients must not throttle itself on expiring
 // tokens. Successes are never limited. The client address is the TCP peer;
 // X-Forwarded-For is never trusted.
+//
+// An attempt takes the tokens its failure would cost right before its
+// credential is checked, and gives them back unless the check fails: the
+// attempts in flight hold their tokens, so however many run at once, no
+// more reach a password hash than the budget allows.
 
 // ThrottleConfig tunes failed-authentication throttling. Zero fields take
 // the defaults named beside them.
@@ -81,6 +86,11 @@ type AuthenticationStats struct {
 	Throttled        uint64 `json:"throttled"`
 	TrackedAddresses int    `json:"tracked_addresses"`
 	TrackedUsernames int    `json:"tracked_usernames"`
+	// HashVerifications are slow password hash verifications run (cached
+	// ones are not); HashRejections are hashes refused because the crypto
+	// pool's queue was full.
+	HashVerifications uint64 `json:"hash_verifications"`
+	HashRejections    uint64 `json:"hash_rejections"`
 }
 
 // AuthenticationStats reports the failed-authentication counters.
@@ -89,7 +99,8 @@ func (s *Service) AuthenticationStats() AuthenticationStats {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return AuthenticationStats{Failures: t.failures.Load(), Throttled: t.throttled.Load(),
-		TrackedAddresses: len(t.addrs.m), TrackedUsernames: len(t.users.m)}
+		TrackedAddresses: len(t.addrs.m), TrackedUsernames: len(t.users.m),
+		HashVerifications: s.crypto.verified.Load(), HashRejections: s.crypto.rejected.Load()}
 }
 
 // origin is where an attempt comes from, as far as throttling knows.
@@ -139,18 +150,23 @@ type attempt struct {
 	principal string // the username, API key id or service account/token
 	password  bool   // principal is a username whose password is checked
 	path      string
-	user      *userKey // keyOf(principal), hashed on first use
-	at        int64    // when it was admitted, on the throttle's clock
+	user      userKey // keyOf(principal), hashed on first use
+	hashed    bool    // user is set
+	at        int64   // when it was admitted, then reserved, on the throttle's clock
+	// reserved: the tokens a failure costs were taken before the check,
+	// addrHeld and userHeld of them (nanoseconds of debt), and are given
+	// back unless the check fails.
+	reserved           bool
+	addrHeld, userHeld int64
 }
 
 func (a *attempt) setUser(name string) { a.principal, a.password = name, true }
 
 func (a *attempt) key() userKey {
-	if a.user == nil {
-		k := keyOf(a.principal)
-		a.user = &k
+	if !a.hashed {
+		a.user, a.hashed = keyOf(a.principal), true
 	}
-	return *a.user
+	return a.user
 }
 
 // bucket is a token bucket of failures kept as the time it is full again
@@ -190,16 +206,46 @@ func (l *limiter[K]) wait(k K, now int64) time.Duration {
 // the bucket was last full, so that the log says so once per episode rather
 // than once per refilled token.
 func (l *limiter[K]) charge(k K, now int64) (emptied bool) {
+	l.take(k, now)
+	return l.emptied(k, now)
+}
+
+// take adds a token's refill time to k's debt, up to an empty bucket, and
+// returns what it added, so that give can return exactly that.
+func (l *limiter[K]) take(k K, now int64) int64 {
 	b, ok := l.m[k]
 	if !ok && len(l.m) >= l.max {
 		l.evict(now)
 	}
 	d := l.debt(b, now)
-	warned := b.warned && d > 0
-	d = min(d+l.refill, l.burst*l.refill)
-	emptied = d > (l.burst-1)*l.refill && !warned
-	l.m[k] = bucket{full: now + d, warned: warned || emptied}
-	return emptied
+	nd := min(d+l.refill, l.burst*l.refill)
+	l.m[k] = bucket{full: now + nd, warned: b.warned && d > 0}
+	return nd - d
+}
+
+// give returns what take added for an attempt that proved no guess.
+func (l *limiter[K]) give(k K, held, now int64) {
+	b, ok := l.m[k]
+	if !ok || held <= 0 {
+		return
+	}
+	b.full -= held
+	if b.full <= now {
+		delete(l.m, k)
+		return
+	}
+	l.m[k] = b
+}
+
+// emptied reports, once per episode, that k's bucket is now empty.
+func (l *limiter[K]) emptied(k K, now int64) bool {
+	b, ok := l.m[k]
+	if !ok || b.warned || l.debt(b, now) <= (l.burst-1)*l.refill {
+		return false
+	}
+	b.warned = true
+	l.m[k] = b
+	return true
 }
 
 // evict makes room: full buckets first (forgetting them changes nothing),
@@ -325,7 +371,8 @@ type throttle struct {
 	users limiter[userKey]
 	known knownSet
 	// refresh is how stale a known network's time may get before a success
-	// rewrites it: most successes then need only the read lock.
+	// rewrites it: most successes then need no more than the reservation's
+	// lock.
 	refresh             int64
 	failures, throttled atomic.Uint64
 }
@@ -341,16 +388,51 @@ func newThrottle(cfg ThrottleConfig, now time.Time) *throttle {
 
 func (t *throttle) clock(now time.Time) int64 { return int64(now.Sub(t.epoch)) }
 
-// admit decides, before the credential is checked, whether an attempt may
-// be made.
+// admit decides, before anything else is done for an attempt, whether it
+// may be made: it only reads, so that a refused flood is cheap.
 func (t *throttle) admit(a *attempt, now int64) *Error {
 	if t.cfg.Disabled || a.from.exempt {
 		return nil
 	}
-	known := a.from.net.IsValid()
-	var wait time.Duration
-	byUser := false
 	t.mu.RLock()
+	wait, byUser := t.wait(a, now)
+	t.mu.RUnlock()
+	if wait == 0 {
+		return nil
+	}
+	return t.refuse(a, wait, byUser, now)
+}
+
+// reserve is admit that also takes, right before the credential is
+// checked, the tokens its failure would cost: attempts in flight hold their
+// tokens, so however many run at once, no more fail than the budget allows.
+// What a success or an undecided check took is given back.
+func (t *throttle) reserve(a *attempt, now int64) *Error {
+	if t.cfg.Disabled || a.from.exempt {
+		return nil
+	}
+	t.mu.Lock()
+	wait, byUser := t.wait(a, now)
+	if wait == 0 {
+		a.reserved = true
+		if a.from.net.IsValid() {
+			a.addrHeld = t.addrs.take(a.from.net, now)
+		}
+		if a.password {
+			a.userHeld = t.users.take(a.key(), now)
+		}
+	}
+	t.mu.Unlock()
+	if wait == 0 {
+		return nil
+	}
+	return t.refuse(a, wait, byUser, now)
+}
+
+// wait is how long the attempt must wait, and whether its user's bucket is
+// why; the caller holds the lock.
+func (t *throttle) wait(a *attempt, now int64) (wait time.Duration, byUser bool) {
+	known := a.from.net.IsValid()
 	if known {
 		wait = t.addrs.wait(a.from.net, now)
 	}
@@ -359,12 +441,12 @@ func (t *throttle) admit(a *attempt, now int64) *Error {
 			wait, byUser = w, true
 		}
 	}
-	t.mu.RUnlock()
-	if wait == 0 {
-		return nil
-	}
+	return wait, byUser
+}
+
+func (t *throttle) refuse(a *attempt, wait time.Duration, byUser bool, now int64) *Error {
 	t.throttled.Add(1)
-	if byUser && known {
+	if byUser && a.from.net.IsValid() {
 		// Hammering a locked user still costs the address its budget.
 		t.mu.Lock()
 		t.addrs.charge(a.from.net, now)
@@ -377,26 +459,55 @@ func (t *throttle) admit(a *attempt, now int64) *Error {
 	return &Error{Kind: Throttled, Type: "security_exception", Reason: reason, RetryAfter: wait}
 }
 
-// fail counts a refused credential and, when charge is set, takes a token
-// from its buckets; it reports which buckets that emptied.
+// release gives back what reserve took; after fail kept it, nothing.
+func (t *throttle) release(a *attempt, now int64) {
+	if !a.reserved {
+		return
+	}
+	a.reserved = false
+	if a.addrHeld == 0 && a.userHeld == 0 {
+		return
+	}
+	t.mu.Lock()
+	t.addrs.give(a.from.net, a.addrHeld, now)
+	if a.password {
+		t.users.give(a.key(), a.userHeld, now)
+	}
+	t.mu.Unlock()
+}
+
+// fail counts a refused credential and, when charge is set, keeps the
+// tokens reserved for it (or takes them, if none were); it reports which
+// buckets are now empty for the first time.
 func (t *throttle) fail(a *attempt, charge bool, now int64) (addrEmptied, userEmptied bool) {
 	t.failures.Add(1)
 	if t.cfg.Disabled || a.from.exempt || !charge {
+		t.release(a, now)
 		return false, false
 	}
+	reserved := a.reserved
+	a.reserved = false
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if a.from.net.IsValid() {
-		addrEmptied = t.addrs.charge(a.from.net, now)
+		if !reserved {
+			t.addrs.take(a.from.net, now)
+		}
+		addrEmptied = t.addrs.emptied(a.from.net, now)
 	}
 	if a.password {
-		userEmptied = t.users.charge(a.key(), now)
+		if !reserved {
+			t.users.take(a.key(), now)
+		}
+		userEmptied = t.users.emptied(a.key(), now)
 	}
 	return addrEmptied, userEmptied
 }
 
-// succeed remembers the network a user's password was right from.
+// succeed gives back the reservation and remembers the network a user's
+// password was right from.
 func (t *throttle) succeed(a *attempt, now int64) {
+	t.release(a, now)
 	if t.cfg.Disabled || a.from.exempt || !a.password || !a.from.net.IsValid() {
 		return
 	}
@@ -424,8 +535,29 @@ func (s *Service) admit(a *attempt) error {
 	return nil
 }
 
+// reserve takes an admitted attempt's tokens right before its check.
+func (s *Service) reserve(a *attempt) error {
+	// succeeded gives back at this time: a bucket that was full is then
+	// full again, and forgotten.
+	a.at = s.throttle.clock(s.now())
+	if err := s.throttle.reserve(a, a.at); err != nil {
+		s.log.Debug("authentication throttled", a.logFields("retry_after", err.RetryAfter)...)
+		return err
+	}
+	return nil
+}
+
+// release gives back whatever the attempt still holds: deferred after
+// reserve, so that an early return keeps nothing.
+func (s *Service) release(a *attempt) {
+	if a.reserved {
+		s.throttle.release(a, s.throttle.clock(s.now()))
+	}
+}
+
 // failed counts and logs a refused credential; charge is false for a
-// genuine one that has expired or been invalidated.
+// genuine one that has expired or been invalidated, or one that was not
+// decided.
 func (s *Service) failed(a *attempt, err error, charge bool) {
 	addrEmptied, userEmptied := s.throttle.fail(a, charge, s.throttle.clock(s.now()))
 	reason := err.Error()
@@ -446,7 +578,8 @@ func (s *Service) failed(a *attempt, err error, charge bool) {
 }
 
 // succeeded reuses the admission time: a success is the hot path, and a
-// known network's time need not be exact.
+// known network's time need not be exact (what it gives back is exact
+// whatever the time).
 func (s *Service) succeeded(a *attempt) { s.throttle.succeed(a, a.at) }
 
 // apiKeySecretRight tells an expired or invalidated key, which proves its

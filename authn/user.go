@@ -87,7 +87,7 @@ func (s *Service) PutUser(ctx context.Context, c Caller, name string, req PutUse
 	if err := checkMetadataKeys(req.Metadata); err != nil {
 		return false, err
 	}
-	hash, err := s.passwordHash(req.Password, req.PasswordHash)
+	hash, err := s.passwordHash(ctx, req.Password, req.PasswordHash)
 	if err != nil {
 		return false, err
 	}
@@ -110,22 +110,62 @@ func (s *Service) PutUser(ctx context.Context, c Caller, name string, req PutUse
 
 // passwordHash turns the password fields of a request into a stored hash;
 // "" means no password was given.
-func (s *Service) passwordHash(password *Secret, prehashed *string) (string, error) {
+func (s *Service) passwordHash(ctx context.Context, password *Secret, prehashed *string) (string, error) {
 	switch {
 	case password != nil && prehashed != nil:
 		return "", validation("only one of [password, passwordHash] can be provided")
 	case prehashed != nil:
-		if !s.hasher.Accepts(*prehashed) {
-			return "", invalid("The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. The supported password hash algorithm is [%s]", s.hasher.Name())
+		if err := s.checkPrehashed(*prehashed); err != nil {
+			return "", err
 		}
 		return *prehashed, nil
 	case password != nil:
 		if len(*password) < minPasswordLength {
 			return "", validation(fmt.Sprintf("passwords must be at least [%d] characters long", minPasswordLength))
 		}
-		return s.hasher.Hash(password.bytes())
+		return s.hashPassword(ctx, password.bytes())
 	}
 	return "", nil
+}
+
+// checkPrehashed admits a password_hash as Elasticsearch does, of the
+// configured algorithm's family, and only within the cost limit: every
+// later login with a wrong password pays what the hash costs.
+func (s *Service) checkPrehashed(hash string) error {
+	const reason = "The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. The supported password hash algorithm is [%s]"
+	if !s.hasher.Accepts(hash) {
+		return invalid(reason, s.hasher.Name())
+	}
+	if !s.costLimit.allows(hash) {
+		return invalid(reason+", with %s", s.hasher.Name(), s.costLimit.describe(s.hasher.family))
+	}
+	return nil
+}
+
+// checkForwardedPasswordHash is the leader's check of a password hash in a
+// forwarded user write: the forwarding node checked it, but the internal
+// endpoint may be called by anyone when peers are not authenticated, and
+// the nodes' limits may differ. Events without a hash pass.
+func (s *Service) checkForwardedPasswordHash(t fsm.EventType, body []byte) error {
+	var hash string
+	switch t {
+	case fsm.UserPut:
+		var p fsm.UserPutV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		hash = p.User.PasswordHash
+	case fsm.UserPasswordChanged:
+		var p fsm.UserPasswordChangedV1
+		if err := json.Unmarshal(body, &p); err != nil {
+			return err
+		}
+		hash = p.PasswordHash
+	}
+	if hash == "" && t != fsm.UserPasswordChanged {
+		return nil
+	}
+	return s.checkPrehashed(hash)
 }
 
 func compactObject(raw json.RawMessage) json.RawMessage {
@@ -198,7 +238,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, name string, pas
 	if password == nil && prehashed == nil {
 		return validation("password must be specified")
 	}
-	hash, err := s.passwordHash(password, prehashed)
+	hash, err := s.passwordHash(ctx, password, prehashed)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,7 @@ type snapshotMeta struct {
 	// format version (restore only).
 	sets    []map[string]RoleDescriptor
 	version uint16
+	read    bool
 }
 
 type captured struct {
@@ -238,8 +239,36 @@ func (h *hashingReader) full(b []byte) error {
 	return nil
 }
 
-// maxRecord bounds one record, so a corrupt length cannot allocate without limit.
-const maxRecord = 64 << 20
+// Lengths and counts read from a snapshot are claims, not facts: a backup
+// comes from a client, so nothing is allocated on a claim alone.
+const (
+	// maxRecord bounds one record. The largest real one is a role, user or
+	// key built from a request body (at most 10 MiB), re-encoded as JSON,
+	// which can escape it to several times its size.
+	maxRecord = 64 << 20
+	// recordChunk is how much of a record's claimed length is allocated
+	// before its bytes arrive; the buffer grows only as they do.
+	recordChunk = 64 << 10
+	// maxSizeHint caps the record counts of the meta record used to size
+	// the key and token tables up front; past it they grow as records
+	// arrive, so a meta record claiming fifty million keys costs nothing.
+	maxSizeHint = 1 << 16
+)
+
+// body reads an n-byte record body into buf, growing buf only as bytes
+// arrive, so a claimed length allocates at most twice what was really sent.
+func (h *hashingReader) body(buf []byte, n uint64) ([]byte, error) {
+	buf = buf[:0]
+	for uint64(len(buf)) < n {
+		chunk := int(min(n-uint64(len(buf)), uint64(max(len(buf), recordChunk))))
+		start := len(buf)
+		buf = slices.Grow(buf, chunk)[:start+chunk]
+		if err := h.full(buf[start:]); err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
 
 // Restore replaces the state with the snapshot read from r. The new state is
 // built aside and swapped in only after the checksum matches, so a bad
@@ -273,7 +302,7 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 	for {
 		kind, err := hr.ReadByte()
 		if err != nil {
-			return 0, fmt.Errorf("%w: truncated: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: truncated", ErrBadSnapshot)
 		}
 		if recordKind(kind) == recEnd {
 			want := hr.sum.Sum(nil)
@@ -289,12 +318,10 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 			return 0, fmt.Errorf("%w: bad record length", ErrBadSnapshot)
 		}
 		// Decoding copies what it keeps, so one buffer serves every record.
-		if uint64(cap(buf)) < n {
-			buf = make([]byte, n)
-		}
-		body := buf[:n]
-		if err := hr.full(body); err != nil {
-			return 0, fmt.Errorf("%w: truncated record: %v", ErrBadSnapshot, err)
+		body, err := hr.body(buf, n)
+		buf = body
+		if err != nil {
+			return 0, fmt.Errorf("%w: truncated record", ErrBadSnapshot)
 		}
 		if err := s.restoreRecord(recordKind(kind), body, &meta); err != nil {
 			return 0, fmt.Errorf("%w: record kind %d: %v", ErrBadSnapshot, kind, err)
@@ -305,12 +332,16 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) error {
 	switch kind {
 	case recMeta:
+		// Once, first: a second one would drop the tables filled so far.
+		if meta.read {
+			return errors.New("more than one meta record")
+		}
 		if err := json.Unmarshal(body, meta); err != nil {
 			return err
 		}
-		const maxHint = 50_000_000
-		s.apiKeys = newAPIKeyTable(min(max(meta.APIKeys, 0), maxHint))
-		s.tokens = newTokenTable(min(max(meta.Tokens, 0), maxHint))
+		meta.read = true
+		s.apiKeys = newAPIKeyTable(min(max(meta.APIKeys, 0), maxSizeHint))
+		s.tokens = newTokenTable(min(max(meta.Tokens, 0), maxSizeHint))
 		return nil
 	case recUser:
 		return restoreInto(body, s.users, func(u *User) string { return u.Username })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
@@ -37,12 +38,18 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request, c authn.C
 	if err := s.authn.Authorize(c, actionRestore); err != nil {
 		return err
 	}
+	if r.ContentLength > snapshot.MaxBackupSize {
+		return backupTooLarge()
+	}
 	if !s.node.IsLeader() {
 		return s.proxyToLeader(w, r) // raft restores on the leader
 	}
 	hdr, err := snapshot.Restore(s.node, r.Body)
+	if errors.Is(err, snapshot.ErrTooLarge) {
+		return backupTooLarge()
+	}
 	if errors.Is(err, snapshot.ErrBadBackup) {
-		return badRequest("illegal_argument_exception", err.Error())
+		return badRequest("illegal_argument_exception", shortReason(err.Error()))
 	}
 	if err != nil {
 		return err
@@ -51,4 +58,21 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request, c authn.C
 	writeJSON(w, r, http.StatusOK, map[string]any{"restored": true, "format_version": hdr.FormatVersion,
 		"source_cluster_id": hdr.ClusterID, "source_last_index": hdr.LastIndex, "counts": hdr.Counts})
 	return nil
+}
+
+// backupTooLarge is the answer to a backup over snapshot.MaxBackupSize, in
+// the form of the request body limit's.
+func backupTooLarge() error {
+	return &httpError{status: http.StatusRequestEntityTooLarge, typ: "content_too_long_exception",
+		reason: snapshot.ErrTooLarge.Error()}
+}
+
+// shortReason keeps a backup's error reason short: decoding errors can
+// quote parts of the file.
+func shortReason(s string) string {
+	const max = 300
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "..."
 }

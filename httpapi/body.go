@@ -12,20 +12,32 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// maxBody is the largest request body accepted (http.max_content_length).
+// maxBody is the largest JSON request body accepted; every route that
+// takes one reads it through readBody. Elasticsearch's
+// http.max_content_length is 100 MiB, but its bodies carry documents; the
+// largest of ours is a role or an API key's descriptors. Restores stream
+// their own, larger, limit (snapshot.MaxBackupSize).
 const maxBody = 10 << 20
 
-// readBody reads the request body, refusing one over maxBody.
+// readBody reads the request body, refusing one over maxBody, before
+// reading it when its declared length already is.
 func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		return nil, bodyTooLarge()
+	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return nil, badRequest("parse_exception", "failed to read request body")
 	}
 	if len(data) > maxBody {
-		return nil, &httpError{status: http.StatusRequestEntityTooLarge, typ: "content_too_long_exception",
-			reason: fmt.Sprintf("request body is larger than the limit of [%d] bytes", maxBody)}
+		return nil, bodyTooLarge()
 	}
 	return data, nil
+}
+
+func bodyTooLarge() error {
+	return &httpError{status: http.StatusRequestEntityTooLarge, typ: "content_too_long_exception",
+		reason: fmt.Sprintf("request body is larger than the limit of [%d] bytes", maxBody)}
 }
 
 // decodeBody decodes a JSON body strictly, as Elasticsearch parses request

@@ -23,12 +23,42 @@ const (
 	// and older ones. 2: the state stream has binary API key and token
 	// records (fsm.SnapshotVersion 2).
 	FormatVersion = 2
-	maxHeader     = 1 << 20
+	// maxHeader bounds the JSON header, a few hundred bytes in practice.
+	maxHeader = 64 << 10
+	// MaxBackupSize is the largest backup a restore reads. A million API
+	// keys take about 150 MiB, so this leaves room for large metadata;
+	// the restored state is built in memory, so the size must be bounded.
+	MaxBackupSize = 1 << 30
 )
 
 // ErrBadBackup is returned for a file that fails any check; nothing is
 // restored from it.
 var ErrBadBackup = errors.New("bad backup file")
+
+// ErrTooLarge is returned for a backup over MaxBackupSize; nothing is
+// restored from it.
+var ErrTooLarge = fmt.Errorf("backup is larger than the limit of [%d] bytes", MaxBackupSize)
+
+// capped reads at most MaxBackupSize bytes and remembers going past it;
+// fsm reports the cut as a truncated stream, this says why.
+type capped struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.over = true
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
 
 // Header describes a backup.
 type Header struct {
@@ -90,17 +120,22 @@ func ReadHeader(r io.Reader) (Header, error) {
 
 // Read checks a backup and loads its state into a new, unattached State. A
 // wrong checksum, a newer format or a damaged stream is an ErrBadBackup.
+// A file over MaxBackupSize is an ErrTooLarge.
 func Read(r io.Reader) (Header, *fsm.State, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
+	limit := &capped{r: r, left: MaxBackupSize}
+	br := bufio.NewReaderSize(limit, 256<<10)
 	hdr, err := ReadHeader(br)
-	if err != nil {
-		return hdr, nil, err
+	if err == nil {
+		st := fsm.NewState()
+		if err = st.Restore(br); err == nil {
+			return hdr, st, nil
+		}
+		err = fmt.Errorf("%w: %v", ErrBadBackup, err)
 	}
-	st := fsm.NewState()
-	if err := st.Restore(br); err != nil {
-		return hdr, nil, fmt.Errorf("%w: %v", ErrBadBackup, err)
+	if limit.over {
+		return hdr, nil, ErrTooLarge
 	}
-	return hdr, st, nil
+	return hdr, nil, err
 }
 
 // Restorer is what restoring needs of the cluster: the live state, and

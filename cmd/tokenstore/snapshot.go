@@ -33,7 +33,7 @@ func snapshotCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("snapshot "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "HTTP address of any node")
-	user := fs.String("user", "", "NAME:PASSWORD of a user with the manage privilege")
+	user := fs.String("user", "", "NAME:PASSWORD of a user with manage_security (save) or all (restore)")
 	caCert := fs.String("ca-cert", "", "PEM file of the CA that signed the node's HTTP certificate (default: the system's)")
 	if err := fs.Parse(reorderFlags(args[1:])); err != nil {
 		return err
