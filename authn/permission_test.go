@@ -14,7 +14,8 @@ func TestClusterPrivileges(t *testing.T) {
 	}{
 		{[]string{"all"}, "cluster:admin/xpack/security/user/put", true},
 		{[]string{"manage"}, "cluster:admin/xpack/security/user/put", false},
-		{[]string{"manage"}, "cluster:admin/voting_config/add_exclusions", true},
+		{[]string{"manage"}, "cluster:admin/voting_config/add_exclusions", false},
+		{[]string{"all"}, "cluster:admin/voting_config/add_exclusions", true},
 		{[]string{"manage"}, ActionBackup, false},
 		{[]string{"manage"}, ActionRestore, false},
 		{[]string{"manage"}, ActionJoin, false},

@@ -21,6 +21,11 @@ const secPrefix = "cluster:admin/xpack/security/"
 // grants them, so manage excludes them as it excludes security.
 const ownerPrefix = "cluster:admin/tokenstore/owner/"
 
+// actionAddVotingExclusions removes a member for good here (Elasticsearch
+// keeps it until the exclusions are cleared) and only join, which needs
+// all, brings it back: manage, which grants it in Elasticsearch, does not.
+const actionAddVotingExclusions = "cluster:admin/voting_config/add_exclusions"
+
 // Actions of tokenstore's own that no Elasticsearch privilege names.
 const (
 	// ActionBackup reads every credential hash: security's to give.
@@ -90,7 +95,7 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "manage_connector", grants: []string{"cluster:admin/xpack/connector/*", "cluster:monitor/xpack/connector/*"}},
 	{name: "transport_client", grants: []string{"cluster:monitor/nodes/liveness", "cluster:monitor/state"}},
 	{name: "manage_security", grants: []string{secPrefix + "*"}},
-	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*", ownerPrefix + "*"}},
+	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*", ownerPrefix + "*", actionAddVotingExclusions}},
 	{name: "all", grants: []string{"cluster:*"}},
 }
 

@@ -104,7 +104,7 @@ func (n *Node) leaderApplied(ctx context.Context) (uint64, error) {
 	var out struct {
 		Applied uint64 `json:"applied"`
 	}
-	status, body, err := n.call(ctx, http.MethodGet, base+pathApplied, "", nil, &out)
+	status, body, err := n.call(ctx, http.MethodGet, base+pathApplied, n.peerCredential(), nil, &out)
 	if err != nil {
 		return 0, err
 	}

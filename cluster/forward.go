@@ -30,6 +30,12 @@ const (
 	maxEventBytes  = 16 << 20
 )
 
+// NodeOnlyPaths are the internal endpoints that carry no client credential:
+// only nodes call them. With transport TLS the peer certificate admits the
+// caller (RequirePeer); without, the HTTP layer asks for a node's
+// credential (see Node.peerCredential).
+var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm}
+
 // ForbiddenError is returned when the leader refuses a forwarded write: its
 // own authorization of the client's credential failed.
 type ForbiddenError struct{ Reason string }
@@ -43,11 +49,11 @@ var errNotAppended = errors.New("not appended")
 // ErrUnavailable wraps failures to reach the leader.
 var ErrUnavailable = errors.New("cluster unavailable")
 
-func newInternalClient(isolated *atomic.Bool, tlsConfig *tls.Config) *http.Client {
+func newInternalClient(isolated *atomic.Bool, tlsConfig *tls.Config, credentialsMayGoTo func(string) bool) *http.Client {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	return &http.Client{
 		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
+		Transport: credentialGuard{allowed: credentialsMayGoTo, next: &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				if isolated.Load() {
 					return nil, errIsolated
@@ -55,9 +61,12 @@ func newInternalClient(isolated *atomic.Bool, tlsConfig *tls.Config) *http.Clien
 				return d.DialContext(ctx, network, addr)
 			},
 			MaxIdleConnsPerHost: 64,
-			TLSClientConfig:     tlsConfig,
-			ForceAttemptHTTP2:   tlsConfig != nil,
-		},
+			// Peers close idle connections after http.read_timeout; closing
+			// ours first avoids sending on one being closed.
+			IdleConnTimeout:   30 * time.Second,
+			TLSClientConfig:   tlsConfig,
+			ForceAttemptHTTP2: tlsConfig != nil,
+		}},
 	}
 }
 
@@ -166,7 +175,7 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 // the other side (no connection), which makes it safe to send again.
 func neverSent(err error) bool {
 	var op *net.OpError
-	return errors.Is(err, errIsolated) || (errors.As(err, &op) && op.Op == "dial")
+	return errors.Is(err, errIsolated) || errors.Is(err, ErrUnverifiedPeer) || (errors.As(err, &op) && op.Op == "dial")
 }
 
 // LeaderURL is the leader's HTTP base URL, waiting (until ctx ends) while

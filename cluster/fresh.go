@@ -142,7 +142,7 @@ func (n *Node) confirmOn(ctx context.Context, id string, index uint64) error {
 		if node, ok := n.State().Node(id); ok {
 			cctx, cancel := context.WithTimeout(ctx, probeEvery)
 			var st Status
-			status, _, err := n.call(cctx, http.MethodGet, n.PeerURL(node.HTTPAddr)+pathStatus, "", nil, &st)
+			status, _, err := n.call(cctx, http.MethodGet, n.PeerURL(node.HTTPAddr)+pathStatus, n.peerCredential(), nil, &st)
 			cancel()
 			if err == nil && status == http.StatusOK && st.ID == id {
 				n.health.seen(id)
@@ -194,7 +194,7 @@ func (n *Node) WaitConfirmed(ctx context.Context, index uint64) error {
 	if n.fresh.confirmed.Load() >= index {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.fenceAfter()+2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, n.waitBound())
 	defer cancel()
 	if n.IsLeader() {
 		if err := n.confirmApplied(ctx, index); err != nil {
@@ -207,7 +207,7 @@ func (n *Node) WaitConfirmed(ctx context.Context, index uint64) error {
 		base, err := n.leaderURL()
 		if err == nil {
 			var status int
-			status, _, err = n.call(ctx, http.MethodGet, fmt.Sprintf("%s%s?index=%d", base, pathConfirm, index), "", nil, nil)
+			status, _, err = n.call(ctx, http.MethodGet, fmt.Sprintf("%s%s?index=%d", base, pathConfirm, index), n.peerCredential(), nil, nil)
 			if err == nil && status == http.StatusOK {
 				n.markConfirmed(index)
 				return nil
@@ -221,22 +221,39 @@ func (n *Node) WaitConfirmed(ctx context.Context, index uint64) error {
 	}
 }
 
-// handleConfirm is the leader's side of WaitConfirmed.
+// handleConfirm is the leader's side of WaitConfirmed. An index beyond the
+// leader's log cannot be confirmed by waiting, so it is refused at once;
+// any other wait ends within waitBound or when the caller goes away.
 func (n *Node) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	index, err := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
-	if err != nil || !n.IsLeader() {
-		http.Error(w, "not the leader, or no index", http.StatusServiceUnavailable)
+	if err != nil {
+		writeESError(w, http.StatusBadRequest, "illegal_argument_exception", "[index] must be a log index")
 		return
 	}
-	if err := n.WaitApplied(r.Context(), index); err == nil {
-		err = n.WaitConfirmed(r.Context(), index)
+	if !n.IsLeader() {
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", "not the leader")
+		return
+	}
+	if last := n.raft.LastIndex(); index > last {
+		writeESError(w, http.StatusBadRequest, "illegal_argument_exception",
+			fmt.Sprintf("index [%d] is beyond the leader's last log index [%d]", index, last))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), n.waitBound())
+	defer cancel()
+	if err := n.WaitApplied(ctx, index); err == nil {
+		err = n.WaitConfirmed(ctx, index)
 	}
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+// waitBound is the longest an internal call waits for a confirmation: a
+// member that has not applied by then is fenced.
+func (n *Node) waitBound() time.Duration { return n.fenceAfter() + 2*time.Second }
 
 // fenceAfter is how long a member must go without answering this node
 // before its read lease has surely run out: its lease counts from its last

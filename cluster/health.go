@@ -59,7 +59,7 @@ func (h *healthProbe) probe(id, url string) {
 	ctx, cancel := context.WithTimeout(context.Background(), probeEvery)
 	defer cancel()
 	var st Status
-	status, _, err := h.node.call(ctx, http.MethodGet, url, "", nil, &st)
+	status, _, err := h.node.call(ctx, http.MethodGet, url, h.node.peerCredential(), nil, &st)
 	if err != nil || status != http.StatusOK || st.ID != id {
 		return
 	}

@@ -3,8 +3,10 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -41,6 +43,9 @@ func (n *Node) joinAny(urls []string) error {
 			}
 			if err == nil {
 				err = fmt.Errorf("%s answered %d: %s", base, status, strings.TrimSpace(string(resp)))
+				if status == http.StatusBadRequest {
+					return fmt.Errorf("join refused: %w", err) // asking again changes nothing
+				}
 			}
 			lastErr = err
 		}
@@ -55,39 +60,76 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = json.Unmarshal(data, &req)
 	}
-	if err != nil || req.ID == "" || req.RaftAddr == "" || req.HTTPAddr == "" {
-		http.Error(w, "join needs id, raft_addr and http_addr", http.StatusBadRequest)
+	if err == nil {
+		err = req.validate()
+	}
+	if err != nil {
+		writeESError(w, http.StatusBadRequest, "illegal_argument_exception", err.Error())
 		return
 	}
 	if !n.IsLeader() {
-		base, err := n.leaderURL()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		status, resp, err := n.call(r.Context(), http.MethodPost, base+pathJoin, r.Header.Get("Authorization"), data, nil)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(status)
-		w.Write(resp)
+		n.passJoinToLeader(w, r, data)
 		return
 	}
 	if n.cfg.AuthorizeJoin == nil || n.cfg.AuthorizeJoin(r.Header.Get("Authorization")) != nil {
-		n.log.Warn("refused a join request", "from", r.RemoteAddr, "id", req.ID)
-		http.Error(w, "joining needs the credential of a user with the manage cluster privilege", http.StatusForbidden)
+		n.log.Warn("refused a join request", "from", r.RemoteAddr, "id", truncate(req.ID, 64))
+		writeESError(w, http.StatusForbidden, "security_exception",
+			"joining needs the credential of a user with the all cluster privilege")
 		return
 	}
 	if err := n.addVoter(req); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		var conflict *memberConflict
+		if errors.As(err, &conflict) {
+			n.log.Warn("refused a join request", "from", r.RemoteAddr, "error", err)
+			writeESError(w, http.StatusBadRequest, "illegal_argument_exception", err.Error())
+			return
+		}
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", err.Error())
 		return
 	}
 	writeJSON(w, map[string]bool{"joined": true})
 }
 
-// addVoter makes the node a voter (replacing a stale entry with the same id
-// or address) and records its HTTP address.
+func (n *Node) passJoinToLeader(w http.ResponseWriter, r *http.Request, data []byte) {
+	base, err := n.leaderURL()
+	if err != nil {
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", err.Error())
+		return
+	}
+	status, resp, err := n.call(r.Context(), http.MethodPost, base+pathJoin, r.Header.Get("Authorization"), data, nil)
+	if err != nil {
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(resp)
+}
+
+// validate bounds what a join may write into the configuration and the log.
+func (req joinRequest) validate() error {
+	if req.ID == "" || len(req.ID) > 256 || strings.ContainsFunc(req.ID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return errors.New("join needs an [id] of 1 to 256 printable characters")
+	}
+	for name, addr := range map[string]string{"raft_addr": req.RaftAddr, "http_addr": req.HTTPAddr} {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || host == "" || port == "" || len(addr) > 256 {
+			return fmt.Errorf("join needs [%s] as host:port", name)
+		}
+	}
+	return nil
+}
+
+// memberConflict refuses a join that names an id or an address another
+// member holds: a join never removes or replaces a member (an operator
+// removes one with voting_config_exclusions first).
+type memberConflict struct{ reason string }
+
+func (e *memberConflict) Error() string { return e.reason }
+
+// addVoter makes the node a voter and records its HTTP address. A member
+// joining again with its own id and Raft address (after a restart on a new
+// HTTP port, or with a wiped data dir) only has its HTTP address recorded.
 func (n *Node) addVoter(req joinRequest) error {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
@@ -96,13 +138,16 @@ func (n *Node) addVoter(req joinRequest) error {
 	present := false
 	for _, s := range f.Configuration().Servers {
 		sameID, sameAddr := s.ID == raft.ServerID(req.ID), s.Address == raft.ServerAddress(req.RaftAddr)
+		node, _ := n.State().Node(string(s.ID))
 		switch {
 		case sameID && sameAddr:
 			present = true
-		case sameID || sameAddr:
-			if err := n.raft.RemoveServer(s.ID, 0, 10*time.Second).Error(); err != nil {
-				return fmt.Errorf("remove stale member %s: %w", s.ID, err)
-			}
+		case sameID:
+			return &memberConflict{fmt.Sprintf("node id [%s] is already a member, with another raft address", truncate(req.ID, 64))}
+		case sameAddr:
+			return &memberConflict{fmt.Sprintf("raft address [%s] already belongs to member [%s]", truncate(req.RaftAddr, 64), s.ID)}
+		case node.HTTPAddr == req.HTTPAddr:
+			return &memberConflict{fmt.Sprintf("http address [%s] already belongs to member [%s]", truncate(req.HTTPAddr, 64), s.ID)}
 		}
 	}
 	if !present {

@@ -60,6 +60,16 @@ type Config struct {
 	// Without a successful check nobody becomes a member.
 	JoinCredential string
 	AuthorizeJoin  func(credential string) error
+	// InsecurePeers lets credentials travel in plain text to members beyond
+	// loopback (tokenstore.security.allow_insecure_non_loopback); without
+	// it and without transport TLS they go to loopback members only.
+	InsecurePeers bool
+	// RaftHandshakeTimeout bounds the time from accepting a Raft connection
+	// to the peer's first bytes (TLS handshake included); default 10s.
+	RaftHandshakeTimeout time.Duration
+	// RaftMaxConnections caps the Raft port's open inbound connections;
+	// default 128.
+	RaftMaxConnections int
 }
 
 // ErrNoLeader is returned when no leader is known, e.g. during an election or
@@ -93,7 +103,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.Named("cluster"), fsm: fsm.New(), stopped: make(chan struct{})}
-	n.client = newInternalClient(&n.isolated, n.internalTLS())
+	n.client = newInternalClient(&n.isolated, n.internalTLS(), n.credentialsMayGoTo)
 	n.catchUp.node = n
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
@@ -106,7 +116,7 @@ func Open(cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.stream, err = newStreamLayer(cfg.RaftAddr, &n.isolated, cfg.Transport)
+	n.stream, err = newStreamLayer(&cfg, &n.isolated)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
@@ -177,6 +187,12 @@ func setDefaults(cfg *Config) {
 	}
 	if cfg.SnapshotRetain == 0 {
 		cfg.SnapshotRetain = 2
+	}
+	if cfg.RaftHandshakeTimeout == 0 {
+		cfg.RaftHandshakeTimeout = 10 * time.Second
+	}
+	if cfg.RaftMaxConnections == 0 {
+		cfg.RaftMaxConnections = 128
 	}
 }
 

@@ -22,17 +22,20 @@ type streamLayer struct {
 	advertise net.Addr
 	tls       *TransportTLS // nil: plain TCP
 	isolated  *atomic.Bool
+	// handshake bounds the time from accept to a peer's first bytes.
+	handshake time.Duration
 	mu        sync.Mutex
 	conns     map[*isolatableConn]struct{}
 }
 
-func newStreamLayer(addr string, isolated *atomic.Bool, t *TransportTLS) (*streamLayer, error) {
-	ln, err := net.Listen("tcp", addr)
+func newStreamLayer(cfg *Config, isolated *atomic.Bool) (*streamLayer, error) {
+	ln, err := net.Listen("tcp", cfg.RaftAddr)
 	if err != nil {
 		return nil, err
 	}
-	return &streamLayer{Listener: ln, advertise: advertiseAddr(addr, ln.Addr()), tls: t, isolated: isolated,
-		conns: map[*isolatableConn]struct{}{}}, nil
+	limited := LimitListener(ln, cfg.RaftMaxConnections, cfg.Logger.Named("raft-net"), "raft")
+	return &streamLayer{Listener: limited, advertise: advertiseAddr(cfg.RaftAddr, ln.Addr()), tls: cfg.Transport,
+		isolated: isolated, handshake: cfg.RaftHandshakeTimeout, conns: map[*isolatableConn]struct{}{}}, nil
 }
 
 // advertiseAddr is the address peers dial: the configured one as written
@@ -72,7 +75,7 @@ func (s *streamLayer) Accept() (net.Conn, error) {
 			// goroutine, so a slow or hostile peer does not stall Accept.
 			c = tls.Server(c, s.tls.serverConfig())
 		}
-		return s.track(c), nil
+		return s.track(withHandshakeDeadline(c, s.handshake)), nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,10 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c authn.Ca
 		}
 		timeout = d
 	}
-	deadline := time.Now().Add(timeout)
+	// A long poll holds a connection: it waits at most half the request
+	// timeout, so its answer is written before the connection's deadline,
+	// and answers as a timed-out wait does.
+	deadline := time.Now().Add(min(timeout, s.settings.net.request/2))
 	for {
 		h := s.health()
 		if (wantStatus == "" || statusRank[h.Status] >= statusRank[wantStatus]) && nodesOK(wantNodes, h.NumberOfNodes) {
@@ -262,10 +266,16 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 	if len(names) == 0 {
 		return badRequest("illegal_argument_exception", "You must set [node_names] or [node_ids] but not both")
 	}
+	if len(names) > maxVotingExclusions {
+		return badRequest("illegal_argument_exception", fmt.Sprintf("add voting config exclusions request for %d nodes would exceed the maximum of [%d] set by [cluster.max_voting_config_exclusions]", len(names), maxVotingExclusions))
+	}
 	if !s.node.IsLeader() {
 		// Membership changes run on the leader, which authorizes the
 		// request again with the client's own credential.
 		return s.proxyToLeader(w, r)
+	}
+	if err := s.checkMembers(names); err != nil {
+		return err
 	}
 	for _, n := range names {
 		if err := s.node.RemoveVoter(n); err != nil {
@@ -273,6 +283,25 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 		}
 	}
 	w.Header().Set("Content-Type", responseMediaType(r))
+	return nil
+}
+
+// maxVotingExclusions is Elasticsearch's cluster.max_voting_config_exclusions
+// default: here an exclusion removes the member from the configuration.
+const maxVotingExclusions = 10
+
+// checkMembers refuses names that are not members, before any of them is
+// removed: each removal is a configuration change of its own.
+func (s *Server) checkMembers(names []string) error {
+	members, err := s.node.Members()
+	if err != nil {
+		return fmt.Errorf("%w: %v", cluster.ErrUnavailable, err)
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(members, func(m cluster.Member) bool { return m.ID == n }) {
+			return badRequest("illegal_argument_exception", fmt.Sprintf("add voting config exclusions request for nodes named [%s] matched no master-eligible nodes", clipText(n, 256)))
+		}
+	}
 	return nil
 }
 
@@ -288,6 +317,11 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) error {
 	target, err := url.Parse(leader)
 	if err != nil {
 		return err
+	}
+	if !s.node.MayForwardTo(target.Host) {
+		// The client's credential goes with the request: not to a member
+		// nothing proves is a node.
+		return fmt.Errorf("%w: %v", cluster.ErrUnavailable, cluster.ErrUnverifiedPeer)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.Transport = s.node.PeerClient().Transport

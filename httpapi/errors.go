@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/cluster"
@@ -62,11 +63,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *authn.Error
 	if errors.As(err, &oe) && oe.OAuth != "" {
 		// get token answers its own failures in RFC 6749's shape.
-		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": oe.OAuth, "error_description": oe.Reason})
+		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": oe.OAuth, "error_description": clipText(oe.Reason, maxReason)})
 		return
 	}
 	log := s.log
 	status, cause := classify(err)
+	// Reasons quote the caller's input (names, paths, values); however it
+	// was built, an error repeats at most maxReason bytes of it.
+	cause.Reason, cause.Additional = clipText(cause.Reason, maxReason), clipText(cause.Additional, maxReason)
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
@@ -119,6 +123,20 @@ func classify(err error) (int, esCause) {
 		return http.StatusServiceUnavailable, esCause{Type: "unavailable_shards_exception", Reason: "the cluster could not commit the write"}
 	}
 	return http.StatusInternalServerError, esCause{Type: "exception", Reason: "internal error, see the node's log"}
+}
+
+// maxReason bounds an error's reason; Elasticsearch's own are far shorter.
+const maxReason = 2048
+
+// clipText cuts s to at most n bytes on a rune boundary, marking the cut.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // httpError is an error of the HTTP layer itself (body too large, bad JSON).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -25,7 +26,11 @@ func (s *Server) routes() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
 	r.Handle(pathFileTokens, s.node.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
-	r.PathPrefix(cluster.InternalPrefix + "/").Handler(s.node.Handler())
+	internal := s.node.Handler()
+	for _, p := range cluster.NodeOnlyPaths {
+		r.Handle(p, s.nodeOnly(internal))
+	}
+	r.PathPrefix(cluster.InternalPrefix + "/").Handler(internal)
 
 	api := func(path string, h handlerFunc, methods ...string) {
 		r.Handle(path, s.authenticated(h)).Methods(methods...)
@@ -37,8 +42,8 @@ func (s *Server) routes() http.Handler {
 	api("/_cluster/voting_config_exclusions", s.handleAddVotingExclusion, http.MethodPost)
 	api("/_cluster/voting_config_exclusions", s.handleClearVotingExclusions, http.MethodDelete)
 
-	api("/_tokenstore/backup", s.handleBackup, http.MethodGet)
-	api("/_tokenstore/backup/_restore", s.handleRestore, http.MethodPost)
+	api("/_tokenstore/backup", s.streaming(s.handleBackup), http.MethodGet)
+	api("/_tokenstore/backup/_restore", s.streaming(s.handleRestore), http.MethodPost)
 	api("/_tokenstore/stats", s.handleStats, http.MethodGet)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
@@ -108,6 +113,9 @@ func (s *Server) common(next http.Handler) http.Handler {
 }
 
 // authenticated authenticates the request locally before the handler runs.
+// runAsHeader is Elasticsearch's run-as header, in canonical form.
+const runAsHeader = "Es-Security-Runas-User"
+
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The TCP peer, never X-Forwarded-For, which any client can write.
@@ -116,10 +124,46 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		if _, ok := r.Header[runAsHeader]; ok {
+			// Run-as is not built: answering as the authenticated user would
+			// give a proxy that asks to drop privileges more than it asked.
+			s.writeError(w, r, &httpError{status: http.StatusForbidden, typ: "security_exception",
+				reason: "run as [" + clipText(r.Header.Get(runAsHeader), 256) + "] is not supported: the " + runAsHeader + " header is refused"})
+			return
+		}
 		if err := h(w, r, c); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// nodeOnly guards the internal endpoints only nodes call. With transport
+// TLS the node certificate was checked (cluster.RequirePeer); without, the
+// caller must show a credential with the privilege joining needs, which is
+// what a node sends (its join credential).
+func (s *Server) nodeOnly(next http.Handler) http.Handler {
+	if s.tls.transport != nil {
+		return next
+	}
+	return s.authenticated(func(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+		if err := s.authn.Authorize(c, authn.ActionJoin); err != nil {
+			return err
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// streaming gives a backup or restore, whose bodies have no size limit,
+// tokenstore.http.stream_timeout instead of the request timeout.
+func (s *Server) streaming(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+		rc := http.NewResponseController(w)
+		deadline := time.Now().Add(s.settings.net.stream)
+		rc.SetReadDeadline(deadline)
+		rc.SetWriteDeadline(deadline)
+		return h(w, r, c)
+	}
 }
 
 // actionStats is under cluster:monitor/*, so the monitor privilege grants
@@ -138,12 +182,12 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, c authn.Cal
 
 func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, badRequest("illegal_argument_exception",
-		fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)))
+		fmt.Sprintf("no handler found for uri [%s] and method [%s]", clipText(r.URL.EscapedPath(), 256), clipText(r.Method, 32))))
 }
 
 func (s *Server) wrongMethod(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, typ: "illegal_argument_exception",
-		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", r.URL.EscapedPath(), r.Method)})
+		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", clipText(r.URL.EscapedPath(), 256), clipText(r.Method, 32))})
 }
 
 // pathVar returns a path parameter, unescaped (routes match encoded paths).

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -82,10 +83,14 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err := checkPlainBinds(cfg, settings.net, nodeTLS, cfg.Logger); err != nil {
+		return nil, err
+	}
+	raw, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
+	ln := cluster.LimitListener(raw, settings.net.httpMaxConns, cfg.Logger.Named("http"), "http")
 	s := &Server{cfg: cfg, log: cfg.Logger.Named("http"), tls: nodeTLS, listener: ln, settings: settings, done: make(chan error, 1),
 		authenticate: authenticateValues(settings.authn.TokensEnabled, settings.authn.APIKeysEnabled)}
 	var svc *authn.Service
@@ -100,8 +105,10 @@ func Start(cfg Config) (*Server, error) {
 			return svc.AuthorizeForwarded(credential, subject, event)
 		},
 		Transport: nodeTLS.transport, HTTPTLS: nodeTLS.server != nil, HTTPCAs: nodeTLS.httpCAs,
-		JoinCredential: cfg.JoinCredential,
-		AuthorizeJoin:  func(credential string) error { return svc.AuthorizeJoin(credential) },
+		JoinCredential:       cfg.JoinCredential,
+		AuthorizeJoin:        func(credential string) error { return svc.AuthorizeJoin(credential) },
+		InsecurePeers:        settings.net.allowInsecure,
+		RaftHandshakeTimeout: settings.net.raftHandshake, RaftMaxConnections: settings.net.raftMaxConns,
 	})
 	if err != nil {
 		ln.Close()
@@ -125,13 +132,15 @@ func Start(cfg Config) (*Server, error) {
 	s.stopPurger = cancel
 	go svc.RunPurger(ctx, settings.purge)
 	go svc.RunFileTokenWatcher(ctx)
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
+	s.http = s.newHTTPServer()
 	if nodeTLS.server == nil {
 		s.log.Warn("HTTP is plain text: passwords, API keys and tokens cross the network readable by anyone on the path; development only (set xpack.security.http.ssl.*)")
 	}
 	if nodeTLS.transport == nil {
 		s.log.Warn("the Raft port and node-to-node calls are plain text and unauthenticated: whoever reaches the Raft port can append to the log; development only (set xpack.security.transport.ssl.*)")
+		if cfg.JoinCredential == "" {
+			s.log.Warn("no node credential (TOKENSTORE_JOIN_CREDENTIALS or ELASTIC_PASSWORD): without transport TLS a node shows one to call its peers (catch-up, health, confirmations), so this node can only run alone")
+		}
 	}
 	serve := func() error { return s.http.Serve(s.listener) }
 	if nodeTLS.server != nil {
@@ -140,6 +149,66 @@ func Start(cfg Config) (*Server, error) {
 	}
 	go func() { s.done <- serve() }()
 	return s, nil
+}
+
+// newHTTPServer bounds every connection: the TLS handshake and headers
+// (handshake), one request with its body and its answer (request; backup
+// and restore stream, and set their own deadlines), and the time a
+// keep-alive connection may idle between requests (idle).
+func (s *Server) newHTTPServer() *http.Server {
+	l := s.settings.net
+	return &http.Server{Handler: s.routes(), ReadHeaderTimeout: l.handshake, ReadTimeout: l.request,
+		WriteTimeout: l.request, IdleTimeout: l.idle,
+		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{})}
+}
+
+// checkPlainBinds is Elasticsearch's bootstrap check in spirit: a port
+// without TLS listens on loopback only, where nobody else on the network
+// reads its passwords or, for Raft, appends to the log. The operator can
+// allow it, and is warned at every start.
+func checkPlainBinds(cfg Config, l netLimits, t nodeTLS, log hclog.Logger) error {
+	var exposed []string
+	if t.server == nil && !bindsLoopback(cfg.HTTPAddr) {
+		exposed = append(exposed, fmt.Sprintf("HTTP address [%s] without [xpack.security.http.ssl.enabled]", cfg.HTTPAddr))
+	}
+	if t.transport == nil && !bindsLoopback(cfg.RaftAddr) {
+		exposed = append(exposed, fmt.Sprintf("Raft address [%s] without [xpack.security.transport.ssl.enabled]", cfg.RaftAddr))
+	}
+	if len(exposed) == 0 {
+		return nil
+	}
+	what := strings.Join(exposed, " and ")
+	if !l.allowInsecure {
+		return fmt.Errorf("%s: a port without TLS must bind a loopback address (127.0.0.1), since passwords, keys and "+
+			"log entries would cross the network in plain text; enable TLS, bind loopback, or set "+
+			"[tokenstore.security.allow_insecure_non_loopback] to [true] to accept the risk", what)
+	}
+	log.Warn("INSECURE: plain text beyond loopback allowed by tokenstore.security.allow_insecure_non_loopback: " + what +
+		"; credentials and the Raft log cross the network readable and forgeable by anyone on the path, " +
+		"and clients' credentials are forwarded to members in plain text")
+	return nil
+}
+
+// bindsLoopback reports whether a listen address binds loopback only: an
+// empty host binds every interface, and a name binds what it resolves to.
+func bindsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // advertisedHTTP is the address other nodes use to reach this one's HTTP

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -131,9 +132,14 @@ func (s *Server) gatherFileTokens(ctx context.Context, c authn.Caller, principal
 }
 
 func (s *Server) fetchFileTokens(ctx context.Context, addr, credential, principal string) ([]string, error) {
+	if !s.node.MayForwardTo(addr) {
+		// The client's credential would go with the request: a member that
+		// nothing proves is a node counts as failed instead.
+		return nil, cluster.ErrUnverifiedPeer
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.node.PeerURL(addr)+pathFileTokens+"?principal="+principal, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.node.PeerURL(addr)+pathFileTokens+"?principal="+url.QueryEscape(principal), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,123 @@ var knownSettings = map[string]bool{
 	"xpack.security.transport.ssl.key":                     true,
 	"xpack.security.transport.ssl.certificate_authorities": true,
 	"xpack.security.transport.ssl.verification_mode":       true,
+	// Plain text beyond loopback, refused unless this says otherwise.
+	"tokenstore.security.allow_insecure_non_loopback": true,
+}
+
+// authnCounts are the integer settings of the security service: the
+// crypto pool (Elasticsearch's security-crypto thread pool, under its
+// names) and the most a stored password hash may cost to verify (zero, the
+// default, derives it from the configured algorithm).
+var authnCounts = []struct {
+	name     string
+	min, max int
+	dst      func(*authn.Config) *int
+}{
+	{"xpack.security.crypto.thread_pool.size", 1, 1024, func(c *authn.Config) *int { return &c.CryptoPoolSize }},
+	{"xpack.security.crypto.thread_pool.queue_size", 1, 100_000, func(c *authn.Config) *int { return &c.CryptoQueueSize }},
+	{"tokenstore.authc.password_hashing.max_bcrypt_cost", 4, 31, func(c *authn.Config) *int { return &c.MaxBcryptCost }},
+	{"tokenstore.authc.password_hashing.max_pbkdf2_iterations", 1000, 10_000_000, func(c *authn.Config) *int { return &c.MaxPBKDF2Iterations }},
+}
+
+func init() {
+	for _, l := range authnCounts {
+		knownSettings[l.name] = true
+	}
+	for _, l := range durationLimits {
+		knownSettings[l.name] = true
+	}
+	for _, l := range countLimits {
+		knownSettings[l.name] = true
+	}
+}
+
+// netLimits bound what a connection may hold (see durationLimits and
+// countLimits for their settings and defaults).
+type netLimits struct {
+	// handshake bounds the TLS handshake and the request headers; request a
+	// whole request (headers and a body up to http.max_content_length) and
+	// its answer; idle a keep-alive connection between requests; stream a
+	// backup or restore, whose bodies have no size limit.
+	handshake, request, idle, stream time.Duration
+	httpMaxConns                     int
+	raftHandshake                    time.Duration
+	raftMaxConns                     int
+	allowInsecure                    bool
+}
+
+// durationLimits are the time-valued connection limits: name, default and
+// bounds; a row adds a setting.
+var durationLimits = []struct {
+	name          string
+	def, min, max time.Duration
+	dst           func(*netLimits) *time.Duration
+}{
+	{"tokenstore.http.handshake_timeout", 10 * time.Second, 500 * time.Millisecond, 5 * time.Minute, func(n *netLimits) *time.Duration { return &n.handshake }},
+	{"tokenstore.http.request_timeout", time.Minute, time.Second, time.Hour, func(n *netLimits) *time.Duration { return &n.request }},
+	// Elasticsearch's name: how long a connection may stay idle.
+	{"http.read_timeout", time.Minute, 500 * time.Millisecond, 24 * time.Hour, func(n *netLimits) *time.Duration { return &n.idle }},
+	{"tokenstore.http.stream_timeout", time.Hour, time.Second, 24 * time.Hour, func(n *netLimits) *time.Duration { return &n.stream }},
+	{"tokenstore.transport.handshake_timeout", 10 * time.Second, 500 * time.Millisecond, 5 * time.Minute, func(n *netLimits) *time.Duration { return &n.raftHandshake }},
+}
+
+// countLimits are the caps on open connections per port.
+var countLimits = []struct {
+	name          string
+	def, min, max int
+	dst           func(*netLimits) *int
+}{
+	{"tokenstore.http.max_open_connections", 4096, 1, 1 << 20, func(n *netLimits) *int { return &n.httpMaxConns }},
+	{"tokenstore.transport.max_open_connections", 128, 8, 1 << 16, func(n *netLimits) *int { return &n.raftMaxConns }},
+}
+
+// timeValue writes a duration as Elasticsearch does: 500ms, 10s, 5m, 1h.
+func timeValue(d time.Duration) string {
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if d%u.unit == 0 {
+			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+}
+
+func (s Settings) netLimits() (netLimits, error) {
+	var out netLimits
+	for _, l := range durationLimits {
+		*l.dst(&out) = l.def
+		v, ok := s[l.name]
+		if !ok {
+			continue
+		}
+		d, err := authn.ParseTimeValue(l.name, v)
+		if err != nil || d < l.min || d > l.max {
+			return out, fmt.Errorf("setting [%s] must be a time value from [%s] to [%s], got [%s]", l.name, timeValue(l.min), timeValue(l.max), v)
+		}
+		*l.dst(&out) = d
+	}
+	for _, l := range countLimits {
+		*l.dst(&out) = l.def
+		v, ok := s[l.name]
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < l.min || n > l.max {
+			return out, fmt.Errorf("setting [%s] must be a number from %d to %d, got [%s]", l.name, l.min, l.max, v)
+		}
+		*l.dst(&out) = n
+	}
+	const insecure = "tokenstore.security.allow_insecure_non_loopback"
+	if v, ok := s[insecure]; ok {
+		if v != "true" && v != "false" {
+			return out, fmt.Errorf("setting [%s] must be [true] or [false], got [%s]", insecure, v)
+		}
+		out.allowInsecure = v == "true"
+	}
+	return out, nil
 }
 
 // resolved is the typed form of the settings.
@@ -78,6 +195,7 @@ type resolved struct {
 	transport   sslSettings
 	authn       authn.Config
 	purge       authn.PurgeConfig
+	net         netLimits
 }
 
 func (s Settings) resolve() (out resolved, err error) {
@@ -175,6 +293,18 @@ func (s Settings) resolve() (out resolved, err error) {
 		}
 	}
 	if err := s.throttle(&out.authn.Throttle); err != nil {
+		return resolved{}, err
+	}
+	for _, l := range authnCounts {
+		if v, ok := s[l.name]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < l.min || n > l.max {
+				return resolved{}, fmt.Errorf("setting [%s] must be a number from %d to %d, got [%s]", l.name, l.min, l.max, v)
+			}
+			*l.dst(&out.authn) = n
+		}
+	}
+	if out.net, err = s.netLimits(); err != nil {
 		return resolved{}, err
 	}
 	if out.httpSSL, err = s.ssl("xpack.security.http.ssl"); err != nil {

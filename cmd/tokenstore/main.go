@@ -172,7 +172,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 // joinCredential is what this node shows when it joins (or re-registers
 // its address): TOKENSTORE_JOIN_CREDENTIALS=user:password, else the
-// elastic user with ELASTIC_PASSWORD. The user needs the manage privilege.
+// elastic user with ELASTIC_PASSWORD. The user needs the all privilege.
+// Without transport TLS the node also shows it on its calls to peers
+// (catch-up, health, confirmations), so it is needed at every start.
 func joinCredential() (string, error) {
 	if v := os.Getenv("TOKENSTORE_JOIN_CREDENTIALS"); v != "" {
 		if !strings.Contains(v, ":") {

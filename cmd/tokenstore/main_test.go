@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -43,16 +44,20 @@ func TestBadFlagsFailWithOneClearLine(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, nil, 0o600)
 	cases := map[string][]string{
-		"unknown flag":        {"serve", "--nope"},
-		"setting without =":   {"serve", "-E", "cluster.name"},
-		"unknown setting":     {"serve", "-E", "no.such.setting=1", "--data-dir", t.TempDir(), "--bootstrap"},
-		"bad hashing":         {"serve", "-E", "xpack.security.authc.password_hashing.algorithm=md5", "--data-dir", t.TempDir(), "--bootstrap"},
-		"token timeout 2h":    {"serve", "-E", "xpack.security.authc.token.timeout=2h", "--data-dir", t.TempDir(), "--bootstrap"},
-		"token timeout 500ms": {"serve", "-E", "xpack.security.authc.token.timeout=500ms", "--data-dir", t.TempDir(), "--bootstrap"},
-		"throttle burst 0":    {"serve", "-E", "tokenstore.authc.throttle.address.burst=0", "--data-dir", t.TempDir(), "--bootstrap"},
-		"raft heartbeat 10ms": {"serve", "-E", "raft.heartbeat_timeout=10ms", "--data-dir", t.TempDir(), "--bootstrap"},
-		"bootstrap with join": {"serve", "--bootstrap", "--join", "127.0.0.1:1"},
-		"data dir is a file":  {"serve", "--data-dir", file, "--bootstrap"},
+		"unknown flag":         {"serve", "--nope"},
+		"setting without =":    {"serve", "-E", "cluster.name"},
+		"unknown setting":      {"serve", "-E", "no.such.setting=1", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bad hashing":          {"serve", "-E", "xpack.security.authc.password_hashing.algorithm=md5", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bad crypto pool":      {"serve", "-E", "xpack.security.crypto.thread_pool.size=0", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bcrypt cost too high": {"serve", "-E", "tokenstore.authc.password_hashing.max_bcrypt_cost=32", "--data-dir", t.TempDir(), "--bootstrap"},
+		"token timeout 2h":     {"serve", "-E", "xpack.security.authc.token.timeout=2h", "--data-dir", t.TempDir(), "--bootstrap"},
+		"token timeout 500ms":  {"serve", "-E", "xpack.security.authc.token.timeout=500ms", "--data-dir", t.TempDir(), "--bootstrap"},
+		"throttle burst 0":     {"serve", "-E", "tokenstore.authc.throttle.address.burst=0", "--data-dir", t.TempDir(), "--bootstrap"},
+		"raft heartbeat 10ms":  {"serve", "-E", "raft.heartbeat_timeout=10ms", "--data-dir", t.TempDir(), "--bootstrap"},
+		"no connections":       {"serve", "-E", "tokenstore.http.max_open_connections=0", "--data-dir", t.TempDir(), "--bootstrap"},
+		"idle timeout 1ms":     {"serve", "-E", "http.read_timeout=1ms", "--data-dir", t.TempDir(), "--bootstrap"},
+		"bootstrap with join":  {"serve", "--bootstrap", "--join", "127.0.0.1:1"},
+		"data dir is a file":   {"serve", "--data-dir", file, "--bootstrap"},
 		"empty data dir, no bootstrap or join": {"serve", "--data-dir", t.TempDir(),
 			"--http-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t))},
 		"unknown command": {"frobnicate"},
@@ -72,6 +77,28 @@ func TestBadFlagsFailWithOneClearLine(t *testing.T) {
 				t.Fatalf("last stderr line %q is not a clear error", last)
 			}
 		})
+	}
+}
+
+// A node whose plain-text ports would bind beyond loopback refuses to start
+// with one clear line (finding 9b); before, it served passwords in plain
+// text on every interface.
+func TestServeRefusesPlainTextBeyondLoopback(t *testing.T) {
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--bootstrap", "--data-dir", t.TempDir(),
+		"--http-addr", fmt.Sprintf("0.0.0.0:%d", freePort(t)), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil || ctx.Err() != nil {
+		t.Fatalf("serve on 0.0.0.0 without TLS: %v (still running after 30s: %v)", err, ctx.Err())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "tokenstore: ") || !strings.Contains(last, "loopback") ||
+		!strings.Contains(last, "tokenstore.security.allow_insecure_non_loopback") {
+		t.Fatalf("last stderr line %q does not say why", last)
 	}
 }
 
@@ -125,7 +152,9 @@ func TestProcessClusterShutdownAndRestart(t *testing.T) {
 		r, err := testcluster.Do(other.URL(), "GET", "/_cat/master?format=json", auth, nil)
 		return err == nil && r.Status == 200 && !bytes.Contains(r.Body, []byte(`"node":"-"`)) && !bytes.Contains(r.Body, []byte(procs[leader].ID))
 	})
-	if err := testcluster.StartProcess(bin, procs[leader], nil, nil, logs); err != nil {
+	// Without transport TLS a node proves it is one with its credential,
+	// for catch-up too: a restart keeps its environment.
+	if err := testcluster.StartProcess(bin, procs[leader], nil, []string{"ELASTIC_PASSWORD=proc-pass-1"}, logs); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "restarted node authenticates the user written before", func() bool {
