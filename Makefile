@@ -4,7 +4,7 @@ BIN      := bin/tokenstore
 PKGS     := ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: build run cluster docker-certs test test-race bench fuzz chaos docker-test clean deps
+.PHONY: build run cluster docker-certs test test-race lint bench fuzz chaos docker-test clean deps
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenstore
@@ -32,6 +32,12 @@ docker-certs: build
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 10m $(PKGS)
+
+# staticcheck at a pinned version: go run fetches it through the module
+# proxy like any other module, so there is nothing to install first.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: deps
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 test-race: deps
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)

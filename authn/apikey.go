@@ -3,16 +3,16 @@ package authn
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
@@ -26,13 +26,6 @@ const (
 	actionAPIKeyCache      = secPrefix + "api_key/clear_cache"
 )
 
-// Why a salted SHA-256 and not a KDF: API key secrets are 128 random bits,
-// so guessing one from its hash is as hard as guessing the key; a slow KDF
-// protects low-entropy passwords and buys nothing here but latency.
-// Elasticsearch defaults to PBKDF2 for the stored hash and keeps a salted
-// SHA-256 in its cache; this service stores that salted SHA-256 (in the
-// same "{SSHA256}" format) and needs no cache.
-
 // newAPIKeyID returns a 20-character URL-safe id, like Elasticsearch's.
 func newAPIKeyID() string {
 	b := make([]byte, 15)
@@ -45,68 +38,6 @@ func newSecret() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// hashSSHA256 is Elasticsearch's SSHA256: "{SSHA256}" + B64(8-byte salt) +
-// B64(SHA-256(secret || salt)).
-func hashSSHA256(secret string) string {
-	salt := make([]byte, 8)
-	rand.Read(salt)
-	sum := sha256.Sum256(append([]byte(secret), salt...))
-	return "{SSHA256}" + base64.StdEncoding.EncodeToString(salt) + base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// checkSSHA256 compares a presented secret with a decoded hash in constant
-// time, without allocating for secrets of ordinary length.
-func checkSSHA256(secret, salt, digest []byte) bool {
-	if len(digest) != sha256.Size {
-		return false
-	}
-	var buf [256]byte
-	var sum [32]byte
-	if len(secret)+len(salt) <= len(buf) {
-		n := copy(buf[:], secret)
-		n += copy(buf[n:], salt)
-		sum = sha256.Sum256(buf[:n])
-	} else {
-		sum = sha256.Sum256(append(slices.Clone(secret), salt...))
-	}
-	return subtle.ConstantTimeCompare(sum[:], digest) == 1
-}
-
-// apiKeyAuthCache keeps the Authentication built for a key, keyed by id and
-// valid for one ModIndex, so a cached authentication allocates nothing.
-type apiKeyAuthCache struct {
-	mu sync.RWMutex
-	m  map[string]authEntry
-}
-
-func (c *apiKeyAuthCache) get(k *fsm.APIKey) *Authentication {
-	return c.getOrBuild(k.ID, k, func() *Authentication { return apiKeyAuthentication(k) })
-}
-
-// getOrBuild returns the Authentication cached under id if it was built
-// from the same record, else builds and caches a new one.
-func (c *apiKeyAuthCache) getOrBuild(id string, record any, build func() *Authentication) *Authentication {
-	c.mu.RLock()
-	e, ok := c.m[id]
-	c.mu.RUnlock()
-	if ok && e.record == record {
-		return e.auth
-	}
-	e = authEntry{record: record, auth: build()}
-	c.mu.Lock()
-	if len(c.m) >= 100_000 {
-		clear(c.m)
-	}
-	c.m[id] = e
-	c.mu.Unlock()
-	return e.auth
-}
-
-type authEntry struct {
-	record any
-	auth   *Authentication
 }
 
 func apiKeyAuthentication(k *fsm.APIKey) *Authentication {
@@ -123,14 +54,12 @@ func apiKeyAuthentication(k *fsm.APIKey) *Authentication {
 // key unknown here may have been created a moment ago on another node, so a
 // miss catches up with the leader once before it fails.
 func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []byte) (*Authentication, string, error) {
-	k, ok := s.st.APIKey(id)
+	k, ok, err := lookUp(ctx, s, id, s.st.APIKey)
+	if err != nil {
+		return nil, "", err
+	}
 	if !ok {
-		if err := s.catchUpOnMiss(ctx); err != nil {
-			return nil, "", err
-		}
-		if k, ok = s.st.APIKey(id); !ok {
-			return nil, fmt.Sprintf("unable to find apikey with id %s", id), nil
-		}
+		return nil, fmt.Sprintf("unable to find apikey with id %s", id), nil
 	}
 	salt, digest := k.SaltDigest()
 	if !checkSSHA256(secret, salt, digest) {
@@ -145,7 +74,7 @@ func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []by
 	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {
 		return nil, "api key is expired", nil
 	}
-	return s.keyAuth.get(k), "", nil
+	return s.apiKeys.getOrBuild(k.ID, k, func() *Authentication { return apiKeyAuthentication(k) }), "", nil
 }
 
 // CreateAPIKeyRequest is the body of create API key (and grant's api_key).
@@ -228,7 +157,7 @@ func (s *Service) expirationMillis(v *string, now int64) (int64, error) {
 	}
 	d, err := ParseTimeValue("expiration", *v)
 	if err != nil || d <= 0 {
-		return 0, invalid("failed to parse setting [expiration] with value [%s] as a time value: a positive duration such as 1d, 12h or 30m is required", clipID(*v))
+		return 0, invalid("failed to parse setting [expiration] with value [%s] as a time value: a positive duration such as 1d, 12h or 30m is required", Clip(*v, maxIDEcho))
 	}
 	return now + d.Milliseconds(), nil
 }
@@ -252,9 +181,10 @@ func (s *Service) CreateAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRe
 	return s.createAPIKey(ctx, c, req, creatorOf(c.Auth), limitedBy)
 }
 
-func mapValues[V any](m map[string]V) func(func(V) bool) {
+// mapValues yields a map's values in the order of their keys.
+func mapValues[V any](m map[string]V) iter.Seq[V] {
 	return func(yield func(V) bool) {
-		for _, k := range sortedKeysOf(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if !yield(m[k]) {
 				return
 			}
@@ -316,11 +246,12 @@ func (s *Service) limitedBy(a *Authentication) map[string]fsm.RoleDescriptor {
 		return map[string]fsm.RoleDescriptor{}
 	}
 	if a.Realm == ServiceAccountRealm {
-		return map[string]fsm.RoleDescriptor{a.Username: serviceAccounts[a.Username]}
+		d, _ := authz.ServiceAccount(a.Username)
+		return map[string]fsm.RoleDescriptor{a.Username: d}
 	}
 	out := map[string]fsm.RoleDescriptor{}
 	for _, name := range a.Roles {
-		if d, ok := builtinRoles[name]; ok {
+		if d, ok := authz.BuiltinRole(name); ok {
 			out[name] = d
 		} else if r, ok := s.st.Role(name); ok {
 			out[name] = r.Descriptor
@@ -343,4 +274,33 @@ func forbiddenWith(a *Authentication, action string, granting []string) *Error {
 	}
 	e.Reason += fmt.Sprintf(", this action is granted by the cluster privileges [%s]", strings.Join(granting, ","))
 	return e
+}
+
+// verifyAPIKey is the chain's check of an ApiKey credential.
+func (s *Service) verifyAPIKey(ctx context.Context, cred Credential, _ string) (*Authentication, bool, error) {
+	if !s.cfg.APIKeysEnabled {
+		return nil, false, unauthenticated(anonymousDenied, "")
+	}
+	if cred.Malformed {
+		return nil, false, unauthenticated(anonymousDenied, "API key: invalid ApiKey value")
+	}
+	auth, reason, err := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
+	if err != nil {
+		return nil, false, err
+	}
+	if auth == nil {
+		return nil, s.apiKeySecretRight(cred.Principal, cred.Secret), unauthenticated(anonymousDenied, "API key: "+reason)
+	}
+	return auth, false, nil
+}
+
+// apiKeySecretRight tells an expired or invalidated key, which proves its
+// secret, from a guess.
+func (s *Service) apiKeySecretRight(id string, secret []byte) bool {
+	k, ok := s.st.APIKey(id)
+	if !ok {
+		return false
+	}
+	salt, digest := k.SaltDigest()
+	return checkSSHA256(secret, salt, digest)
 }

@@ -40,7 +40,6 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	if err != nil {
 		return out, err
 	}
-	me := c.Auth.owner()
 	if !all && !c.Auth.namesOwnKeys(ids, req.Owner, req.Username, req.RealmName) {
 		return out, forbiddenWith(c.Auth, actionAPIKeyInvalidate, []string{"manage_api_key", "manage_security", "all"})
 	}
@@ -48,20 +47,8 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	if err := s.strictRead(ctx); err != nil {
 		return out, err
 	}
-	selected := func(k *fsm.APIKey) bool {
-		switch {
-		case !all && !c.Auth.ownsKey(k), req.Owner && !me.owns(k) && !c.Auth.ownsKey(k):
-			return false
-		case req.Name != "" && !nameMatches(req.Name, k.Name):
-			return false
-		case req.Username != "" && k.Creator.Principal != req.Username:
-			return false
-		case req.RealmName != "" && k.Creator.Realm != req.RealmName:
-			return false
-		}
-		return true
-	}
-	keys := s.selectAPIKeys(ids, selected)
+	f := keyFilter{caller: c.Auth, all: all, owner: req.Owner, name: req.Name, username: req.Username, realm: req.RealmName}
+	keys := s.selectAPIKeys(ids, f.keeps)
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -83,6 +70,29 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 	}
 	s.log.Info("api keys invalidated", "count", len(out.Invalidated))
 	return out, nil
+}
+
+// keyFilter is what get and invalidate API key select keys by, within
+// what the caller may act on.
+type keyFilter struct {
+	caller *Authentication
+	// all: the caller may act on every key, not only its own.
+	all, owner            bool
+	name, username, realm string
+}
+
+func (f keyFilter) keeps(k *fsm.APIKey) bool {
+	switch {
+	case !f.all && !f.caller.ownsKey(k), f.owner && !f.caller.owner().owns(k) && !f.caller.ownsKey(k):
+		return false
+	case f.name != "" && !nameMatches(f.name, k.Name):
+		return false
+	case f.username != "" && k.Creator.Principal != f.username:
+		return false
+	case f.realm != "" && k.Creator.Realm != f.realm:
+		return false
+	}
+	return true
 }
 
 // selectAPIKeys returns the keys the filter keeps, among the given ids when

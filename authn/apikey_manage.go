@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
@@ -46,7 +48,6 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	if err != nil {
 		return nil, false, err
 	}
-	me := c.Auth.owner()
 	if !all && !c.Auth.namesOwnKeys(nonEmpty(req.ID), req.Owner, req.Username, req.RealmName) {
 		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
@@ -55,22 +56,9 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	}
 	s.freshRead(ctx)
 	now := s.now().UnixMilli()
-	keys := s.st.APIKeys(func(k *fsm.APIKey) bool {
-		switch {
-		case !all && !c.Auth.ownsKey(k), req.Owner && !me.owns(k):
-			return false
-		case req.ID != "" && k.ID != req.ID:
-			return false
-		case req.Name != "" && !nameMatches(req.Name, k.Name):
-			return false
-		case req.Username != "" && k.Creator.Principal != req.Username:
-			return false
-		case req.RealmName != "" && k.Creator.Realm != req.RealmName:
-			return false
-		case req.ActiveOnly && (k.Invalidated || (k.Expiration > 0 && k.Expiration <= now)):
-			return false
-		}
-		return true
+	f := keyFilter{caller: c.Auth, all: all, owner: req.Owner, name: req.Name, username: req.Username, realm: req.RealmName}
+	keys := s.selectAPIKeys(nonEmpty(req.ID), func(k *fsm.APIKey) bool {
+		return f.keeps(k) && !(req.ActiveOnly && (k.Invalidated || (k.Expiration > 0 && k.Expiration <= now)))
 	})
 	return keys, req.ID != "" && len(keys) == 0, nil
 }
@@ -154,16 +142,11 @@ func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyR
 	return updated, noops, errs, nil
 }
 
-// clipID bounds an id from a request before a message repeats it.
-func clipID(id string) string {
-	if len(id) > 64 {
-		return id[:64] + "..."
-	}
-	return id
-}
+// maxIDEcho bounds an id from a request that a message repeats.
+const maxIDEcho = 64
 
 func keyNotOwned(id string) *Error {
-	return &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", clipID(id))}
+	return &Error{Kind: NotFound, Type: "resource_not_found_exception", Reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", Clip(id, maxIDEcho))}
 }
 
 // checkUpdate authorizes and validates an update and returns the event it
@@ -220,7 +203,7 @@ func validateUpdate(rds *map[string]fsm.RoleDescriptor, md *json.RawMessage) err
 		}
 	}
 	if rds != nil {
-		for _, name := range sortedKeysOf(*rds) {
+		for _, name := range slices.Sorted(maps.Keys(*rds)) {
 			if err := ValidateRoleDescriptor((*rds)[name]); err != nil {
 				return err
 			}
@@ -303,11 +286,11 @@ func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequ
 	}
 	if req.RunAs != "" {
 		if !s.canRunAs(user, req.RunAs) {
-			return CreatedAPIKey{}, &Error{Kind: Forbidden, Type: "security_exception", Reason: fmt.Sprintf("action [%s] is unauthorized for user [%s] because user [%s] is unauthorized to run as [%s]", actionAPIKeyGrant, user.Username, user.Username, clipID(req.RunAs))}
+			return CreatedAPIKey{}, &Error{Kind: Forbidden, Type: "security_exception", Reason: fmt.Sprintf("action [%s] is unauthorized for user [%s] because user [%s] is unauthorized to run as [%s]", actionAPIKeyGrant, user.Username, user.Username, Clip(req.RunAs, maxIDEcho))}
 		}
 		rec, ok := lookupUser(s.st, req.RunAs)
 		if !ok || !rec.enabled {
-			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", clipID(req.RunAs)), "")
+			return CreatedAPIKey{}, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [/_security/api_key/grant]", Clip(req.RunAs, maxIDEcho)), "")
 		}
 		user = rec.authentication()
 	}
@@ -320,8 +303,8 @@ func (s *Service) canRunAs(a *Authentication, target string) bool {
 	if a.key != nil {
 		return false
 	}
-	for _, d := range resolvePermission(s.st, a.Roles).Descriptors {
-		if slices.ContainsFunc(d.RunAs, func(p string) bool { return globMatch(p, target) }) {
+	for _, d := range authz.Resolve(s.st, a.Roles).Descriptors {
+		if slices.ContainsFunc(d.RunAs, func(p string) bool { return authz.GlobMatch(p, target) }) {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ func BenchmarkAuthenticateBasicCached(b *testing.B) {
 	if r.Status != http.StatusOK {
 		b.Fatalf("put user: %d %s", r.Status, r.Body)
 	}
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	header := testcluster.Basic("bench", "bench-password")
 	ctx := context.Background()
 	if _, err := svc.Authenticate(ctx, header, "/", "127.0.0.1:50000"); err != nil {
@@ -37,7 +37,7 @@ func BenchmarkAuthenticateBasicCached(b *testing.B) {
 func benchKeys(b *testing.B, n int) (*testcluster.Cluster, []string) {
 	b.Helper()
 	c := testcluster.New(b, 1)
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	caller, err := svc.Authenticate(context.Background(), testcluster.Elastic, "/", "127.0.0.1:50000")
 	if err != nil {
 		b.Fatal(err)
@@ -71,7 +71,7 @@ func benchKeys(b *testing.B, n int) (*testcluster.Cluster, []string) {
 // BenchmarkAuthenticateAPIKeyCached authenticates one key over and over.
 func BenchmarkAuthenticateAPIKeyCached(b *testing.B) {
 	c, headers := benchKeys(b, 1)
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	ctx := context.Background()
 	if _, err := svc.Authenticate(ctx, headers[0], "/", "127.0.0.1:50000"); err != nil {
 		b.Fatal(err)
@@ -90,7 +90,7 @@ func BenchmarkAuthenticateAPIKeyCached(b *testing.B) {
 // no key is seen twice.
 func BenchmarkAuthenticateAPIKeyFirst(b *testing.B) {
 	c, headers := benchKeys(b, 20_000)
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

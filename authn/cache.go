@@ -2,78 +2,78 @@ package authn
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"strings"
 	"sync"
 	"time"
 )
 
-// verifyCache remembers successful password verifications so that a hot
-// user does not pay the KDF on every request. An entry holds a salted
-// SHA-256 of the password, never the password, and is keyed on the user's
-// ModIndex: any change to the user through Raft (new password, disabled,
-// deleted and re-created) makes the entry stale on every node at once.
-type verifyCache struct {
-	ttl     time.Duration
-	mu      sync.RWMutex
-	entries map[string]*verifyEntry
+// verifyCache remembers authentications this node built, keyed by a
+// credential's id (a username, an API key id, a token's name or document
+// id), so that a hot credential pays neither its hash nor the building of
+// its Authentication again. An entry is valid only for the version of the
+// records it was built from (V: a ModIndex, a record pointer, a file
+// generation), so any change through Raft makes it stale on every node at
+// once. An entry made with a secret holds a salted SHA-256 of it, never
+// the secret, and answers only for that secret. A nil cache caches nothing.
+type verifyCache[V comparable] struct {
+	ttl     time.Duration // 0: an entry lives as long as its version
 	max     int
+	mu      sync.RWMutex
+	entries map[string]*verifyEntry[V]
 }
 
-type verifyEntry struct {
-	modIndex uint64
-	salt     [16]byte
-	digest   [32]byte
-	expires  int64 // unix nanos
-	auth     *Authentication
+type verifyEntry[V comparable] struct {
+	version   V
+	hasDigest bool
+	salt      [16]byte
+	digest    [32]byte
+	expires   int64 // unix nanos; 0 never
+	auth      *Authentication
 }
 
-func newVerifyCache(ttl time.Duration, max int) *verifyCache {
-	return &verifyCache{ttl: ttl, entries: map[string]*verifyEntry{}, max: max}
+// newVerifyCache holds at most max entries, each for ttl (0: for as long as
+// its version).
+func newVerifyCache[V comparable](ttl time.Duration, max int) *verifyCache[V] {
+	return &verifyCache[V]{ttl: ttl, max: max, entries: map[string]*verifyEntry[V]{}}
 }
 
-func saltedDigest(salt *[16]byte, secret []byte) [32]byte {
-	var buf [256]byte
-	if len(secret) <= len(buf)-len(salt) {
-		n := copy(buf[:], salt[:])
-		n += copy(buf[n:], secret)
-		return sha256.Sum256(buf[:n])
-	}
-	h := sha256.New()
-	h.Write(salt[:])
-	h.Write(secret)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
-}
-
-// get returns the cached authentication when the same secret was verified
-// for the same version of the user within the TTL.
-func (c *verifyCache) get(key string, modIndex uint64, secret []byte, now time.Time) *Authentication {
-	if c.ttl <= 0 {
+// get returns the authentication cached under key for this version and,
+// when the entry holds a digest, this secret; nil when there is none or it
+// has expired. now is read only when the cache has a ttl.
+func (c *verifyCache[V]) get(key string, version V, secret []byte, now func() time.Time) *Authentication {
+	if c == nil {
 		return nil
 	}
 	c.mu.RLock()
 	e := c.entries[key]
 	c.mu.RUnlock()
-	if e == nil || e.modIndex != modIndex || now.UnixNano() > e.expires {
+	if e == nil || e.version != version || e.expires != 0 && now().UnixNano() > e.expires {
 		return nil
 	}
-	d := saltedDigest(&e.salt, secret)
-	if subtle.ConstantTimeCompare(d[:], e.digest[:]) != 1 {
-		return nil
+	if e.hasDigest {
+		d := saltedDigest(&e.salt, secret)
+		if subtle.ConstantTimeCompare(d[:], e.digest[:]) != 1 {
+			return nil
+		}
 	}
 	return e.auth
 }
 
-func (c *verifyCache) put(key string, modIndex uint64, secret []byte, auth *Authentication, now time.Time) {
-	if c.ttl <= 0 {
+// put caches auth under key for this version and, unless secret is nil,
+// only for this secret.
+func (c *verifyCache[V]) put(key string, version V, secret []byte, auth *Authentication, now func() time.Time) {
+	if c == nil {
 		return
 	}
-	e := &verifyEntry{modIndex: modIndex, expires: now.Add(c.ttl).UnixNano(), auth: auth}
-	rand.Read(e.salt[:])
-	e.digest = saltedDigest(&e.salt, secret)
+	e := &verifyEntry[V]{version: version, auth: auth}
+	if c.ttl > 0 {
+		e.expires = now().Add(c.ttl).UnixNano()
+	}
+	if secret != nil {
+		e.hasDigest = true
+		rand.Read(e.salt[:])
+		e.digest = saltedDigest(&e.salt, secret)
+	}
 	c.mu.Lock()
 	if len(c.entries) >= c.max {
 		// Crude but bounded: drop everything rather than track recency.
@@ -83,17 +83,30 @@ func (c *verifyCache) put(key string, modIndex uint64, secret []byte, auth *Auth
 	c.mu.Unlock()
 }
 
-func (c *verifyCache) clearPrefix(prefix string) {
-	c.mu.Lock()
-	for k := range c.entries {
-		if strings.HasPrefix(k, prefix) {
-			delete(c.entries, k)
-		}
+// getOrBuild is get for a credential the caller has verified, else build's
+// authentication, cached for the version.
+func (c *verifyCache[V]) getOrBuild(key string, version V, build func() *Authentication) *Authentication {
+	if a := c.get(key, version, nil, nil); a != nil {
+		return a
 	}
+	a := build()
+	c.put(key, version, nil, a, nil)
+	return a
+}
+
+func (c *verifyCache[V]) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	clear(c.entries)
 	c.mu.Unlock()
 }
 
-func (c *verifyCache) remove(key string) {
+func (c *verifyCache[V]) remove(key string) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	delete(c.entries, key)
 	c.mu.Unlock()

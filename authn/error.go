@@ -3,6 +3,7 @@ package authn
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind classifies an Error for the HTTP layer.
@@ -58,4 +59,16 @@ func validation(msgs ...string) *Error {
 		reason += fmt.Sprintf("%d: %s;", i+1, m)
 	}
 	return &Error{Kind: Invalid, Type: "action_request_validation_exception", Reason: reason}
+}
+
+// Clip shortens s to at most n bytes on a rune boundary, marking the cut:
+// what every error and log line quotes of a caller's input passes through it.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

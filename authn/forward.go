@@ -13,29 +13,6 @@ import (
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
-// eventActions maps each event a client may cause to the cluster action
-// that authorizes it. Events missing here (bootstrap, node registration,
-// purges) are only ever proposed by the leader itself and are refused when
-// forwarded.
-var eventActions = map[fsm.EventType]string{
-	fsm.UserPut:                 actionUserPut,
-	fsm.UserDeleted:             actionUserDelete,
-	fsm.UserEnabledSet:          actionUserEnabled,
-	fsm.UserPasswordChanged:     actionUserPassword,
-	fsm.RolePut:                 actionRolePut,
-	fsm.RoleDeleted:             actionRoleDelete,
-	fsm.ApplicationPrivilegePut: actionPrivilegePut,
-	fsm.ApplicationPrivilegeDel: actionPrivilegeDelete,
-	fsm.APIKeyCreated:           actionAPIKeyCreate,
-	fsm.APIKeyUpdated:           actionAPIKeyUpdate,
-	fsm.APIKeysInvalidated:      actionAPIKeyInvalidate,
-	fsm.ServiceTokenCreated:     actionServiceTokenCreate,
-	fsm.ServiceTokenDeleted:     actionServiceTokenDelete,
-	fsm.TokenIssued:             actionTokenCreate,
-	fsm.TokenRefreshed:          actionTokenRefresh,
-	fsm.TokensInvalidated:       actionTokenInvalidate,
-}
-
 // AuthorizeJoin checks the credential sent with a join request.
 func (s *Service) AuthorizeJoin(credential string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -61,8 +38,10 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 	if err != nil {
 		return err
 	}
-	action, ok := eventActions[t]
-	if !ok {
+	// fsm's table of events names the action that allows each one; the
+	// leader alone proposes the others (bootstrap, registration, purges).
+	action := t.Action()
+	if action == fsm.LeaderOnly || action == "" {
 		return fmt.Errorf("event type %d cannot be forwarded", t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -216,8 +195,7 @@ func decodeKeyUpdate(v uint8, body []byte) (fsm.APIKeyUpdatedV2, error) {
 		if err := json.Unmarshal(body, &old); err != nil {
 			return p, err
 		}
-		return fsm.APIKeyUpdatedV2{IDs: []string{old.ID}, RoleDescriptors: old.RoleDescriptors, Metadata: old.Metadata,
-			Expiration: old.Expiration, LimitedBy: old.LimitedBy, Owner: old.Owner, OwnerRealm: old.OwnerRealm}, nil
+		return old.AsV2(), nil
 	}
 	err := json.Unmarshal(body, &p)
 	return p, err
@@ -331,7 +309,7 @@ func wellFormedDocID(id string) bool {
 // written for its owner now: a generated id and hash, the public API's
 // validation of name, metadata and descriptors, and the owner's creator.
 func (s *Service) checkNewKey(k fsm.APIKey, who *Authentication) error {
-	salt, _ := fsm.DecodeSSHA256(k.Hash)
+	salt, _ := parseSSHA256(k.Hash)
 	switch {
 	case !wellFormed(k.ID, 20) || len(salt) != 8 || len(k.Hash) != len("{SSHA256}")+12+44:
 		return errors.New("the key's id or hash is not one this service generates")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -42,7 +41,7 @@ func authErr(err error) (kind Kind, typ string) {
 // need the pool at all.
 func TestCryptoQueueFullIsRejectedNotRefused(t *testing.T) {
 	r := newThrottleRig(t, ThrottleConfig{AddressBurst: 100, UserBurst: 100}, false)
-	r.svc.cache = newVerifyCache(time.Hour, 100)
+	r.svc.users = newVerifyCache[uint64](time.Hour, 100)
 	const addr = "10.1.1.1:5000"
 	if code, _ := r.run(step{addr: addr, header: basicHeader("joe", joePassword)}); code != 0 {
 		t.Fatalf("right password: got %d, want success", code)
@@ -65,7 +64,7 @@ func TestCryptoQueueFullIsRejectedNotRefused(t *testing.T) {
 	if st.HashRejections != 2 {
 		t.Errorf("got %d rejections, want 2", st.HashRejections)
 	}
-	if _, ok := r.svc.throttle.addrs.m[netip.MustParsePrefix("10.1.1.1/32")]; ok {
+	if st.TrackedAddresses != 0 {
 		t.Error("a rejected attempt kept a throttle token")
 	}
 	release()
@@ -140,7 +139,7 @@ func TestConcurrentFailuresStayWithinBudget(t *testing.T) {
 // one verification; a cached right password none.
 func TestEveryRefusalCostsOneVerification(t *testing.T) {
 	r := newThrottleRig(t, ThrottleConfig{Disabled: true}, false)
-	r.svc.cache = newVerifyCache(time.Hour, 100)
+	r.svc.users = newVerifyCache[uint64](time.Hour, 100)
 	hash, _ := r.svc.hasher.Hash([]byte(joePassword))
 	if _, err := r.svc.st.ApplyEvent(100, fsm.MustEncode(fsm.UserPutV1{User: fsm.User{Username: "off", PasswordHash: hash, Enabled: false}})); err != nil {
 		t.Fatal(err)

@@ -4,9 +4,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha512"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -98,23 +96,6 @@ func (h Hasher) Accepts(hash string) bool {
 	return ok && family == h.family
 }
 
-// hashCost reads the family of a stored hash and what it costs to verify:
-// the bcrypt cost (2^cost rounds) or the PBKDF2 iterations.
-func hashCost(hash string) (family string, cost int, ok bool) {
-	switch {
-	case strings.HasPrefix(hash, "$2"):
-		c, err := bcrypt.Cost([]byte(hash))
-		return "bcrypt", c, err == nil
-	case strings.HasPrefix(hash, "{PBKDF2_STRETCH}"):
-		iter, _, _, ok := parsePBKDF2(hash, "{PBKDF2_STRETCH}")
-		return "pbkdf2_stretch", iter, ok
-	case strings.HasPrefix(hash, "{PBKDF2}"):
-		iter, _, _, ok := parsePBKDF2(hash, "{PBKDF2}")
-		return "pbkdf2", iter, ok
-	}
-	return "", 0, false
-}
-
 // costLimit bounds what one verification of a user's stored hash may cost:
 // the hash is the user's choice (password_hash), and bcrypt at cost 31
 // would hold a core for a day and a half per wrong password.
@@ -162,70 +143,4 @@ func (l costLimit) describe(family string) string {
 		return fmt.Sprintf("a bcrypt cost of at most [%d]", l.bcrypt)
 	}
 	return fmt.Sprintf("at most [%d] PBKDF2 iterations", l.pbkdf2)
-}
-
-// bcryptInput is what bcrypt hashes of a password: its first 72 bytes, as
-// Elasticsearch's bcrypt uses (Go's refuses longer input, which would turn a
-// long password into a 500 and lock out users whose hashes came from
-// Elasticsearch).
-func bcryptInput(password []byte) []byte { return password[:min(len(password), 72)] }
-
-func stretch(password []byte) []byte {
-	sum := sha512.Sum512(password)
-	return []byte(hex.EncodeToString(sum[:]))
-}
-
-func parsePBKDF2(hash, prefix string) (iter int, salt, dk []byte, ok bool) {
-	rest, found := strings.CutPrefix(hash, prefix)
-	if !found {
-		return 0, nil, nil, false
-	}
-	parts := strings.Split(rest, "$")
-	if len(parts) != 3 {
-		return 0, nil, nil, false
-	}
-	iter, err := strconv.Atoi(parts[0])
-	if err != nil || iter < 1 || iter > maxPBKDF2Iterations {
-		return 0, nil, nil, false
-	}
-	salt, err1 := base64.StdEncoding.DecodeString(parts[1])
-	dk, err2 := base64.StdEncoding.DecodeString(parts[2])
-	// Every 64 bytes of derived key cost the iterations once more, so a
-	// long one would multiply the cost the iterations show: one SHA-512
-	// block at most (Elasticsearch makes 32 bytes). A salt is hashed once
-	// per verification; Elasticsearch wants at least 8 bytes.
-	if err1 != nil || err2 != nil || len(dk) == 0 || len(dk) > sha512.Size || len(salt) < 8 || len(salt) > 1024 {
-		return 0, nil, nil, false
-	}
-	return iter, salt, dk, true
-}
-
-// maxPBKDF2Iterations is the most any PBKDF2 hash may name, whatever the
-// settings (Elasticsearch's largest is 1,000,000).
-const maxPBKDF2Iterations = 10_000_000
-
-// VerifyPassword checks a password against a stored hash of any supported
-// format, choosing the algorithm from the hash's prefix. Comparisons are
-// constant-time.
-func VerifyPassword(password []byte, hash string) bool {
-	switch {
-	case strings.HasPrefix(hash, "$2"):
-		return bcrypt.CompareHashAndPassword([]byte(hash), bcryptInput(password)) == nil
-	case strings.HasPrefix(hash, "{PBKDF2_STRETCH}"):
-		return verifyPBKDF2(stretch(password), hash, "{PBKDF2_STRETCH}")
-	case strings.HasPrefix(hash, "{PBKDF2}"):
-		return verifyPBKDF2(password, hash, "{PBKDF2}")
-	}
-	// Unlike Elasticsearch, an unrecognised hash is never compared as clear
-	// text: nothing this service stores is clear text.
-	return false
-}
-
-func verifyPBKDF2(input []byte, hash, prefix string) bool {
-	iter, salt, want, ok := parsePBKDF2(hash, prefix)
-	if !ok {
-		return false
-	}
-	got, err := pbkdf2.Key(sha512.New, string(input), salt, iter, len(want))
-	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
@@ -65,8 +66,9 @@ func (s *Service) GetRoles(ctx context.Context, c Caller, names []string) ([]Nam
 	var out []NamedRole
 	var missing []string
 	if len(names) == 0 {
-		for _, n := range sortedBuiltinRoles() {
-			out = append(out, NamedRole{n, builtinRoles[n]})
+		for _, n := range authz.BuiltinRoleNames() {
+			d, _ := authz.BuiltinRole(n)
+			out = append(out, NamedRole{n, d})
 		}
 		for _, r := range s.st.Roles() {
 			out = append(out, NamedRole{r.Name, r.Descriptor})
@@ -74,7 +76,7 @@ func (s *Service) GetRoles(ctx context.Context, c Caller, names []string) ([]Nam
 		return out, nil, nil
 	}
 	for _, n := range names {
-		if d, ok := builtinRoles[n]; ok {
+		if d, ok := authz.BuiltinRole(n); ok {
 			out = append(out, NamedRole{n, d})
 		} else if r, ok := s.st.Role(n); ok {
 			out = append(out, NamedRole{n, r.Descriptor})
@@ -84,5 +86,3 @@ func (s *Service) GetRoles(ctx context.Context, c Caller, names []string) ([]Nam
 	}
 	return out, missing, nil
 }
-
-func sortedBuiltinRoles() []string { return sortedKeysOf(builtinRoles) }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/tokenstore/tokenstore/authn/throttle"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
@@ -65,17 +64,20 @@ func DefaultConfig() Config {
 
 // Service is the security service of one node.
 type Service struct {
-	p                Proposer
-	st               *fsm.State
-	hasher           Hasher
-	cache            *verifyCache
-	keyAuth          apiKeyAuthCache
-	serviceTokenAuth serviceTokenAuthCache
-	accessTokenAuth  tokenAuthCache
-	files            *fileTokenStore
-	throttle         *throttle
-	crypto           *hashPool
-	costLimit        costLimit
+	p      Proposer
+	st     *fsm.State
+	hasher Hasher
+	// The verification caches: passwords and the service_tokens file's
+	// tokens for cfg.CacheTTL (nil when 0), the others for as long as the
+	// records they were built from.
+	users, fileTokens *verifyCache[uint64]
+	apiKeys           *verifyCache[*fsm.APIKey]
+	serviceTokens     *verifyCache[*fsm.ServiceToken]
+	accessTokens      *verifyCache[accessTokenVersion]
+	files             *fileTokenStore
+	throttle          *throttle.Throttle
+	crypto            *hashPool
+	costLimit         costLimit
 	// dummyHash is verified for a user that does not exist or is
 	// disabled, so that answering costs what a wrong password does.
 	dummyHash string
@@ -98,13 +100,29 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := cmpOr(cfg.Now, time.Now)
-	return &Service{p: p, st: p.State(), hasher: h, cache: newVerifyCache(cfg.CacheTTL, 100_000), cfg: cfg,
-		keyAuth: apiKeyAuthCache{m: map[string]authEntry{}}, serviceTokenAuth: serviceTokenAuthCache{apiKeyAuthCache{m: map[string]authEntry{}}}, accessTokenAuth: tokenAuthCache{m: map[string]tokenAuthEntry{}},
-		throttle: newThrottle(cfg.Throttle, now()), crypto: newHashPool(cfg.CryptoPoolSize, cfg.CryptoQueueSize),
-		costLimit: newCostLimit(h, cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations), dummyHash: dummy,
-		files: newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")), log: cfg.Logger.Named("authn"), now: now}, nil
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Service{
+		p: p, st: p.State(), hasher: h, cfg: cfg, now: now, log: cfg.Logger.Named("authn"),
+		apiKeys:       newVerifyCache[*fsm.APIKey](0, maxCached),
+		serviceTokens: newVerifyCache[*fsm.ServiceToken](0, maxCached),
+		accessTokens:  newVerifyCache[accessTokenVersion](0, maxCached),
+		files:         newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")),
+		throttle:      throttle.New(cfg.Throttle, now()),
+		crypto:        newHashPool(cfg.CryptoPoolSize, cfg.CryptoQueueSize),
+		costLimit:     newCostLimit(h, cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations),
+		dummyHash:     dummy,
+	}
+	if cfg.CacheTTL > 0 {
+		s.users, s.fileTokens = newVerifyCache[uint64](cfg.CacheTTL, maxCached), newVerifyCache[uint64](cfg.CacheTTL, maxCached)
+	}
+	return s, nil
 }
+
+// maxCached bounds each verification cache.
+const maxCached = 100_000
 
 // String keeps the credentials out of logs and error messages.
 func (c Caller) String() string {
@@ -116,13 +134,6 @@ func (c Caller) String() string {
 
 // GoString keeps the credentials out of %#v output.
 func (c Caller) GoString() string { return c.String() }
-
-func cmpOr(f, def func() time.Time) func() time.Time {
-	if f != nil {
-		return f
-	}
-	return def
-}
 
 // Caller is an authenticated request: who it is and the credential it came
 // with, which writes carry to the leader.
@@ -157,22 +168,8 @@ func (s *Service) Authenticate(ctx context.Context, header, path, remoteAddr str
 
 func (s *Service) authenticate(ctx context.Context, header, path string, from origin) (Caller, error) {
 	cred := ParseAuthorization(header)
-	a := attempt{from: from, path: path}
-	switch cred.Scheme {
-	case NoCredential:
-		a.scheme = "none"
-	case BasicScheme:
-		a.scheme = "basic"
-		if !cred.Malformed {
-			a.setUser(cred.Principal)
-		}
-	case APIKeyScheme:
-		a.scheme, a.principal = "api_key", cred.Principal
-	case BearerScheme:
-		a.scheme = "bearer"
-	default:
-		a.scheme = "unknown"
-	}
+	a := newAttempt(from, "", path)
+	describe(cred, &a)
 	if err := s.admit(&a); err != nil {
 		return Caller{}, err
 	}
@@ -185,40 +182,22 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 		s.succeeded(&a)
 		return Caller{Auth: auth, Credential: header, from: from}, nil
 	}
+	kind := chain.kindOf(cred)
 	// Reserved only now: a catch-up can be slow, and successes in flight
 	// must not eat the budget of a busy client.
-	if mayHashSlowly(cred) {
+	if kind != nil && kind.slow && !cred.Malformed {
 		if err := s.reserve(&a); err != nil {
 			return Caller{}, err
 		}
 		defer s.release(&a)
 	}
-	auth, genuine, err := s.check(ctx, cred, &a)
+	auth, genuine, err := s.check(ctx, kind, cred, &a)
 	if err != nil {
 		s.failed(&a, err, !genuine && !undecided(err))
 		return Caller{}, err
 	}
 	s.succeeded(&a)
 	return Caller{Auth: auth, Credential: header, from: from}, nil
-}
-
-// mayHashSlowly reports a check that may run a KDF: a password (one the
-// cache verified never gets here), or a service token (file tokens are
-// bcrypt or PBKDF2). Only those reserve their failure's tokens before the
-// check, since only they stay in flight long enough for concurrency to
-// multiply the budget; API keys and access tokens cost a SHA-256 and are
-// charged after, which keeps the throttle off their hot path.
-func mayHashSlowly(cred Credential) bool {
-	switch {
-	case cred.Malformed:
-		return false
-	case cred.Scheme == BasicScheme:
-		return true
-	case cred.Scheme == BearerScheme:
-		_, isServiceToken, _ := parseServiceToken(cred.Bearer)
-		return isServiceToken
-	}
-	return false
 }
 
 // cachedPassword is the user a Basic credential names when the cache
@@ -231,7 +210,7 @@ func (s *Service) cachedPassword(cred Credential) *Authentication {
 	if !ok || !rec.enabled {
 		return nil
 	}
-	return s.cache.get(cred.Principal, rec.modIndex, cred.Secret, s.now())
+	return s.users.get(cred.Principal, rec.modIndex, cred.Secret, s.now)
 }
 
 // undecided reports an error that says nothing of the credential: no
@@ -241,71 +220,11 @@ func undecided(err error) bool {
 	return errors.As(err, &e) && e.Kind == Unavailable || hashRefusal(err)
 }
 
-// check verifies a parsed credential. genuine reports a refused credential
-// whose secret was right (expired or invalidated): no guess.
-func (s *Service) check(ctx context.Context, cred Credential, a *attempt) (auth *Authentication, genuine bool, err error) {
-	switch cred.Scheme {
-	case NoCredential:
-		return nil, false, unauthenticated(fmt.Sprintf("missing authentication credentials for REST request [%s]", a.path), "")
-	case BasicScheme:
-		if cred.Malformed {
-			return nil, false, unauthenticated(anonymousDenied, "")
-		}
-		auth, err := s.authenticateUser(ctx, cred.Principal, cred.Secret)
-		if hashRefusal(err) {
-			return nil, false, err
-		}
-		if err != nil {
-			return nil, false, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, a.path), "")
-		}
-		return auth, false, nil
-	case APIKeyScheme:
-		if !s.cfg.APIKeysEnabled {
-			return nil, false, unauthenticated(anonymousDenied, "")
-		}
-		if cred.Malformed {
-			return nil, false, unauthenticated(anonymousDenied, "API key: invalid ApiKey value")
-		}
-		auth, reason, err := s.authenticateAPIKey(ctx, cred.Principal, cred.Secret)
-		if err != nil {
-			return nil, false, err
-		}
-		if auth == nil {
-			return nil, s.apiKeySecretRight(cred.Principal, cred.Secret), unauthenticated(anonymousDenied, "API key: "+reason)
-		}
-		return auth, false, nil
-	case BearerScheme:
-		if cred.Malformed {
-			return nil, false, unauthenticated(anonymousDenied, "")
-		}
-		st, isServiceToken, valid := parseServiceToken(cred.Bearer)
-		if isServiceToken {
-			a.scheme = "service_token"
-			if !valid {
-				return nil, false, unauthenticated(anonymousDenied, "")
-			}
-			a.principal = st.principal + "/" + st.name
-			auth, err := s.authenticateServiceToken(ctx, st)
-			return auth, false, err
-		}
-		if !s.cfg.TokensEnabled {
-			return nil, false, unauthenticated(anonymousDenied, "")
-		}
-		auth, err := s.authenticateAccessToken(ctx, cred.Bearer)
-		if err != nil {
-			return nil, s.accessTokenSecretRight(cred.Bearer), err
-		}
-		return auth, false, nil
-	default:
-		return nil, false, unauthenticated(anonymousDenied, "")
-	}
-}
-
 // authenticatePassword checks a password that came in a request body (the
 // password grant) under the same throttle as one in a Basic header.
 func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, name string, password []byte, path string) (*Authentication, error) {
-	a := attempt{from: c.from, scheme: scheme, path: path}
-	a.setUser(name)
+	a := newAttempt(c.from, scheme, path)
+	a.SetUser(name)
 	if err := s.admit(&a); err != nil {
 		return nil, err
 	}
@@ -348,6 +267,21 @@ func (s *Service) authenticateUser(ctx context.Context, name string, password []
 	return s.verifyUser(ctx, name, password)
 }
 
+// lookUp finds a credential's record. A miss may be a record created a
+// moment ago on another node, so it catches up with the leader, briefly,
+// once, and looks again.
+func lookUp[T any](ctx context.Context, s *Service, key string, get func(string) (T, bool)) (T, bool, error) {
+	if v, ok := get(key); ok {
+		return v, true, nil
+	}
+	if err := s.catchUpOnMiss(ctx); err != nil {
+		var zero T
+		return zero, false, err
+	}
+	v, ok := get(key)
+	return v, ok, nil
+}
+
 // catchUpOnMiss lets a credential unknown here be looked up again after a
 // catch-up with the leader: it may have been created a moment ago on
 // another node. Without a leader to ask the miss decides nothing, and the
@@ -372,45 +306,6 @@ func (s *Service) freshRead(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	s.p.CatchUp(ctx)
-}
-
-// Permission resolves the caller's roles; an API key's permission is its
-// own descriptors limited by its owner's snapshot.
-func (s *Service) Permission(c Caller) Permission {
-	if c.Auth.Realm == ServiceAccountRealm {
-		d := serviceAccounts[c.Auth.Username]
-		return Permission{Descriptors: []fsm.RoleDescriptor{d}}
-	}
-	k := c.Auth.key
-	if k == nil {
-		return resolvePermission(s.st, c.Auth.Roles)
-	}
-	limit := Permission{Roles: sortedKeysOf(k.LimitedBy), Descriptors: slices.Collect(mapValues(k.LimitedBy))}
-	if len(k.RoleDescriptors) == 0 {
-		return limit
-	}
-	return Permission{Roles: sortedKeysOf(k.RoleDescriptors), Descriptors: slices.Collect(mapValues(k.RoleDescriptors)), Limit: &limit}
-}
-
-// Authorize checks that the caller may run a cluster action.
-func (s *Service) Authorize(c Caller, action string) error {
-	if s.Permission(c).AllowsCluster(action) {
-		return nil
-	}
-	return forbidden(c.Auth, action)
-}
-
-func forbidden(a *Authentication, action string) *Error {
-	reason := fmt.Sprintf("action [%s] is unauthorized for user [%s]", action, a.Username)
-	if a.APIKey != nil {
-		reason = fmt.Sprintf("action [%s] is unauthorized for API key id [%s] of user [%s]", action, a.APIKey.ID, a.Username)
-	} else if len(a.Roles) > 0 {
-		reason += fmt.Sprintf(" with effective roles [%s]", strings.Join(a.Roles, ","))
-	}
-	if granting := privilegesGranting(action); len(granting) > 0 {
-		reason += fmt.Sprintf(", this action is granted by the cluster privileges [%s]", strings.Join(granting, ","))
-	}
-	return &Error{Kind: Forbidden, Type: "security_exception", Reason: reason}
 }
 
 // propose sends an event on behalf of the caller and maps cluster failures.

@@ -6,63 +6,19 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
 // ServiceAccountRealm is the realm service account tokens authenticate in.
 var ServiceAccountRealm = Realm{Name: "_service_account", Type: "_service_account"}
 
-var fleetIndices = []fsm.IndicesPrivileges{
-	{Names: []string{"logs-*", "metrics-*", "traces-*", ".logs-endpoint.diagnostic.collection-*", ".logs-endpoint.action.responses-*", ".logs-endpoint.heartbeat-*"},
-		Privileges: []string{"write", "create_index", "auto_configure"}},
-	{Names: []string{"profiling-*"}, Privileges: []string{"read", "write"}},
-	{Names: []string{"traces-apm.sampled-*"}, Privileges: []string{"read", "monitor", "maintenance"}},
-	{Names: []string{".fleet-secrets*"}, Privileges: []string{"read"}, AllowRestrictedIndices: true},
-	{Names: []string{".fleet-actions*", ".fleet-agents*", ".fleet-artifacts*", ".fleet-enrollment-api-keys*", ".fleet-policies*", ".fleet-policies-leader*", ".fleet-servers*", ".fleet-fileds*"},
-		Privileges: []string{"read", "write", "monitor", "create_index", "auto_configure", "maintenance"}, AllowRestrictedIndices: true},
-	{Names: []string{"synthetics-*"}, Privileges: []string{"read", "write", "create_index", "auto_configure"}},
-	{Names: []string{".elastic-connectors*", "content-*", ".search-acl-filter-*", "agentless-*"},
-		Privileges: []string{"read", "write", "monitor", "create_index", "auto_configure", "maintenance", "view_index_metadata"}},
-}
-
-// serviceAccounts are the built-in accounts, each with its fixed role
-// descriptor, after Elasticsearch's ElasticServiceAccounts.
-var serviceAccounts = map[string]fsm.RoleDescriptor{
-	"elastic/fleet-server": {
-		Cluster:      []string{"monitor", "manage_own_api_key", "read_fleet_secrets", "cluster:admin/xpack/connector/*"},
-		Indices:      fleetIndices,
-		Applications: []fsm.ApplicationPrivileges{{Application: "kibana-*", Privileges: []string{"reserved_fleet-setup"}, Resources: []string{"*"}}},
-	},
-	"elastic/fleet-server-remote": {
-		Cluster: []string{"monitor", "manage_own_api_key"},
-		Indices: []fsm.IndicesPrivileges{{Names: []string{"logs-*", "metrics-*", "traces-*"}, Privileges: []string{"write", "create_index", "auto_configure"}}},
-	},
-	"elastic/kibana": {
-		Cluster: builtinRoles["kibana_system"].Cluster,
-		Indices: builtinRoles["kibana_system"].Indices,
-	},
-	"elastic/enterprise-search-server": {
-		Cluster: []string{"manage", "manage_security"},
-		Indices: []fsm.IndicesPrivileges{{Names: []string{"search-*", ".elastic-analytics-collections", ".ent-search-*", ".monitoring-ent-search-*",
-			"metricbeat-ent-search-*", "enterprise-search-*", "logs-app_search.analytics-default", "logs-elastic_analytics.events-*",
-			"logs-enterprise_search.api-default", "logs-enterprise_search.audit-default", "logs-app_search.search_relevance_suggestions-default",
-			"logs-crawler-default", "logs-elastic_crawler-default", "logs-workplace_search.analytics-default",
-			"logs-workplace_search.content_events-default", ".elastic-connectors*"},
-			Privileges: []string{"manage", "read", "write"}}},
-	},
-	"elastic/auto-ops": {
-		Cluster: []string{"monitor", "read_ilm", "read_slm"},
-		Indices: []fsm.IndicesPrivileges{{Names: []string{"*"}, Privileges: []string{"monitor", "view_index_metadata"}, AllowRestrictedIndices: true}},
-	},
-}
-
 // ServiceAccountNames lists the built-in accounts, sorted.
-func ServiceAccountNames() []string { return sortedKeysOf(serviceAccounts) }
+func ServiceAccountNames() []string { return authz.ServiceAccountNames() }
 
 // ServiceAccountDescriptor returns an account's fixed role descriptor.
 func ServiceAccountDescriptor(principal string) (fsm.RoleDescriptor, bool) {
-	d, ok := serviceAccounts[principal]
-	return d, ok
+	return authz.ServiceAccount(principal)
 }
 
 // ValidServiceTokenName reports whether a token name follows Elasticsearch's

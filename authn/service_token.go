@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
@@ -30,14 +32,13 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 	if len(cred.secret) < minServiceTokenSecret || !ValidServiceTokenName(cred.name) {
 		return nil, fail()
 	}
-	if _, ok := serviceAccounts[cred.principal]; !ok {
+	if _, ok := authz.ServiceAccount(cred.principal); !ok {
 		return nil, fail()
 	}
 	qualified := cred.qualified
 	files := s.files.current()
 	if hash, ok := files.tokens[qualified]; ok && len(files.tokens) > 0 {
-		key := "file:" + qualified
-		if a := s.cache.get(key, files.generation, cred.secret, s.now()); a != nil {
+		if a := s.fileTokens.get(qualified, files.generation, cred.secret, s.now); a != nil {
 			return a, nil
 		}
 		right, err := s.verifyFileToken(ctx, cred.secret, hash)
@@ -46,25 +47,26 @@ func (s *Service) authenticateServiceToken(ctx context.Context, cred serviceToke
 		}
 		if right {
 			a := serviceAccountAuthentication(cred.principal, cred.name, "file")
-			s.cache.put(key, files.generation, cred.secret, a, s.now())
+			s.fileTokens.put(qualified, files.generation, cred.secret, a, s.now)
 			return a, nil
 		}
 	}
-	t, ok := s.st.ServiceToken(qualified)
-	if !ok {
-		if err := s.catchUpOnMiss(ctx); err != nil {
-			return nil, err
-		}
-		t, ok = s.st.ServiceToken(qualified)
+	t, ok, err := lookUp(ctx, s, qualified, s.st.ServiceToken)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
 		return nil, fail()
 	}
-	salt, digest := t.SaltDigest()
-	if !checkSSHA256(cred.secret, salt, digest) {
+	if a := s.serviceTokens.get(qualified, t, cred.secret, nil); a != nil {
+		return a, nil
+	}
+	if !verifySSHA256String(cred.secret, t.Hash) {
 		return nil, fail()
 	}
-	return s.serviceTokenAuth.get(qualified, t), nil
+	a := serviceAccountAuthentication(t.Namespace+"/"+t.Service, t.Name, "index")
+	s.serviceTokens.put(qualified, t, cred.secret, a, nil)
+	return a, nil
 }
 
 // verifyFileToken checks a secret against a service_tokens file hash: a
@@ -77,22 +79,6 @@ func (s *Service) verifyFileToken(ctx context.Context, secret []byte, hash strin
 	return verifySSHA256String(secret, hash), nil
 }
 
-// verifySSHA256String checks a secret against an "{SSHA256}" hash string.
-func verifySSHA256String(secret []byte, hash string) bool {
-	salt, digest := fsm.DecodeSSHA256(hash)
-	return checkSSHA256(secret, salt, digest)
-}
-
-// serviceTokenAuthCache keeps the Authentication of index tokens, valid for
-// the token record it was built from.
-type serviceTokenAuthCache struct{ cache apiKeyAuthCache }
-
-func (c *serviceTokenAuthCache) get(qualified string, t *fsm.ServiceToken) *Authentication {
-	return c.cache.getOrBuild(qualified, t, func() *Authentication {
-		return serviceAccountAuthentication(t.Namespace+"/"+t.Service, t.Name, "index")
-	})
-}
-
 // GetServiceAccounts returns the built-in accounts under a namespace and
 // service (either may be empty for all).
 func (s *Service) GetServiceAccounts(c Caller, namespace, service string) (map[string]fsm.RoleDescriptor, error) {
@@ -100,7 +86,8 @@ func (s *Service) GetServiceAccounts(c Caller, namespace, service string) (map[s
 		return nil, err
 	}
 	out := map[string]fsm.RoleDescriptor{}
-	for principal, d := range serviceAccounts {
+	for _, principal := range authz.ServiceAccountNames() {
+		d, _ := authz.ServiceAccount(principal)
 		ns, svc, _ := strings.Cut(principal, "/")
 		if (namespace == "" || ns == namespace) && (service == "" || svc == service) {
 			out[principal] = d
@@ -139,7 +126,7 @@ func (s *Service) CreateServiceToken(ctx context.Context, c Caller, namespace, s
 		return CreatedServiceToken{}, err
 	}
 	principal := namespace + "/" + service
-	if _, ok := serviceAccounts[principal]; !ok {
+	if _, ok := authz.ServiceAccount(principal); !ok {
 		return CreatedServiceToken{}, unknownServiceAccount(principal)
 	}
 	if name == "" {
@@ -188,7 +175,7 @@ func (s *Service) GetServiceCredentials(ctx context.Context, c Caller, namespace
 		return ServiceCredentials{}, err
 	}
 	principal := namespace + "/" + service
-	if _, ok := serviceAccounts[principal]; !ok {
+	if _, ok := authz.ServiceAccount(principal); !ok {
 		return ServiceCredentials{}, unknownServiceAccount(principal)
 	}
 	s.freshRead(ctx)
@@ -202,21 +189,14 @@ func (s *Service) GetServiceCredentials(ctx context.Context, c Caller, namespace
 
 // LocalFileTokens lists this node's file token names of an account.
 func (s *Service) LocalFileTokens(principal string) []string {
-	var out []string
+	out := []string{}
 	for q := range s.files.current().tokens {
 		if name, ok := strings.CutPrefix(q, principal+"/"); ok {
 			out = append(out, name)
 		}
 	}
-	return sortedKeysOf(setOf(out))
-}
-
-func setOf(xs []string) map[string]bool {
-	m := make(map[string]bool, len(xs))
-	for _, x := range xs {
-		m[x] = true
-	}
-	return m
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // AuthorizeCredentialsRead is the check for a peer asking this node for
@@ -231,11 +211,29 @@ func (s *Service) ClearServiceTokenCache(c Caller) error {
 	if err := s.Authorize(c, actionServiceTokenCache); err != nil {
 		return err
 	}
-	s.cache.clearPrefix("file:")
+	s.fileTokens.clear()
 	return nil
 }
 
 // RunFileTokenWatcher reloads the service_tokens file when it changes.
 func (s *Service) RunFileTokenWatcher(ctx context.Context) {
 	s.files.watch(ctx, 500*time.Millisecond)
+}
+
+// verifyServiceToken is the chain's check of a service token.
+func (s *Service) verifyServiceToken(ctx context.Context, cred Credential, _ string) (*Authentication, bool, error) {
+	st, _, valid := parseServiceToken(cred.Bearer)
+	if !valid {
+		return nil, false, unauthenticated(anonymousDenied, "")
+	}
+	auth, err := s.authenticateServiceToken(ctx, st)
+	return auth, false, err
+}
+
+// serviceTokenNames names a service token attempt by its account and token.
+func serviceTokenNames(cred Credential) (scheme, principal string) {
+	if st, _, valid := parseServiceToken(cred.Bearer); valid {
+		principal = st.principal + "/" + st.name
+	}
+	return "service_token", principal
 }

@@ -7,9 +7,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,13 +65,8 @@ func ParseServiceTokensFile(data []byte) (FileTokens, error) {
 
 // Format renders the file, one token per line, sorted.
 func (ft FileTokens) Format() []byte {
-	names := make([]string, 0, len(ft))
-	for k := range ft {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var b bytes.Buffer
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(ft)) {
 		fmt.Fprintf(&b, "%s:%s\n", n, ft[n])
 	}
 	return b.Bytes()

@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"strings"
@@ -62,11 +61,6 @@ func tokenDocID(raw []byte) string {
 	return b.String()
 }
 
-func tokenHash(raw []byte) string {
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
 // encodeToken is Elasticsearch's format: B64(VInt(version) VInt(24) raw).
 func encodeToken(raw []byte) string {
 	b := binary.AppendUvarint(nil, tokenVersion)
@@ -93,11 +87,6 @@ func decodeToken(s string) ([]byte, bool) {
 		return nil, false
 	}
 	return b[n+m : n+m+rawTokenLen], true
-}
-
-func hashMatches(raw []byte, stored string) bool {
-	want := tokenHash(raw)
-	return stored != "" && subtle.ConstantTimeCompare([]byte(want), []byte(stored)) == 1
 }
 
 // GetTokenRequest is the body of get token.

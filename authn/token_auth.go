@@ -2,9 +2,6 @@ package authn
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"sync"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -28,18 +25,15 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 		return nil, generic()
 	}
 	docID := tokenDocID(raw)
-	pair, ok := s.st.Token(docID)
-	if !ok {
-		if err := s.catchUpOnMiss(ctx); err != nil {
-			return nil, err
-		}
-		pair, ok = s.st.Token(docID)
+	pair, ok, err := lookUp(ctx, s, docID, s.st.Token)
+	if err != nil {
+		return nil, err
 	}
 	if !ok {
 		return nil, generic()
 	}
-	digest := sha256.Sum256(raw)
-	if a := s.accessTokenAuth.get(pair, digest, s.subjectVersion(pair)); a != nil {
+	version := accessTokenVersion{pair, s.subjectVersion(pair)}
+	if a := s.accessTokens.get(docID, version, raw, nil); a != nil && version.subject != 0 {
 		if pair.AccessInvalidated || s.now().UnixMilli() >= pair.AccessExpiry {
 			return nil, tokenExpired()
 		}
@@ -61,8 +55,15 @@ func (s *Service) authenticateAccessToken(ctx context.Context, bearer string) (*
 	if subject == nil {
 		return nil, generic()
 	}
-	s.accessTokenAuth.put(pair, digest, s.subjectVersion(pair), subject)
+	s.accessTokens.put(docID, version, raw, subject, nil)
 	return subject, nil
+}
+
+// accessTokenVersion is what a cached access token authentication was built
+// from: the pair's record and its subject's version.
+type accessTokenVersion struct {
+	pair    *fsm.TokenPair
+	subject uint64
 }
 
 // subjectVersion identifies the current record of a pair's subject (its
@@ -81,41 +82,6 @@ func (s *Service) subjectVersion(p *fsm.TokenPair) uint64 {
 	return 0
 }
 
-// tokenAuthCache remembers the authentication behind an access token: valid
-// while the pair record and the subject's record are the ones it was built
-// from, and only for the token whose digest it holds.
-type tokenAuthCache struct {
-	mu sync.RWMutex
-	m  map[string]tokenAuthEntry
-}
-
-type tokenAuthEntry struct {
-	pair    *fsm.TokenPair
-	digest  [32]byte
-	version uint64
-	auth    *Authentication
-}
-
-func (c *tokenAuthCache) get(p *fsm.TokenPair, digest [32]byte, version uint64) *Authentication {
-	c.mu.RLock()
-	e, ok := c.m[p.DocID]
-	c.mu.RUnlock()
-	if !ok || e.pair != p || e.version != version || version == 0 ||
-		subtle.ConstantTimeCompare(e.digest[:], digest[:]) != 1 {
-		return nil
-	}
-	return e.auth
-}
-
-func (c *tokenAuthCache) put(p *fsm.TokenPair, digest [32]byte, version uint64, a *Authentication) {
-	c.mu.Lock()
-	if len(c.m) >= 100_000 {
-		clear(c.m)
-	}
-	c.m[p.DocID] = tokenAuthEntry{pair: p, digest: digest, version: version, auth: a}
-	c.mu.Unlock()
-}
-
 // tokenSubject is the current authentication of a pair's subject, marked as
 // token authentication; nil when the subject is gone or disabled.
 func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
@@ -126,7 +92,7 @@ func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
 			k.Creator.Principal != p.Username || p.Realm != APIKeyRealm.Name {
 			return nil
 		}
-		a = *s.keyAuth.get(k)
+		a = *apiKeyAuthentication(k)
 	} else {
 		rec, ok := lookupUser(s.st, p.Username)
 		if !ok || !rec.enabled {
@@ -139,4 +105,28 @@ func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
 	}
 	a.Type = "token"
 	return &a
+}
+
+// accessTokenSecretRight tells an expired or invalidated access token,
+// which proves its secret, from a guess.
+func (s *Service) accessTokenSecretRight(bearer string) bool {
+	raw, ok := decodeToken(bearer)
+	if !ok {
+		return false
+	}
+	pair, ok := s.st.Token(tokenDocID(raw))
+	return ok && hashMatches(raw, pair.AccessHash)
+}
+
+// verifyAccessToken is the chain's check of a bearer value that is not a
+// service token.
+func (s *Service) verifyAccessToken(ctx context.Context, cred Credential, _ string) (*Authentication, bool, error) {
+	if cred.Malformed || !s.cfg.TokensEnabled {
+		return nil, false, unauthenticated(anonymousDenied, "")
+	}
+	auth, err := s.authenticateAccessToken(ctx, cred.Bearer)
+	if err != nil {
+		return nil, s.accessTokenSecretRight(cred.Bearer), err
+	}
+	return auth, false, nil
 }

@@ -30,75 +30,23 @@ func (s *Service) InvalidateTokens(ctx context.Context, c Caller, req Invalidate
 		return out, featureDisabled("security tokens")
 	}
 	byValue := req.Token != nil || req.RefreshToken != nil
-	var msgs []string
 	switch {
 	case req.Token != nil && req.RefreshToken != nil:
-		msgs = append(msgs, "only one of [token, refresh_token] may be sent per request")
+		return out, validation("only one of [token, refresh_token] may be sent per request")
 	case byValue && (req.RealmName != nil || req.Username != nil):
-		msgs = append(msgs, "[realm_name] and [username] may not be combined with [token] or [refresh_token]")
+		return out, validation("[realm_name] and [username] may not be combined with [token] or [refresh_token]")
 	case !byValue && req.RealmName == nil && req.Username == nil:
-		msgs = append(msgs, "one of [token, refresh_token, realm_name, username] must be specified")
-	}
-	if len(msgs) > 0 {
-		return out, validation(msgs...)
+		return out, validation("one of [token, refresh_token, realm_name, username] must be specified")
 	}
 	var targets []fsm.TokenInvalidation
+	var err error
 	if byValue {
-		value, refresh := req.Token, false
-		if value == nil {
-			value, refresh = req.RefreshToken, true
-		}
-		raw, ok := decodeToken(string(*value))
-		var pair *fsm.TokenPair
-		if ok {
-			if err := s.strictRead(ctx); err != nil {
-				return out, err
-			}
-			pair, ok = s.st.Token(tokenDocID(raw))
-		}
-		hash := ""
-		if ok {
-			hash = pair.AccessHash
-			if refresh {
-				hash = pair.RefreshHash
-			}
-		}
-		if !ok || !hashMatches(raw, hash) {
-			out.NotFound = true
-			return out, nil
-		}
-		owner := pair.Username == c.Auth.Username && pair.Realm == c.Auth.Realm.Name
-		if !owner {
-			if err := s.Authorize(c, actionTokenInvalidate); err != nil {
-				return out, err
-			}
-		}
-		targets = []fsm.TokenInvalidation{{DocID: pair.DocID, Refresh: refresh}}
+		targets, out.NotFound, err = s.tokenByValue(ctx, c, req)
 	} else {
-		if err := s.Authorize(c, actionTokenInvalidate); err != nil {
-			return out, err
-		}
-		if err := s.strictRead(ctx); err != nil {
-			return out, err
-		}
-		match := func(p *fsm.TokenPair) bool {
-			return (req.Username == nil || p.Username == *req.Username) && (req.RealmName == nil || p.Realm == *req.RealmName)
-		}
-		now := s.now().UnixMilli()
-		pairs := s.st.Tokens(match)
-		for _, p := range pairs {
-			if p.RefreshHash != "" && !p.RefreshInvalidated && now < p.GrantTime+fsm.RefreshLifetime {
-				targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID, Refresh: true})
-			}
-		}
-		for _, p := range pairs {
-			if !p.AccessInvalidated && now < p.AccessExpiry {
-				targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID})
-			}
-		}
-		if len(targets) == 0 {
-			return out, nil
-		}
+		targets, err = s.tokensOfOwner(ctx, c, req)
+	}
+	if err != nil || len(targets) == 0 {
+		return out, err
 	}
 	res, err := s.propose(ctx, c, fsm.TokensInvalidatedV1{Tokens: targets})
 	if err != nil {
@@ -113,4 +61,65 @@ func (s *Service) InvalidateTokens(ctx context.Context, c Caller, req Invalidate
 		}
 	}
 	return out, nil
+}
+
+// tokenByValue finds the one token a request names by value; notFound when
+// no token has that value. Its owner may invalidate it without privileges.
+func (s *Service) tokenByValue(ctx context.Context, c Caller, req InvalidateTokensRequest) (targets []fsm.TokenInvalidation, notFound bool, err error) {
+	value, refresh := req.Token, false
+	if value == nil {
+		value, refresh = req.RefreshToken, true
+	}
+	raw, ok := decodeToken(string(*value))
+	var pair *fsm.TokenPair
+	if ok {
+		if err := s.strictRead(ctx); err != nil {
+			return nil, false, err
+		}
+		pair, ok = s.st.Token(tokenDocID(raw))
+	}
+	hash := ""
+	if ok {
+		hash = pair.AccessHash
+		if refresh {
+			hash = pair.RefreshHash
+		}
+	}
+	if !ok || !hashMatches(raw, hash) {
+		return nil, true, nil
+	}
+	owner := pair.Username == c.Auth.Username && pair.Realm == c.Auth.Realm.Name
+	if !owner {
+		if err := s.Authorize(c, actionTokenInvalidate); err != nil {
+			return nil, false, err
+		}
+	}
+	return []fsm.TokenInvalidation{{DocID: pair.DocID, Refresh: refresh}}, false, nil
+}
+
+// tokensOfOwner lists the live tokens of a realm and/or user.
+func (s *Service) tokensOfOwner(ctx context.Context, c Caller, req InvalidateTokensRequest) ([]fsm.TokenInvalidation, error) {
+	if err := s.Authorize(c, actionTokenInvalidate); err != nil {
+		return nil, err
+	}
+	if err := s.strictRead(ctx); err != nil {
+		return nil, err
+	}
+	match := func(p *fsm.TokenPair) bool {
+		return (req.Username == nil || p.Username == *req.Username) && (req.RealmName == nil || p.Realm == *req.RealmName)
+	}
+	now := s.now().UnixMilli()
+	pairs := s.st.Tokens(match)
+	var targets []fsm.TokenInvalidation
+	for _, p := range pairs {
+		if p.RefreshHash != "" && !p.RefreshInvalidated && now < p.GrantTime+fsm.RefreshLifetime {
+			targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID, Refresh: true})
+		}
+	}
+	for _, p := range pairs {
+		if !p.AccessInvalidated && now < p.AccessExpiry {
+			targets = append(targets, fsm.TokenInvalidation{DocID: p.DocID})
+		}
+	}
+	return targets, nil
 }

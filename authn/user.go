@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/tokenstore/tokenstore/fsm"
@@ -187,7 +189,7 @@ func (s *Service) DeleteUser(ctx context.Context, c Caller, name string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	s.cache.remove(name)
+	s.users.remove(name)
 	return res.Status == fsm.Deleted, nil
 }
 
@@ -255,7 +257,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, name string, pas
 	if res.Status == fsm.NotFound {
 		return notFoundUser(name)
 	}
-	s.cache.remove(name)
+	s.users.remove(name)
 	return nil
 }
 
@@ -289,7 +291,7 @@ func (s *Service) GetUsers(ctx context.Context, c Caller, names []string) ([]Use
 	return out, missing, nil
 }
 
-func sortedReservedUsers() []string { return sortedKeysOf(reservedUsers) }
+func sortedReservedUsers() []string { return slices.Sorted(maps.Keys(reservedUsers)) }
 
 func (s *Service) reservedView(name string) UserView {
 	r, _ := s.st.Reserved(name)

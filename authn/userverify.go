@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"sync"
 )
 
@@ -16,8 +17,7 @@ func (s *Service) verifyUser(ctx context.Context, name string, password []byte) 
 	if !ok || !rec.enabled {
 		return nil, s.refuseAtCost(ctx, password)
 	}
-	now := s.now()
-	if a := s.cache.get(name, rec.modIndex, password, now); a != nil {
+	if a := s.users.get(name, rec.modIndex, password, s.now); a != nil {
 		return a, nil
 	}
 	if !s.costLimit.allows(rec.passwordHash) {
@@ -34,7 +34,7 @@ func (s *Service) verifyUser(ctx context.Context, name string, password []byte) 
 		return nil, errBadPassword
 	}
 	auth := rec.authentication()
-	s.cache.put(name, rec.modIndex, password, auth, now)
+	s.users.put(name, rec.modIndex, password, auth, s.now)
 	return auth, nil
 }
 
@@ -79,5 +79,21 @@ func (o *overCostLog) warn(s *Service, rec userRecord) {
 		family, allowed = "unrecognised", "bcrypt or PBKDF2"
 	}
 	s.log.Warn("a stored password hash costs more to verify than allowed: it is not verified and the user cannot log in until the password is changed or the limit raised (tokenstore.authc.password_hashing.max_bcrypt_cost / max_pbkdf2_iterations)",
-		"user", clip(rec.name, 256), "algorithm", family, "allowed", allowed)
+		"user", Clip(rec.name, 256), "algorithm", family, "allowed", allowed)
+}
+
+// verifyPassword is the chain's check of a Basic credential against the
+// realms.
+func (s *Service) verifyPassword(ctx context.Context, cred Credential, path string) (*Authentication, bool, error) {
+	if cred.Malformed {
+		return nil, false, unauthenticated(anonymousDenied, "")
+	}
+	auth, err := s.authenticateUser(ctx, cred.Principal, cred.Secret)
+	if hashRefusal(err) {
+		return nil, false, err
+	}
+	if err != nil {
+		return nil, false, unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", cred.Principal, path), "")
+	}
+	return auth, false, nil
 }

@@ -115,7 +115,7 @@ func TestIsolatedLeaderRefusesWrites(t *testing.T) {
 	var leader int
 	c.Eventually(10*time.Second, "majority elects a new leader", func() bool {
 		for _, i := range []int{(old + 1) % 3, (old + 2) % 3} {
-			if c.Server(i).Node().IsLeader() {
+			if c.Node(i).Cluster().IsLeader() {
 				leader = i
 				return true
 			}
@@ -163,10 +163,10 @@ func TestForwardedWriteNeedsCredentialsTheLeaderAccepts(t *testing.T) {
 func TestGarbageOnRaftPortChangesNothing(t *testing.T) {
 	c := testcluster.New(t, 3)
 	leader := c.Leader()
-	before := c.Server(leader).Node().State().AppliedIndex()
+	before := c.Node(leader).Cluster().State().AppliedIndex()
 	for i := 0; i < c.Len(); i++ {
-		stats := c.Server(i).Node().Stats()
-		conn, err := net.Dial("tcp", c.Server(i).Node().RaftAddr())
+		stats := c.Node(i).Cluster().Stats()
+		conn, err := net.Dial("tcp", c.Node(i).Cluster().RaftAddr())
 		if err != nil {
 			t.Fatalf("dial raft port of node %d (%s): %v", i, stats["state"], err)
 		}
@@ -174,7 +174,7 @@ func TestGarbageOnRaftPortChangesNothing(t *testing.T) {
 		conn.Close()
 	}
 	putRoleAndUser(t, c, leader, "still", "password-still")
-	if got := c.Server(leader).Node().State().AppliedIndex(); got <= before {
+	if got := c.Node(leader).Cluster().State().AppliedIndex(); got <= before {
 		t.Fatalf("cluster stopped applying after garbage: %d <= %d", got, before)
 	}
 	if c.Leader() != leader {

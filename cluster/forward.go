@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -36,29 +35,27 @@ const (
 // credential (see Node.peerCredential).
 var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm}
 
-// ForbiddenError is returned when the leader refuses a forwarded write: its
-// own authorization of the client's credential failed.
-type ForbiddenError struct{ Reason string }
+// Authorizer is what the leader asks before it acts on another node's
+// request. authn.Service satisfies it; it is given to Handler, which serves
+// the only endpoints that need it.
+type Authorizer interface {
+	// AuthorizeForwarded checks a write another node forwarded, with the
+	// credentials of the client that sent it: its own, and for writes on
+	// behalf of another subject (a password or refresh grant), the subject's.
+	AuthorizeForwarded(credential, subject string, event []byte) error
+	// AuthorizeJoin checks the credential a joining node shows. Without a
+	// successful check nobody becomes a member.
+	AuthorizeJoin(credential string) error
+}
 
-func (e *ForbiddenError) Error() string { return "leader refused the write: " + e.Reason }
-
-// errNotAppended marks a proposal the leader refused before appending it,
-// which can be retried without risk of applying it twice.
-var errNotAppended = errors.New("not appended")
-
-// ErrUnavailable wraps failures to reach the leader.
-var ErrUnavailable = errors.New("cluster unavailable")
-
-func newInternalClient(isolated *atomic.Bool, tlsConfig *tls.Config, credentialsMayGoTo func(string) bool) *http.Client {
-	d := &net.Dialer{Timeout: 2 * time.Second}
+func newInternalClient(links Links, tlsConfig *tls.Config, credentialsMayGoTo func(string) bool) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: credentialGuard{allowed: credentialsMayGoTo, next: &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if isolated.Load() {
-					return nil, errIsolated
-				}
-				return d.DialContext(ctx, network, addr)
+				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				return links.Dial(ctx, network, addr)
 			},
 			MaxIdleConnsPerHost: 64,
 			// Peers close idle connections after http.read_timeout; closing
@@ -175,12 +172,12 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 // the other side (no connection), which makes it safe to send again.
 func neverSent(err error) bool {
 	var op *net.OpError
-	return errors.Is(err, errIsolated) || errors.Is(err, ErrUnverifiedPeer) || (errors.As(err, &op) && op.Op == "dial")
+	return errors.Is(err, ErrUnverifiedPeer) || (errors.As(err, &op) && op.Op == "dial")
 }
 
-// LeaderURL is the leader's HTTP base URL, waiting (until ctx ends) while
-// an election is under way or the leader's address is not known yet.
-func (n *Node) LeaderURL(ctx context.Context) (string, error) {
+// waitLeaderURL is the leader's HTTP base URL, waiting (until ctx ends)
+// while an election is under way or the leader's address is not known yet.
+func (n *Node) waitLeaderURL(ctx context.Context) (string, error) {
 	for {
 		u, err := n.leaderURL()
 		if err == nil {
@@ -235,24 +232,19 @@ func (n *Node) call(ctx context.Context, method, url, credential string, body []
 	return resp.StatusCode, data, nil
 }
 
-// Handler serves the internal endpoints other nodes call.
-func (n *Node) Handler() http.Handler {
+// Handler serves the internal endpoints other nodes call. authz is asked
+// before a forwarded write is appended or a node joins; nil refuses both.
+func (n *Node) Handler(authz Authorizer) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+pathPropose, n.handlePropose)
-	mux.HandleFunc("POST "+pathJoin, n.handleJoin)
+	mux.HandleFunc("POST "+pathPropose, func(w http.ResponseWriter, r *http.Request) { n.handlePropose(w, r, authz) })
+	mux.HandleFunc("POST "+pathJoin, func(w http.ResponseWriter, r *http.Request) { n.handleJoin(w, r, authz) })
 	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
 	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
 	mux.HandleFunc("GET "+pathConfirm, n.handleConfirm)
-	return n.RequirePeer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.isolated.Load() {
-			http.Error(w, errIsolated.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
+	return n.RequirePeer(n.cfg.Links.Handler(mux))
 }
 
-func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Authorizer) {
 	if !n.IsLeader() {
 		http.Error(w, "not the leader", http.StatusConflict) // not appended: retry elsewhere
 		return
@@ -266,11 +258,11 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if n.cfg.Authorize == nil {
+	if authz == nil {
 		http.Error(w, "forwarded writes are not accepted", http.StatusForbidden)
 		return
 	}
-	if err := n.cfg.Authorize(r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event); err != nil {
+	if err := authz.AuthorizeForwarded(r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event); err != nil {
 		n.log.Warn("refused forwarded write", "from", r.RemoteAddr, "error", err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
@@ -282,7 +274,7 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	default:
-		writeJSON(w, proposeReply{Index: idx, Result: res})
+		writeJSON(w, http.StatusOK, proposeReply{Index: idx, Result: res})
 	}
 }
 
@@ -299,7 +291,7 @@ func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	writeJSON(w, map[string]uint64{"applied": n.State().AppliedIndex()})
+	writeJSON(w, http.StatusOK, map[string]uint64{"applied": n.State().AppliedIndex()})
 }
 
 // Status is what a node reports about itself to its peers.
@@ -310,10 +302,12 @@ type Status struct {
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex()})
+	writeJSON(w, http.StatusOK, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex()})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON answers an internal call.
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }

@@ -241,7 +241,8 @@ func (n *Node) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), n.waitBound())
 	defer cancel()
-	if err := n.WaitApplied(ctx, index); err == nil {
+	err = n.WaitApplied(ctx, index)
+	if err == nil {
 		err = n.WaitConfirmed(ctx, index)
 	}
 	if err != nil {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 )
@@ -84,8 +83,4 @@ func (h *healthProbe) fenced(id string) bool {
 		last = h.since
 	}
 	return time.Since(last) > h.node.fenceAfter()
-}
-
-func sortMembers(ms []Member) {
-	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 }

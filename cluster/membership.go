@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +56,7 @@ func (n *Node) joinAny(urls []string) error {
 	return fmt.Errorf("join %s: %w", strings.Join(urls, ","), lastErr)
 }
 
-func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
+func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, authz Authorizer) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	var req joinRequest
 	if err == nil {
@@ -71,7 +73,7 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
 		n.passJoinToLeader(w, r, data)
 		return
 	}
-	if n.cfg.AuthorizeJoin == nil || n.cfg.AuthorizeJoin(r.Header.Get("Authorization")) != nil {
+	if authz == nil || authz.AuthorizeJoin(r.Header.Get("Authorization")) != nil {
 		n.log.Warn("refused a join request", "from", r.RemoteAddr, "id", truncate(req.ID, 64))
 		writeESError(w, http.StatusForbidden, "security_exception",
 			"joining needs the credential of a user with the all cluster privilege")
@@ -87,7 +89,7 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", err.Error())
 		return
 	}
-	writeJSON(w, map[string]bool{"joined": true})
+	writeJSON(w, http.StatusOK, map[string]bool{"joined": true})
 }
 
 func (n *Node) passJoinToLeader(w http.ResponseWriter, r *http.Request, data []byte) {
@@ -238,6 +240,6 @@ func (n *Node) Members() ([]Member, error) {
 		m.Alive = m.ID == n.cfg.ID || n.health.alive(m.ID)
 		out = append(out, m)
 	}
-	sortMembers(out)
+	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }

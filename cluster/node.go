@@ -3,14 +3,12 @@ package cluster
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -44,11 +42,6 @@ type Config struct {
 	// TrailingLogs is how many entries stay in the log after a snapshot;
 	// a follower further behind receives the snapshot instead.
 	TrailingLogs uint64
-	// Authorize is asked by the leader before it appends an event forwarded by
-	// another node, with the credentials of the client that sent the write:
-	// its own, and for writes on behalf of another subject (a password or
-	// refresh grant), the subject's.
-	Authorize func(credential, subject string, event []byte) error
 	// Transport is mutual TLS between nodes; nil is plain text (development).
 	Transport *TransportTLS
 	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs verify their
@@ -56,10 +49,9 @@ type Config struct {
 	HTTPTLS bool
 	HTTPCAs *x509.CertPool
 	// JoinCredential is the Authorization header this node sends with its
-	// join requests; AuthorizeJoin is the leader's check of such a header.
-	// Without a successful check nobody becomes a member.
+	// join requests; the leader checks it with the Authorizer its internal
+	// endpoints were built with (Handler).
 	JoinCredential string
-	AuthorizeJoin  func(credential string) error
 	// InsecurePeers lets credentials travel in plain text to members beyond
 	// loopback (tokenstore.security.allow_insecure_non_loopback); without
 	// it and without transport TLS they go to loopback members only.
@@ -70,11 +62,9 @@ type Config struct {
 	// RaftMaxConnections caps the Raft port's open inbound connections;
 	// default 128.
 	RaftMaxConnections int
+	// Links connects the node to its peers; nil is the network as it is.
+	Links Links
 }
-
-// ErrNoLeader is returned when no leader is known, e.g. during an election or
-// on a node cut off from the majority.
-var ErrNoLeader = errors.New("no leader elected")
 
 // Node is one Raft member and the state machine it drives.
 type Node struct {
@@ -86,7 +76,6 @@ type Node struct {
 	transport *raft.NetworkTransport
 	store     *raftboltdb.BoltStore
 	client    *http.Client
-	isolated  atomic.Bool
 	catchUp   catchUp
 	fresh     freshness
 	health    *healthProbe
@@ -103,7 +92,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.Named("cluster"), fsm: fsm.New(), stopped: make(chan struct{})}
-	n.client = newInternalClient(&n.isolated, n.internalTLS(), n.credentialsMayGoTo)
+	n.client = newInternalClient(cfg.Links, n.internalTLS(), n.credentialsMayGoTo)
 	n.catchUp.node = n
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
@@ -116,7 +105,7 @@ func Open(cfg Config) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.stream, err = newStreamLayer(&cfg, &n.isolated)
+	n.stream, err = newStreamLayer(&cfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
@@ -194,6 +183,9 @@ func setDefaults(cfg *Config) {
 	if cfg.RaftMaxConnections == 0 {
 		cfg.RaftMaxConnections = 128
 	}
+	if cfg.Links == nil {
+		cfg.Links = &directLinks{}
+	}
 }
 
 func (n *Node) raftConfig() *raft.Config {
@@ -219,9 +211,6 @@ func (n *Node) raftConfig() *raft.Config {
 
 // ID is this node's id (its name in _cat/nodes).
 func (n *Node) ID() string { return n.cfg.ID }
-
-// HTTPAddr is this node's public HTTP address.
-func (n *Node) HTTPAddr() string { return n.cfg.HTTPAddr }
 
 // State is the credential state this node has applied.
 func (n *Node) State() *fsm.State { return n.fsm.State() }
@@ -252,17 +241,6 @@ func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
 
 // Stats exposes raft's counters (term, indexes, state) for diagnostics.
 func (n *Node) Stats() map[string]string { return n.raft.Stats() }
-
-// Isolate cuts the node off from its peers (true) or reconnects it (false):
-// Raft traffic and internal HTTP calls both fail while isolated. Clients can
-// still reach the node's public API.
-func (n *Node) Isolate(on bool) {
-	n.isolated.Store(on)
-	if on {
-		n.stream.closeAll()
-		n.client.CloseIdleConnections()
-	}
-}
 
 // WaitApplied blocks until this node's state has applied index.
 func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
@@ -301,7 +279,6 @@ func (n *Node) Shutdown() error {
 func (n *Node) Kill() {
 	n.stopOnce.Do(func() {
 		close(n.stopped)
-		n.isolated.Store(true)
 		n.stream.closeAll()
 		n.stop()
 	})

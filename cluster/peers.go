@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,13 +19,13 @@ var ErrUnverifiedPeer = errors.New("credentials are not sent in plain text to a 
 // could join; without it only loopback is trusted, since plain mode binds
 // loopback only, unless the operator said otherwise.
 func (n *Node) credentialsMayGoTo(hostport string) bool {
-	return n.cfg.Transport != nil || n.cfg.InsecurePeers || IsLoopbackAddr(hostport)
+	return n.cfg.Transport != nil || n.cfg.InsecurePeers || isLoopbackAddr(hostport)
 }
 
-// IsLoopbackAddr reports whether host:port (or a bare host) names a loopback
+// isLoopbackAddr reports whether host:port (or a bare host) names a loopback
 // address: a loopback IP or "localhost". Other names are not resolved: what
 // a name resolves to may change, and an empty host means every interface.
-func IsLoopbackAddr(hostport string) bool {
+func isLoopbackAddr(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		host = hostport
@@ -65,10 +64,6 @@ func (g credentialGuard) CloseIdleConnections() {
 	}
 }
 
-// MayForwardTo reports whether a client's credential may be sent to the
-// member whose HTTP address is httpAddr (see credentialsMayGoTo).
-func (n *Node) MayForwardTo(httpAddr string) bool { return n.credentialsMayGoTo(httpAddr) }
-
 // peerCredential is what this node shows on the internal calls that only
 // nodes may make (status, applied, confirm): nothing with transport TLS,
 // where its certificate proves it is a node; otherwise its join credential.
@@ -82,9 +77,7 @@ func (n *Node) peerCredential() string {
 // writeESError answers an internal call in Elasticsearch's error shape.
 func writeESError(w http.ResponseWriter, status int, typ, reason string) {
 	cause := map[string]string{"type": typ, "reason": reason}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{
+	writeJSON(w, status, map[string]any{
 		"error":  map[string]any{"root_cause": []any{cause}, "type": typ, "reason": reason},
 		"status": status,
 	})

@@ -1,41 +1,37 @@
 package cluster
 
 import (
+	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 )
 
-// errIsolated is returned by every node-to-node path while the node is cut off.
-var errIsolated = errors.New("node is isolated from the cluster")
-
-// streamLayer is raft's TCP stream layer with a switch that cuts the node off
-// from its peers (Dial fails, accepted and open connections error), which
-// tests use to partition a node without touching the OS.
+// streamLayer is raft's TCP stream layer: TLS when configured, a deadline
+// for a peer's first bytes, and the open connections tracked so that Kill
+// drops them mid-stream as a crash would.
 type streamLayer struct {
 	net.Listener
 	advertise net.Addr
 	tls       *TransportTLS // nil: plain TCP
-	isolated  *atomic.Bool
+	links     Links
 	// handshake bounds the time from accept to a peer's first bytes.
 	handshake time.Duration
 	mu        sync.Mutex
-	conns     map[*isolatableConn]struct{}
+	conns     map[*trackedConn]struct{}
 }
 
-func newStreamLayer(cfg *Config, isolated *atomic.Bool) (*streamLayer, error) {
+func newStreamLayer(cfg *Config) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", cfg.RaftAddr)
 	if err != nil {
 		return nil, err
 	}
-	limited := LimitListener(ln, cfg.RaftMaxConnections, cfg.Logger.Named("raft-net"), "raft")
+	limited := LimitListener(cfg.Links.Listener(ln), cfg.RaftMaxConnections, cfg.Logger.Named("raft-net"), "raft")
 	return &streamLayer{Listener: limited, advertise: advertiseAddr(cfg.RaftAddr, ln.Addr()), tls: cfg.Transport,
-		isolated: isolated, handshake: cfg.RaftHandshakeTimeout, conns: map[*isolatableConn]struct{}{}}, nil
+		links: cfg.Links, handshake: cfg.RaftHandshakeTimeout, conns: map[*trackedConn]struct{}{}}, nil
 }
 
 // advertiseAddr is the address peers dial: the configured one as written
@@ -61,34 +57,27 @@ func (a namedAddr) String() string  { return string(a) }
 func (s *streamLayer) Addr() net.Addr { return s.advertise }
 
 func (s *streamLayer) Accept() (net.Conn, error) {
-	for {
-		c, err := s.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if s.isolated.Load() {
-			c.Close()
-			continue
-		}
-		if s.tls != nil {
-			// The handshake runs on Raft's first read, in its connection
-			// goroutine, so a slow or hostile peer does not stall Accept.
-			c = tls.Server(c, s.tls.serverConfig())
-		}
-		return s.track(withHandshakeDeadline(c, s.handshake)), nil
+	c, err := s.Listener.Accept()
+	if err != nil {
+		return nil, err
 	}
+	if s.tls != nil {
+		// The handshake runs on Raft's first read, in its connection
+		// goroutine, so a slow or hostile peer does not stall Accept.
+		c = tls.Server(c, s.tls.serverConfig())
+	}
+	return s.track(withHandshakeDeadline(c, s.handshake)), nil
 }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	if s.isolated.Load() {
-		return nil, errIsolated
-	}
 	var c net.Conn
 	var err error
 	if s.tls != nil {
-		c, err = s.tls.dialTLS(addr, timeout)
+		c, err = s.tls.dialTLS(s.links, addr, timeout)
 	} else {
-		c, err = net.DialTimeout("tcp", string(addr), timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		c, err = s.links.Dial(ctx, "tcp", string(addr))
+		cancel()
 	}
 	if err != nil {
 		return nil, err
@@ -97,15 +86,15 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 }
 
 func (s *streamLayer) track(c net.Conn) net.Conn {
-	ic := &isolatableConn{Conn: c, isolated: s.isolated, layer: s}
+	tc := &trackedConn{Conn: c, layer: s}
 	s.mu.Lock()
-	s.conns[ic] = struct{}{}
+	s.conns[tc] = struct{}{}
 	s.mu.Unlock()
-	return ic
+	return tc
 }
 
-// closeAll drops every open connection, so a freshly isolated node stops
-// hearing from its peers at once rather than at its next read.
+// closeAll drops every open connection, so that peers of a killed node
+// notice at once rather than at their next read.
 func (s *streamLayer) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,31 +103,14 @@ func (s *streamLayer) closeAll() {
 	}
 }
 
-type isolatableConn struct {
+type trackedConn struct {
 	net.Conn
-	isolated *atomic.Bool
-	layer    *streamLayer
+	layer *streamLayer
 }
 
-func (c *isolatableConn) Close() error {
+func (c *trackedConn) Close() error {
 	c.layer.mu.Lock()
 	delete(c.layer.conns, c)
 	c.layer.mu.Unlock()
 	return c.Conn.Close()
-}
-
-func (c *isolatableConn) Read(b []byte) (int, error) {
-	if c.isolated.Load() {
-		c.Conn.Close()
-		return 0, errIsolated
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *isolatableConn) Write(b []byte) (int, error) {
-	if c.isolated.Load() {
-		c.Conn.Close()
-		return 0, errIsolated
-	}
-	return c.Conn.Write(b)
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -81,12 +82,14 @@ func verifyCerts(certs []*x509.Certificate, roots *x509.CertPool, usage x509.Ext
 
 // dialTLS opens a Raft connection and completes the handshake within timeout,
 // so a peer that is not a node fails here rather than inside Raft.
-func (t *TransportTLS) dialTLS(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+func (t *TransportTLS) dialTLS(links Links, addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(string(addr))
 	if err != nil {
 		return nil, err
 	}
-	raw, err := net.DialTimeout("tcp", string(addr), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	raw, err := links.Dial(ctx, "tcp", string(addr))
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -129,10 +132,6 @@ func (n *Node) PeerURL(httpAddr string) string {
 	}
 	return "http://" + httpAddr
 }
-
-// PeerClient is the client for calls to other nodes' HTTP ports: it trusts
-// their HTTP certificates and shows this node's transport certificate.
-func (n *Node) PeerClient() *http.Client { return n.client }
 
 // internalTLS is the client side of internal HTTP calls; nil for plain HTTP.
 func (n *Node) internalTLS() *tls.Config {

@@ -2,10 +2,12 @@ package fsm
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"unique"
 )
@@ -101,21 +103,6 @@ func (k *APIKey) appendStoredHash(dst []byte) []byte {
 	return base64.StdEncoding.AppendEncode(dst, k.secret.digest[:])
 }
 
-// DecodeSSHA256 splits an "{SSHA256}" hash (12 base64 characters of 8-byte
-// salt, then the base64 SHA-256 of secret||salt); nil for other formats.
-func DecodeSSHA256(hash string) ([]byte, []byte) {
-	rest, ok := strings.CutPrefix(hash, sshaPrefix)
-	if !ok || len(rest) < 12 {
-		return nil, nil
-	}
-	salt, err1 := base64.StdEncoding.DecodeString(rest[:12])
-	digest, err2 := base64.StdEncoding.DecodeString(rest[12:])
-	if err1 != nil || err2 != nil || len(digest) != sha256.Size {
-		return nil, nil
-	}
-	return salt, digest
-}
-
 // SaltDigest returns the decoded hash parts (nil when the hash is not
 // {SSHA256}, which no secret then matches).
 func (k *APIKey) SaltDigest() ([]byte, []byte) {
@@ -148,6 +135,13 @@ type APIKeyUpdatedV1 struct {
 
 // EventType implements Payload.
 func (APIKeyUpdatedV1) EventType() (EventType, uint8) { return APIKeyUpdated, 1 }
+
+// AsV2 is the update as a version 2 update of its one key: version 1
+// events still in logs are read through it.
+func (p APIKeyUpdatedV1) AsV2() APIKeyUpdatedV2 {
+	return APIKeyUpdatedV2{IDs: []string{p.ID}, RoleDescriptors: p.RoleDescriptors, Metadata: p.Metadata,
+		Expiration: p.Expiration, LimitedBy: p.LimitedBy, Owner: p.Owner, OwnerRealm: p.OwnerRealm}
+}
 
 // APIKeyUpdatedV2 applies one update to several keys of one owner: a bulk
 // update is one log entry whatever the number of ids, and its shared parts
@@ -214,13 +208,9 @@ type APIKeysPurgedV1 struct {
 // EventType implements Payload.
 func (APIKeysPurgedV1) EventType() (EventType, uint8) { return APIKeysPurged, 1 }
 
-func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[APIKeyCreatedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 	if _, exists := s.apiKeys.get(p.Key.ID); exists {
-		return Result{Status: AlreadyExists}, nil
+		return Result{Status: AlreadyExists}
 	}
 	k := p.Key
 	k.ModIndex = index
@@ -229,46 +219,27 @@ func applyAPIKeyCreatedV1(s *State, index uint64, body []byte) (Result, error) {
 	k.Creator.Realm, k.Creator.RealmType = unique.Make(k.Creator.Realm).Value(), unique.Make(k.Creator.RealmType).Value()
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	s.apiKeys.put(&k)
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
-func applyAPIKeyUpdatedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[APIKeyUpdatedV1](body)
-	if err != nil {
-		return Result{}, err
+func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {
+	upd := p.AsV2()
+	old, st := s.updatableKey(p.ID, &upd)
+	if old == nil {
+		return Result{Status: st}
 	}
-	old, ok := s.apiKeys.get(p.ID)
-	if !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm {
-		return Result{Status: NotFound}, nil
-	}
-	if old.Invalidated {
-		return Result{Status: AlreadyExists}, nil
-	}
-	k := *old
-	if p.RoleDescriptors != nil {
-		k.RoleDescriptors = *p.RoleDescriptors
-	}
-	if p.Metadata != nil {
-		k.Metadata = *p.Metadata
-	}
-	if p.Expiration != nil {
-		k.Expiration = *p.Expiration
-	}
-	k.LimitedBy = p.LimitedBy
+	// Version 1 tells a no-op after interning, by the whole key's encoding.
+	k := upd.applyTo(*old)
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	if sameJSON(old, &k) {
-		return Result{Status: Unchanged}, nil
+		return Result{Status: Unchanged}
 	}
 	k.ModIndex = index
 	s.apiKeys.put(&k)
-	return Result{Status: Updated}, nil
+	return Result{Status: Updated}
 }
 
-func applyAPIKeyUpdatedV2(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[APIKeyUpdatedV2](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyAPIKeyUpdatedV2(s *State, index uint64, p APIKeyUpdatedV2) Result {
 	if p.RoleDescriptors != nil {
 		rds := s.intern(*p.RoleDescriptors)
 		p.RoleDescriptors = &rds
@@ -284,21 +255,39 @@ func applyAPIKeyUpdatedV2(s *State, index uint64, body []byte) (Result, error) {
 			res.Status = Updated
 		}
 	}
-	return res, nil
+	return res
 }
 
 // updateAPIKey applies p to one key, if the owner's and still valid.
 func (s *State) updateAPIKey(index uint64, id string, p *APIKeyUpdatedV2) Status {
-	old, ok := s.apiKeys.get(id)
+	old, st := s.updatableKey(id, p)
 	switch {
-	case !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm:
-		return NotFound
-	case old.Invalidated:
-		return AlreadyExists
+	case old == nil:
+		return st
 	case !p.Changes(old):
 		return Unchanged
 	}
-	k := *old
+	k := p.applyTo(*old)
+	k.ModIndex = index
+	s.apiKeys.put(&k)
+	return Updated
+}
+
+// updatableKey returns the key with that id when p's owner owns it and it
+// is still valid, else nil and the status that says why not.
+func (s *State) updatableKey(id string, p *APIKeyUpdatedV2) (*APIKey, Status) {
+	old, ok := s.apiKeys.get(id)
+	switch {
+	case !ok || old.Creator.Principal != p.Owner || old.Creator.Realm != p.OwnerRealm:
+		return nil, NotFound
+	case old.Invalidated:
+		return nil, AlreadyExists
+	}
+	return old, 0
+}
+
+// applyTo returns k with the parts p names replaced; LimitedBy always is.
+func (p *APIKeyUpdatedV2) applyTo(k APIKey) APIKey {
 	if p.RoleDescriptors != nil {
 		k.RoleDescriptors = *p.RoleDescriptors
 	}
@@ -309,9 +298,7 @@ func (s *State) updateAPIKey(index uint64, id string, p *APIKeyUpdatedV2) Status
 		k.Expiration = *p.Expiration
 	}
 	k.LimitedBy = p.LimitedBy
-	k.ModIndex = index
-	s.apiKeys.put(&k)
-	return Updated
+	return k
 }
 
 // sameJSON compares two keys by their encoding: role descriptors and
@@ -322,11 +309,7 @@ func sameJSON(a, b *APIKey) bool {
 	return string(ja) == string(jb)
 }
 
-func applyAPIKeysInvalidatedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[APIKeysInvalidatedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyAPIKeysInvalidatedV1(s *State, index uint64, p APIKeysInvalidatedV1) Result {
 	res := Result{Status: Updated, Items: map[string]Status{}}
 	for _, id := range p.IDs {
 		old, ok := s.apiKeys.get(id)
@@ -342,28 +325,13 @@ func applyAPIKeysInvalidatedV1(s *State, index uint64, body []byte) (Result, err
 			res.Items[id] = Updated
 		}
 	}
-	return res, nil
+	return res
 }
 
-func applyAPIKeysPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[APIKeysPurgedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Status: Unchanged, Items: map[string]Status{}}
-	var gone []string
-	for _, k := range s.apiKeys.all() {
-		if (k.Invalidated && k.Invalidation < p.Before) || (k.Expiration > 0 && k.Expiration < p.Before) {
-			gone = append(gone, k.ID)
-		}
-	}
-	// The set removed does not depend on the order of the walk.
-	for _, id := range gone {
-		s.apiKeys.del(id)
-		res.Items[id] = Deleted
-		res.Status = Deleted
-	}
-	return res, nil
+func applyAPIKeysPurgedV1(s *State, _ uint64, p APIKeysPurgedV1) Result {
+	return deletedItems(s.apiKeys.deleteIf(func(k *APIKey) bool {
+		return (k.Invalidated && k.Invalidation < p.Before) || (k.Expiration > 0 && k.Expiration < p.Before)
+	}))
 }
 
 // APIKey returns the key with that id (immutable).
@@ -378,13 +346,11 @@ func (s *State) APIKey(id string) (*APIKey, bool) {
 // then id. keep runs under the read lock and must not block.
 func (s *State) APIKeys(keep func(*APIKey) bool) []*APIKey {
 	s.mu.RLock()
-	var out []*APIKey
-	for _, k := range s.apiKeys.all() {
-		if keep(k) {
-			out = append(out, k)
-		}
-	}
+	out := s.apiKeys.filter(keep)
 	s.mu.RUnlock()
-	sortAPIKeys(out)
+	// Ids are unique, so the order is total and the same on every node.
+	slices.SortFunc(out, func(a, b *APIKey) int {
+		return cmp.Or(cmp.Compare(a.Creation, b.Creation), strings.Compare(a.ID, b.ID))
+	})
 	return out
 }

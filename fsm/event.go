@@ -34,43 +34,145 @@ const (
 	TokensPurged            EventType = 20
 )
 
-// headerLen is the encoded size of type (2 bytes) and version (1 byte).
-const headerLen = 3
+// LeaderOnly is the action of events no client may cause: the leader
+// proposes them itself (bootstrap, node registration, purges), and refuses
+// them when another node forwards them.
+const LeaderOnly = "leader only"
 
-// ErrUnknownEvent is returned when a (type, version) pair has no applier.
-var ErrUnknownEvent = errors.New("unknown event")
+// security prefixes the Elasticsearch cluster actions of the security API.
+const security = "cluster:admin/xpack/security/"
+
+// events is the one table of events: a new event, or a new version of
+// one, is one row (and a new version one more on(...) in its row). Each row
+// says whether the event may take something away from someone (see
+// OnlyAdds) and which cluster action allows a client to cause it (authn
+// authorizes forwarded writes with it).
+var events = []eventRow{
+	{UserPut, mayRevoke, security + "user/put", versions(on(applyUserPutV1))},
+	{UserDeleted, mayRevoke, security + "user/delete", versions(on(applyUserDeletedV1))},
+	{UserEnabledSet, mayRevoke, security + "user/set_enabled", versions(on(applyUserEnabledSetV1))},
+	{UserPasswordChanged, mayRevoke, security + "user/change_password", versions(on(applyUserPasswordChangedV1))},
+	{RolePut, mayRevoke, security + "role/put", versions(on(applyRolePutV1))},
+	{RoleDeleted, mayRevoke, security + "role/delete", versions(on(applyRoleDeletedV1))},
+	{ElasticBootstrapped, onlyAdds, LeaderOnly, versions(on(applyElasticBootstrappedV1))},
+	{ApplicationPrivilegePut, mayRevoke, security + "privilege/put", versions(on(applyApplicationPrivilegePutV1))},
+	{ApplicationPrivilegeDel, mayRevoke, security + "privilege/delete", versions(on(applyApplicationPrivilegeDelV1))},
+	{NodeRegistered, onlyAdds, LeaderOnly, versions(on(applyNodeRegisteredV1))},
+	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1))},
+	{APIKeyUpdated, mayRevoke, security + "api_key/update", versions(on(applyAPIKeyUpdatedV1), on(applyAPIKeyUpdatedV2))},
+	{APIKeysInvalidated, mayRevoke, security + "api_key/invalidate", versions(on(applyAPIKeysInvalidatedV1))},
+	{APIKeysPurged, mayRevoke, LeaderOnly, versions(on(applyAPIKeysPurgedV1))},
+	{ServiceTokenCreated, onlyAdds, security + "service_account/token/create", versions(on(applyServiceTokenCreatedV1))},
+	{ServiceTokenDeleted, mayRevoke, security + "service_account/token/delete", versions(on(applyServiceTokenDeletedV1))},
+	{TokenIssued, onlyAdds, security + "token/create", versions(on(applyTokenIssuedV1))},
+	{TokenRefreshed, onlyAdds, security + "token/refresh", versions(on(applyTokenRefreshedV1))},
+	{TokensInvalidated, mayRevoke, security + "token/invalidate", versions(on(applyTokensInvalidatedV1))},
+	{TokensPurged, mayRevoke, LeaderOnly, versions(on(applyTokensPurgedV1))},
+}
+
+// eventRow is everything known about one event type.
+type eventRow struct {
+	typ    EventType
+	effect effect
+	// action is the cluster action that allows a client to cause the
+	// event, or LeaderOnly.
+	action   string
+	versions []version
+}
+
+// effect says whether an event may revoke; the zero value is neither, so
+// a row that forgets it fails TestEveryEventHasARow.
+type effect uint8
+
+const (
+	// onlyAdds: the event adds credentials or nodes and takes nothing away.
+	onlyAdds effect = iota + 1
+	// mayRevoke: it may invalidate, delete, disable, change a password or
+	// a role, or purge.
+	mayRevoke
+)
+
+// version is one version of an event: its number and its apply function.
+type version struct {
+	typ    EventType // the payload's own type, checked against its row's
+	number uint8
+	apply  applyFunc
+}
+
+func versions(v ...version) []version { return v }
+
+type applyFunc func(s *State, index uint64, payload []byte) (Result, error)
+
+// on makes a version from an apply function of payload P: P names the
+// type and version, and its JSON body is decoded before apply runs.
+func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
+	var zero P
+	t, v := zero.EventType()
+	return version{typ: t, number: v, apply: func(s *State, index uint64, body []byte) (Result, error) {
+		var p P
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Result{}, fmt.Errorf("decode %T: %w", p, err)
+		}
+		return apply(s, index, p), nil
+	}}
+}
 
 type eventKey struct {
 	Type    EventType
 	Version uint8
 }
 
-type applyFunc func(s *State, index uint64, payload []byte) (Result, error)
+// appliers and rows index the table for the apply path and for lookups.
+var appliers, rows = indexEvents(events)
 
-// appliers is the one table of events: a new event or version is one line.
-var appliers = map[eventKey]applyFunc{
-	{UserPut, 1}:                 applyUserPutV1,
-	{UserDeleted, 1}:             applyUserDeletedV1,
-	{UserEnabledSet, 1}:          applyUserEnabledSetV1,
-	{UserPasswordChanged, 1}:     applyUserPasswordChangedV1,
-	{RolePut, 1}:                 applyRolePutV1,
-	{RoleDeleted, 1}:             applyRoleDeletedV1,
-	{ElasticBootstrapped, 1}:     applyElasticBootstrappedV1,
-	{ApplicationPrivilegePut, 1}: applyApplicationPrivilegePutV1,
-	{ApplicationPrivilegeDel, 1}: applyApplicationPrivilegeDelV1,
-	{NodeRegistered, 1}:          applyNodeRegisteredV1,
-	{APIKeyCreated, 1}:           applyAPIKeyCreatedV1,
-	{APIKeyUpdated, 1}:           applyAPIKeyUpdatedV1,
-	{APIKeyUpdated, 2}:           applyAPIKeyUpdatedV2,
-	{APIKeysInvalidated, 1}:      applyAPIKeysInvalidatedV1,
-	{APIKeysPurged, 1}:           applyAPIKeysPurgedV1,
-	{ServiceTokenCreated, 1}:     applyServiceTokenCreatedV1,
-	{ServiceTokenDeleted, 1}:     applyServiceTokenDeletedV1,
-	{TokenIssued, 1}:             applyTokenIssuedV1,
-	{TokenRefreshed, 1}:          applyTokenRefreshedV1,
-	{TokensInvalidated, 1}:       applyTokensInvalidatedV1,
-	{TokensPurged, 1}:            applyTokensPurgedV1,
+func indexEvents(table []eventRow) (map[eventKey]applyFunc, map[EventType]*eventRow) {
+	byKey := map[eventKey]applyFunc{}
+	byType := make(map[EventType]*eventRow, len(table))
+	for i := range table {
+		r := &table[i]
+		byType[r.typ] = r
+		for _, v := range r.versions {
+			byKey[eventKey{r.typ, v.number}] = v.apply
+		}
+	}
+	return byKey, byType
 }
+
+// EventTypes returns every event type of the table, in table order.
+func EventTypes() []EventType {
+	out := make([]EventType, len(events))
+	for i, r := range events {
+		out[i] = r.typ
+	}
+	return out
+}
+
+// Action is the cluster action that allows a client to cause an event of
+// type t (an Elasticsearch action name), LeaderOnly for events only the
+// leader proposes, and "" for a type this build does not know.
+func (t EventType) Action() string {
+	if r, ok := rows[t]; ok {
+		return r.action
+	}
+	return ""
+}
+
+// OnlyAdds reports whether an event can only add credentials or nodes and
+// takes nothing away from anyone: such a write needs no confirmation that
+// every node applied it, since a node that lacks it catches up on a miss.
+// Every other event may revoke (invalidate, delete, disable, change a
+// password or a role), and the leader acknowledges it only once no node can
+// still answer from a state without it.
+func OnlyAdds(event []byte) bool {
+	t, _, _, err := Decode(event)
+	return err == nil && rows[t].effect == onlyAdds
+}
+
+// headerLen is the encoded size of type (2 bytes) and version (1 byte).
+const headerLen = 3
+
+// ErrUnknownEvent is returned when a (type, version) pair has no applier.
+var ErrUnknownEvent = errors.New("unknown event")
 
 // Payload is implemented by every event body; it names its type and version.
 type Payload interface {
@@ -126,30 +228,4 @@ func Validate(b []byte) error {
 		return fmt.Errorf("event %d v%d: %w", t, v, err)
 	}
 	return nil
-}
-
-func decodePayload[T any](body []byte) (T, error) {
-	var p T
-	if err := json.Unmarshal(body, &p); err != nil {
-		return p, fmt.Errorf("decode %T: %w", p, err)
-	}
-	return p, nil
-}
-
-// OnlyAdds reports whether an event can only add credentials or nodes and
-// takes nothing away from anyone: such a write needs no confirmation that
-// every node applied it, since a node that lacks it catches up on a miss.
-// Every other event may revoke (invalidate, delete, disable, change a
-// password or a role), and the leader acknowledges it only once no node can
-// still answer from a state without it.
-func OnlyAdds(event []byte) bool {
-	t, _, _, err := Decode(event)
-	if err != nil {
-		return false
-	}
-	switch t {
-	case APIKeyCreated, TokenIssued, TokenRefreshed, ServiceTokenCreated, NodeRegistered, ElasticBootstrapped:
-		return true
-	}
-	return false
 }

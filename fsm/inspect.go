@@ -1,5 +1,7 @@
 package fsm
 
+import "maps"
+
 // Counts returns how many records of each kind the state holds.
 func (s *State) Counts() map[string]int {
 	s.mu.RLock()
@@ -20,7 +22,7 @@ func (s *State) Counts() map[string]int {
 // backup's, since membership belongs to the cluster and not to the data.
 func (s *State) AdoptCluster(live *State) {
 	live.mu.RLock()
-	nodes, meta := copyMap(live.nodes), live.meta
+	nodes, meta := maps.Clone(live.nodes), live.meta
 	applied := live.applied.Load()
 	live.mu.RUnlock()
 	s.mu.Lock()

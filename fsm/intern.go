@@ -1,9 +1,6 @@
 package fsm
 
-import (
-	"encoding/json"
-	"reflect"
-)
+import "encoding/json"
 
 // descriptorSets shares identical role descriptor maps between API keys:
 // most keys of one owner carry the same limited_by snapshot, and keeping one
@@ -24,37 +21,4 @@ func (s *State) intern(m map[string]RoleDescriptor) map[string]RoleDescriptor {
 	}
 	s.interned[string(key)] = m
 	return m
-}
-
-// setRefs numbers the distinct descriptor maps of keys in order of first
-// use, which is the same on every node for the same state.
-type setRefs struct {
-	ids  map[uintptr]int
-	sets []map[string]RoleDescriptor
-}
-
-func (r *setRefs) ref(m map[string]RoleDescriptor) int {
-	p := reflect.ValueOf(m).Pointer()
-	if id, ok := r.ids[p]; ok && m != nil {
-		return id
-	}
-	r.sets = append(r.sets, m)
-	id := len(r.sets) - 1
-	if m != nil {
-		r.ids[p] = id
-	}
-	return id
-}
-
-// apiKeyRecord is an API key in a snapshot, its descriptor maps replaced by
-// references to descriptor set records written before it.
-type apiKeyRecord struct {
-	APIKey
-	RoleDescriptors int `json:"role_descriptors"`
-	LimitedBy       int `json:"limited_by"`
-}
-
-type descriptorSetRecord struct {
-	ID  int                       `json:"id"`
-	Set map[string]RoleDescriptor `json:"set"`
 }

@@ -16,21 +16,17 @@ type NodeRegisteredV1 struct {
 // EventType implements Payload.
 func (NodeRegisteredV1) EventType() (EventType, uint8) { return NodeRegistered, 1 }
 
-func applyNodeRegisteredV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[NodeRegisteredV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyNodeRegisteredV1(s *State, _ uint64, p NodeRegisteredV1) Result {
 	old, ok := s.nodes[p.Node.ID]
 	if ok && *old == p.Node {
-		return Result{Status: Unchanged}, nil
+		return Result{Status: Unchanged}
 	}
 	n := p.Node
 	s.nodes[n.ID] = &n
 	if ok {
-		return Result{Status: Updated}, nil
+		return Result{Status: Updated}
 	}
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
 // Node returns a member's registered addresses.
@@ -43,3 +39,5 @@ func (s *State) Node(id string) (Node, bool) {
 	}
 	return *n, true
 }
+
+func (n *Node) recordKey() string { return n.ID }

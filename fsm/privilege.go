@@ -1,6 +1,10 @@
 package fsm
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+)
 
 // ApplicationPrivilege is a named set of actions of an application.
 type ApplicationPrivilege struct {
@@ -32,11 +36,7 @@ func (ApplicationPrivilegeDeletedV1) EventType() (EventType, uint8) {
 // itemKey names one privilege in a Result's Items.
 func itemKey(app, name string) string { return app + "/" + name }
 
-func applyApplicationPrivilegePutV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[ApplicationPrivilegePutV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyApplicationPrivilegePutV1(s *State, _ uint64, p ApplicationPrivilegePutV1) Result {
 	res := Result{Status: Updated, Items: map[string]Status{}}
 	for _, priv := range p.Privileges {
 		app := s.appPrivs[priv.Application]
@@ -52,14 +52,10 @@ func applyApplicationPrivilegePutV1(s *State, _ uint64, body []byte) (Result, er
 		app[priv.Name] = &c
 		res.Items[itemKey(priv.Application, priv.Name)] = st
 	}
-	return res, nil
+	return res
 }
 
-func applyApplicationPrivilegeDelV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[ApplicationPrivilegeDeletedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyApplicationPrivilegeDelV1(s *State, _ uint64, p ApplicationPrivilegeDeletedV1) Result {
 	res := Result{Status: NotFound, Items: map[string]Status{}}
 	app := s.appPrivs[p.Application]
 	for _, n := range p.Names {
@@ -74,7 +70,7 @@ func applyApplicationPrivilegeDelV1(s *State, _ uint64, body []byte) (Result, er
 	if app != nil && len(app) == 0 {
 		delete(s.appPrivs, p.Application)
 	}
-	return res, nil
+	return res
 }
 
 // ApplicationPrivileges returns the stored privileges, ordered by application
@@ -83,14 +79,37 @@ func (s *State) ApplicationPrivileges(app string) []*ApplicationPrivilege {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*ApplicationPrivilege
-	for _, a := range sortedKeys(s.appPrivs) {
-		if app != "" && a != app {
-			continue
-		}
-		privs := s.appPrivs[a]
-		for _, n := range sortedKeys(privs) {
-			out = append(out, privs[n])
+	for _, a := range slices.Sorted(maps.Keys(s.appPrivs)) {
+		if app == "" || a == app {
+			out = append(out, sortedValues(s.appPrivs[a])...)
 		}
 	}
 	return out
+}
+
+// captureAppPrivileges writes the privileges by application, then name.
+func captureAppPrivileges(s *State) recordWriter {
+	apps := make(map[string]map[string]*ApplicationPrivilege, len(s.appPrivs))
+	for app, privs := range s.appPrivs {
+		apps[app] = maps.Clone(privs)
+	}
+	return func(sw *snapshotWriter) {
+		for _, app := range slices.Sorted(maps.Keys(apps)) {
+			for _, p := range sortedValues(apps[app]) {
+				sw.record(recAppPrivilege, p)
+			}
+		}
+	}
+}
+
+func restoreAppPrivilege(s *State, body []byte, _ *restoring) error {
+	p := new(ApplicationPrivilege)
+	if err := json.Unmarshal(body, p); err != nil {
+		return err
+	}
+	if s.appPrivs[p.Application] == nil {
+		s.appPrivs[p.Application] = map[string]*ApplicationPrivilege{}
+	}
+	s.appPrivs[p.Application][p.Name] = p
+	return nil
 }

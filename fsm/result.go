@@ -24,3 +24,21 @@ type Result struct {
 	Status Status            `json:"status"`
 	Items  map[string]Status `json:"items,omitempty"`
 }
+
+// deletedItems is the result of removing the records with these keys.
+func deletedItems(keys []string) Result {
+	res := Result{Status: Unchanged, Items: make(map[string]Status, len(keys))}
+	for _, k := range keys {
+		res.Items[k], res.Status = Deleted, Deleted
+	}
+	return res
+}
+
+// deleteFrom removes the record with key k from m, if there is one.
+func deleteFrom[V any](m map[string]V, k string) Result {
+	if _, ok := m[k]; !ok {
+		return Result{Status: NotFound}
+	}
+	delete(m, k)
+	return Result{Status: Deleted}
+}

@@ -62,29 +62,17 @@ type RoleDeletedV1 struct {
 // EventType implements Payload.
 func (RoleDeletedV1) EventType() (EventType, uint8) { return RoleDeleted, 1 }
 
-func applyRolePutV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[RolePutV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyRolePutV1(s *State, index uint64, p RolePutV1) Result {
 	_, exists := s.roles[p.Name]
 	s.roles[p.Name] = &Role{Name: p.Name, Descriptor: p.Descriptor, ModIndex: index}
 	if exists {
-		return Result{Status: Updated}, nil
+		return Result{Status: Updated}
 	}
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
-func applyRoleDeletedV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[RoleDeletedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
-	if _, ok := s.roles[p.Name]; !ok {
-		return Result{Status: NotFound}, nil
-	}
-	delete(s.roles, p.Name)
-	return Result{Status: Deleted}, nil
+func applyRoleDeletedV1(s *State, _ uint64, p RoleDeletedV1) Result {
+	return deleteFrom(s.roles, p.Name)
 }
 
 // Role returns the stored role with that name (immutable).
@@ -99,9 +87,7 @@ func (s *State) Role(name string) (*Role, bool) {
 func (s *State) Roles() []*Role {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*Role, 0, len(s.roles))
-	for _, k := range sortedKeys(s.roles) {
-		out = append(out, s.roles[k])
-	}
-	return out
+	return sortedValues(s.roles)
 }
+
+func (r *Role) recordKey() string { return r.Name }

@@ -1,6 +1,10 @@
 package fsm
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // ServiceToken is an index-backed service account token. Hash is the
 // "{SSHA256}" digest of its secret.
@@ -12,17 +16,10 @@ type ServiceToken struct {
 	Creation  int64  `json:"creation"` // epoch ms
 	Creator   string `json:"creator"`
 	ModIndex  uint64 `json:"mod_index"`
-
-	// salt and digest are Hash decoded once, at apply time.
-	salt   []byte
-	digest []byte
 }
 
 // Qualified is the token's "namespace/service/name".
 func (t *ServiceToken) Qualified() string { return t.Namespace + "/" + t.Service + "/" + t.Name }
-
-// SaltDigest returns the decoded hash parts.
-func (t *ServiceToken) SaltDigest() ([]byte, []byte) { return t.salt, t.digest }
 
 // ServiceTokenCreatedV1 stores a new service account token.
 type ServiceTokenCreatedV1 struct {
@@ -40,31 +37,18 @@ type ServiceTokenDeletedV1 struct {
 // EventType implements Payload.
 func (ServiceTokenDeletedV1) EventType() (EventType, uint8) { return ServiceTokenDeleted, 1 }
 
-func applyServiceTokenCreatedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[ServiceTokenCreatedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyServiceTokenCreatedV1(s *State, index uint64, p ServiceTokenCreatedV1) Result {
 	t := p.Token
 	if _, exists := s.serviceTokens[t.Qualified()]; exists {
-		return Result{Status: AlreadyExists}, nil
+		return Result{Status: AlreadyExists}
 	}
 	t.ModIndex = index
-	t.salt, t.digest = DecodeSSHA256(t.Hash)
 	s.serviceTokens[t.Qualified()] = &t
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
-func applyServiceTokenDeletedV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[ServiceTokenDeletedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
-	if _, ok := s.serviceTokens[p.Qualified]; !ok {
-		return Result{Status: NotFound}, nil
-	}
-	delete(s.serviceTokens, p.Qualified)
-	return Result{Status: Deleted}, nil
+func applyServiceTokenDeletedV1(s *State, _ uint64, p ServiceTokenDeletedV1) Result {
+	return deleteFrom(s.serviceTokens, p.Qualified)
 }
 
 // ServiceToken returns the token with a qualified name (immutable).
@@ -81,10 +65,12 @@ func (s *State) ServiceTokens(principal string) []*ServiceToken {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*ServiceToken
-	for _, k := range sortedKeys(s.serviceTokens) {
+	for _, k := range slices.Sorted(maps.Keys(s.serviceTokens)) {
 		if strings.HasPrefix(k, principal+"/") {
 			out = append(out, s.serviceTokens[k])
 		}
 	}
 	return out
 }
+
+func (t *ServiceToken) recordKey() string { return t.Qualified() }

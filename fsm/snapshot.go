@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/raft"
 )
@@ -47,6 +47,86 @@ const (
 	recDescriptorSet
 )
 
+// recordKinds is the one table of snapshot records: a new kind is a
+// number above and one entry here, whose functions live in its resource's
+// file. Records are written in this order, each kind by key, so two nodes
+// that applied the same events write the same bytes.
+var recordKinds = []recordEntry{
+	{recMeta, captureMeta, restoreMeta},
+	keyed(recUser, func(s *State) map[string]*User { return s.users }),
+	keyed(recReserved, func(s *State) map[string]*ReservedUser { return s.reserved }),
+	keyed(recRole, func(s *State) map[string]*Role { return s.roles }),
+	{recAppPrivilege, captureAppPrivileges, restoreAppPrivilege},
+	keyed(recNode, func(s *State) map[string]*Node { return s.nodes }),
+	// Written by the API key entry, before the keys that refer to them.
+	{recDescriptorSet, nil, restoreDescriptorSet},
+	{recAPIKey, captureAPIKeys, restoreAPIKey},
+	keyed(recServiceToken, func(s *State) map[string]*ServiceToken { return s.serviceTokens }),
+	{recTokenPair, captureTokenPairs, restoreTokenPair},
+}
+
+// recordEntry is how one kind of record is written and read.
+type recordEntry struct {
+	kind recordKind
+	// capture copies the kind's records under the state's read lock and
+	// returns what writes them later, without the lock; nil for a kind
+	// another entry writes.
+	capture func(s *State) recordWriter
+	// restore adds one record to a state being restored.
+	restore func(s *State, body []byte, r *restoring) error
+}
+
+type recordWriter func(sw *snapshotWriter)
+
+// restoring is what a restore knows besides the state it fills.
+type restoring struct {
+	version  uint16 // the stream's format version
+	meta     snapshotMeta
+	metaRead bool
+	sets     []map[string]RoleDescriptor // the descriptor sets read so far
+}
+
+var restorers = indexRecords(recordKinds)
+
+func indexRecords(table []recordEntry) map[recordKind]func(*State, []byte, *restoring) error {
+	byKind := make(map[recordKind]func(*State, []byte, *restoring) error, len(table))
+	for _, e := range table {
+		byKind[e.kind] = e.restore
+	}
+	return byKind
+}
+
+// keyedRecord is a record the state keeps in a map by its key.
+type keyedRecord[V any] interface {
+	*V
+	recordKey() string
+}
+
+// keyed is the entry of a kind the state keeps in a map by key, written as
+// JSON. A record that keeps its hash decoded (decodeHash) decodes it again.
+func keyed[V any, P keyedRecord[V]](kind recordKind, records func(*State) map[string]P) recordEntry {
+	capture := func(s *State) recordWriter {
+		captured := maps.Clone(records(s))
+		return func(sw *snapshotWriter) {
+			for _, k := range slices.Sorted(maps.Keys(captured)) {
+				sw.record(kind, captured[k])
+			}
+		}
+	}
+	restore := func(s *State, body []byte, _ *restoring) error {
+		p := P(new(V))
+		if err := json.Unmarshal(body, p); err != nil {
+			return err
+		}
+		if h, ok := any(p).(interface{ decodeHash() }); ok {
+			h.decodeHash()
+		}
+		records(s)[p.recordKey()] = p
+		return nil
+	}
+	return recordEntry{kind, capture, restore}
+}
+
 // ErrBadSnapshot is returned for a snapshot that fails its checks.
 var ErrBadSnapshot = errors.New("bad snapshot")
 
@@ -54,57 +134,44 @@ type snapshotMeta struct {
 	AppliedIndex uint64 `json:"applied_index"`
 	ClusterID    string `json:"cluster_id"`
 	// APIKeys and Tokens are the record counts that follow, so a restore
-	// sizes its maps once (version 2; a hint, capped, not trusted).
+	// sizes its tables once (version 2; a hint, capped, not trusted).
 	APIKeys int `json:"api_keys,omitempty"`
 	Tokens  int `json:"tokens,omitempty"`
-	// sets are the descriptor sets read so far, version the stream's
-	// format version (restore only).
-	sets    []map[string]RoleDescriptor
-	version uint16
-	read    bool
 }
 
-type captured struct {
-	meta     snapshotMeta
-	users    map[string]*User
-	reserved map[string]*ReservedUser
-	roles    map[string]*Role
-	appPrivs map[string]map[string]*ApplicationPrivilege
-	nodes    map[string]*Node
-	// The two big kinds are captured as slices, sorted later by writeTo:
-	// filling a slice is several times faster than filling a map, and the
-	// capture is time the FSM goroutine (every write) waits for.
-	apiKeys []*APIKey
-	svcToks map[string]*ServiceToken
-	tokens  []*TokenPair
+func captureMeta(s *State) recordWriter {
+	m := snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: s.apiKeys.len(), Tokens: s.tokens.len()}
+	return func(sw *snapshotWriter) { sw.record(recMeta, m) }
 }
 
-func (s *State) capture() *captured {
+func restoreMeta(s *State, body []byte, r *restoring) error {
+	// Once: a second one would drop the tables filled so far.
+	if r.metaRead {
+		return errors.New("more than one meta record")
+	}
+	if err := json.Unmarshal(body, &r.meta); err != nil {
+		return err
+	}
+	r.metaRead = true
+	s.apiKeys = newAPIKeyTable(min(max(r.meta.APIKeys, 0), maxSizeHint))
+	s.tokens = newTokenTable(min(max(r.meta.Tokens, 0), maxSizeHint))
+	return nil
+}
+
+// captured is a state's records copied for a snapshot: the writers of
+// every kind, in table order.
+type captured []recordWriter
+
+func (s *State) capture() captured {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c := &captured{
-		meta:     snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: s.apiKeys.len(), Tokens: s.tokens.len()},
-		users:    copyMap(s.users),
-		reserved: copyMap(s.reserved),
-		roles:    copyMap(s.roles),
-		appPrivs: make(map[string]map[string]*ApplicationPrivilege, len(s.appPrivs)),
-		nodes:    copyMap(s.nodes),
-		apiKeys:  s.apiKeys.copyAll(),
-		svcToks:  copyMap(s.serviceTokens),
-		tokens:   s.tokens.copyAll(),
-	}
-	for app, privs := range s.appPrivs {
-		c.appPrivs[app] = copyMap(privs)
+	c := make(captured, 0, len(recordKinds))
+	for _, e := range recordKinds {
+		if e.capture != nil {
+			c = append(c, e.capture(s))
+		}
 	}
 	return c
-}
-
-func copyMap[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // WriteSnapshot writes the whole state to w in the snapshot format.
@@ -113,7 +180,7 @@ func (s *State) WriteSnapshot(w io.Writer) error {
 }
 
 // Persist implements raft.FSMSnapshot.
-func (c *captured) Persist(sink raft.SnapshotSink) error {
+func (c captured) Persist(sink raft.SnapshotSink) error {
 	if err := c.writeTo(sink); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("persist snapshot: %w", err)
@@ -122,7 +189,7 @@ func (c *captured) Persist(sink raft.SnapshotSink) error {
 }
 
 // Release implements raft.FSMSnapshot.
-func (c *captured) Release() {}
+func (c captured) Release() {}
 
 type snapshotWriter struct {
 	w   *bufio.Writer
@@ -162,51 +229,13 @@ func (sw *snapshotWriter) frame(kind recordKind, body []byte) {
 	sw.write(body)
 }
 
-func (c *captured) writeTo(w io.Writer) error {
+func (c captured) writeTo(w io.Writer) error {
 	sw := &snapshotWriter{w: bufio.NewWriterSize(w, 64<<10), sum: sha256.New()}
 	head := append([]byte(snapshotMagic), 0, 0)
 	binary.BigEndian.PutUint16(head[4:], SnapshotVersion)
 	sw.write(head)
-	sw.record(recMeta, c.meta)
-	for _, k := range sortedKeys(c.users) {
-		sw.record(recUser, c.users[k])
-	}
-	for _, k := range sortedKeys(c.reserved) {
-		sw.record(recReserved, c.reserved[k])
-	}
-	for _, k := range sortedKeys(c.roles) {
-		sw.record(recRole, c.roles[k])
-	}
-	for _, app := range sortedKeys(c.appPrivs) {
-		for _, n := range sortedKeys(c.appPrivs[app]) {
-			sw.record(recAppPrivilege, c.appPrivs[app][n])
-		}
-	}
-	for _, k := range sortedKeys(c.nodes) {
-		sw.record(recNode, c.nodes[k])
-	}
-	// Two passes: number the descriptor sets and write them, then write
-	// the keys referring to them.
-	slices.SortFunc(c.apiKeys, func(a, b *APIKey) int { return strings.Compare(a.ID, b.ID) })
-	refs := &setRefs{ids: map[uintptr]int{}}
-	for _, k := range c.apiKeys {
-		refs.ref(k.RoleDescriptors)
-		refs.ref(k.LimitedBy)
-	}
-	for i, set := range refs.sets {
-		sw.record(recDescriptorSet, descriptorSetRecord{ID: i, Set: set})
-	}
-	for _, k := range c.apiKeys {
-		encodeAPIKey(sw.binaryBody(), k, refs.ref(k.RoleDescriptors), refs.ref(k.LimitedBy))
-		sw.frame(recAPIKey, sw.bin.b)
-	}
-	for _, k := range sortedKeys(c.svcToks) {
-		sw.record(recServiceToken, c.svcToks[k])
-	}
-	slices.SortFunc(c.tokens, func(a, b *TokenPair) int { return strings.Compare(a.DocID, b.DocID) })
-	for _, t := range c.tokens {
-		encodeTokenPair(sw.binaryBody(), t)
-		sw.frame(recTokenPair, sw.bin.b)
+	for _, write := range c {
+		write(sw)
 	}
 	sw.write([]byte{byte(recEnd)})
 	if sw.err == nil {
@@ -280,9 +309,7 @@ func (s *State) Restore(r io.Reader) error {
 		return err
 	}
 	s.mu.Lock()
-	s.users, s.reserved, s.roles, s.appPrivs, s.nodes = next.users, next.reserved, next.roles, next.appPrivs, next.nodes
-	s.apiKeys, s.serviceTokens, s.tokens, s.interned = next.apiKeys, next.serviceTokens, next.tokens, next.interned
-	s.meta = next.meta
+	s.contents = next.contents
 	s.applied.Store(applied)
 	s.mu.Unlock()
 	s.setApplied(applied)
@@ -294,11 +321,11 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 	if err := hr.full(head); err != nil || string(head[:4]) != snapshotMagic {
 		return 0, fmt.Errorf("%w: missing header", ErrBadSnapshot)
 	}
-	var meta snapshotMeta
-	var buf []byte
-	if meta.version = binary.BigEndian.Uint16(head[4:]); meta.version < 1 || meta.version > SnapshotVersion {
-		return 0, fmt.Errorf("%w: format version %d, this build reads 1 to %d", ErrBadSnapshot, meta.version, SnapshotVersion)
+	r := &restoring{version: binary.BigEndian.Uint16(head[4:])}
+	if r.version < 1 || r.version > SnapshotVersion {
+		return 0, fmt.Errorf("%w: format version %d, this build reads 1 to %d", ErrBadSnapshot, r.version, SnapshotVersion)
 	}
+	var buf []byte
 	for {
 		kind, err := hr.ReadByte()
 		if err != nil {
@@ -310,8 +337,8 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 			if _, err := io.ReadFull(hr.r, got); err != nil || !bytes.Equal(got, want) {
 				return 0, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
 			}
-			s.meta.ClusterID = meta.ClusterID
-			return meta.AppliedIndex, nil
+			s.meta.ClusterID = r.meta.ClusterID
+			return r.meta.AppliedIndex, nil
 		}
 		n, err := binary.ReadUvarint(hr)
 		if err != nil || n > maxRecord {
@@ -323,113 +350,12 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%w: truncated record", ErrBadSnapshot)
 		}
-		if err := s.restoreRecord(recordKind(kind), body, &meta); err != nil {
+		restore, ok := restorers[recordKind(kind)]
+		if !ok {
+			return 0, fmt.Errorf("%w: record kind %d: unknown record kind", ErrBadSnapshot, kind)
+		}
+		if err := restore(s, body, r); err != nil {
 			return 0, fmt.Errorf("%w: record kind %d: %v", ErrBadSnapshot, kind, err)
 		}
 	}
-}
-
-func (s *State) restoreRecord(kind recordKind, body []byte, meta *snapshotMeta) error {
-	switch kind {
-	case recMeta:
-		// Once, first: a second one would drop the tables filled so far.
-		if meta.read {
-			return errors.New("more than one meta record")
-		}
-		if err := json.Unmarshal(body, meta); err != nil {
-			return err
-		}
-		meta.read = true
-		s.apiKeys = newAPIKeyTable(min(max(meta.APIKeys, 0), maxSizeHint))
-		s.tokens = newTokenTable(min(max(meta.Tokens, 0), maxSizeHint))
-		return nil
-	case recUser:
-		return restoreInto(body, s.users, func(u *User) string { return u.Username })
-	case recReserved:
-		return restoreInto(body, s.reserved, func(r *ReservedUser) string { return r.Username })
-	case recRole:
-		return restoreInto(body, s.roles, func(r *Role) string { return r.Name })
-	case recAppPrivilege:
-		var p ApplicationPrivilege
-		if err := json.Unmarshal(body, &p); err != nil {
-			return err
-		}
-		if s.appPrivs[p.Application] == nil {
-			s.appPrivs[p.Application] = map[string]*ApplicationPrivilege{}
-		}
-		s.appPrivs[p.Application][p.Name] = &p
-		return nil
-	case recNode:
-		return restoreInto(body, s.nodes, func(n *Node) string { return n.ID })
-	case recDescriptorSet:
-		var d descriptorSetRecord
-		if err := json.Unmarshal(body, &d); err != nil {
-			return err
-		}
-		if d.ID != len(meta.sets) {
-			return fmt.Errorf("descriptor set %d out of order", d.ID)
-		}
-		meta.sets = append(meta.sets, s.intern(d.Set))
-		return nil
-	case recAPIKey:
-		k, rd, lb, err := decodeAPIKeyRecord(body, meta.version)
-		if err != nil {
-			return err
-		}
-		if rd >= uint64(len(meta.sets)) || lb >= uint64(len(meta.sets)) {
-			return fmt.Errorf("api key %s refers to a missing descriptor set", k.ID)
-		}
-		k.RoleDescriptors, k.LimitedBy = meta.sets[rd], meta.sets[lb]
-		s.apiKeys.put(k)
-		return nil
-	case recTokenPair:
-		if meta.version == 1 {
-			var t TokenPair
-			if err := json.Unmarshal(body, &t); err != nil {
-				return err
-			}
-			s.tokens.put(&t)
-			return nil
-		}
-		t, err := decodeTokenPair(body)
-		if err != nil {
-			return err
-		}
-		s.tokens.put(t)
-		return nil
-	case recServiceToken:
-		var t ServiceToken
-		if err := json.Unmarshal(body, &t); err != nil {
-			return err
-		}
-		t.salt, t.digest = DecodeSSHA256(t.Hash)
-		s.serviceTokens[t.Qualified()] = &t
-		return nil
-	default:
-		return fmt.Errorf("unknown record kind")
-	}
-}
-
-func restoreInto[V any](body []byte, m map[string]*V, key func(*V) string) error {
-	v := new(V)
-	if err := json.Unmarshal(body, v); err != nil {
-		return err
-	}
-	m[key(v)] = v
-	return nil
-}
-
-func decodeAPIKeyRecord(body []byte, version uint16) (*APIKey, uint64, uint64, error) {
-	if version >= 2 {
-		return decodeAPIKey(body)
-	}
-	var r apiKeyRecord
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, 0, 0, err
-	}
-	if r.RoleDescriptors < 0 || r.LimitedBy < 0 {
-		return nil, 0, 0, fmt.Errorf("api key %s refers to a missing descriptor set", r.ID)
-	}
-	r.APIKey.decodeHash()
-	return &r.APIKey, uint64(r.RoleDescriptors), uint64(r.LimitedBy), nil
 }

@@ -66,8 +66,12 @@ func (r *binReader) fail() {
 	r.b = nil
 }
 
-func (r *binReader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
+func (r *binReader) uint() uint64 { return readVarint(r, binary.Uvarint) }
+func (r *binReader) int() int64   { return readVarint(r, binary.Varint) }
+
+// readVarint reads one varint with read, binary.Uvarint or binary.Varint.
+func readVarint[T int64 | uint64](r *binReader, read func([]byte) (T, int)) T {
+	v, n := read(r.b)
 	if n <= 0 {
 		r.fail()
 		return 0
@@ -76,13 +80,14 @@ func (r *binReader) uint() uint64 {
 	return v
 }
 
-func (r *binReader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
+// flag reads one byte that says yes (non-zero) or no.
+func (r *binReader) flag() bool {
+	if len(r.b) == 0 {
 		r.fail()
-		return 0
+		return false
 	}
-	r.b = r.b[n:]
+	v := r.b[0] != 0
+	r.b = r.b[1:]
 	return v
 }
 
@@ -112,28 +117,14 @@ func (r *binReader) raw() json.RawMessage {
 }
 
 func (r *binReader) optStr() *string {
-	if len(r.b) == 0 {
-		r.fail()
-		return nil
-	}
-	present := r.b[0]
-	r.b = r.b[1:]
-	if present == 0 {
+	if !r.flag() {
 		return nil
 	}
 	s := r.str()
 	return &s
 }
 
-func (r *binReader) bool() bool {
-	if len(r.b) == 0 {
-		r.fail()
-		return false
-	}
-	v := r.b[0] != 0
-	r.b = r.b[1:]
-	return v
-}
+func (r *binReader) bool() bool { return r.flag() }
 
 func (r *binReader) done() error {
 	if r.err == nil && len(r.b) != 0 {

@@ -1,7 +1,8 @@
 package fsm
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -10,7 +11,15 @@ import (
 // are the Apply functions only; everything else reads through query methods
 // that return copies or immutable values.
 type State struct {
-	mu       sync.RWMutex
+	mu sync.RWMutex
+	contents
+	applied    atomic.Uint64
+	appliedSig chan struct{} // closed and replaced on every applied index
+	sigMu      sync.Mutex
+}
+
+// contents is what a snapshot carries; Restore replaces it whole.
+type contents struct {
 	users    map[string]*User
 	reserved map[string]*ReservedUser
 	roles    map[string]*Role
@@ -22,29 +31,25 @@ type State struct {
 	tokens        *table[TokenPair]
 	interned      descriptorSets
 	meta          clusterMeta
-	applied       atomic.Uint64
-	appliedSig    chan struct{} // closed and replaced on every applied index
-	sigMu         sync.Mutex
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{appliedSig: make(chan struct{})}
-	s.reset()
-	return s
+	return &State{contents: newContents(), appliedSig: make(chan struct{})}
 }
 
-func (s *State) reset() {
-	s.users = map[string]*User{}
-	s.reserved = map[string]*ReservedUser{}
-	s.roles = map[string]*Role{}
-	s.appPrivs = map[string]map[string]*ApplicationPrivilege{}
-	s.nodes = map[string]*Node{}
-	s.apiKeys = newAPIKeyTable(0)
-	s.serviceTokens = map[string]*ServiceToken{}
-	s.tokens = newTokenTable(0)
-	s.interned = descriptorSets{}
-	s.meta = clusterMeta{}
+func newContents() contents {
+	return contents{
+		users:         map[string]*User{},
+		reserved:      map[string]*ReservedUser{},
+		roles:         map[string]*Role{},
+		appPrivs:      map[string]map[string]*ApplicationPrivilege{},
+		nodes:         map[string]*Node{},
+		apiKeys:       newAPIKeyTable(0),
+		serviceTokens: map[string]*ServiceToken{},
+		tokens:        newTokenTable(0),
+		interned:      descriptorSets{},
+	}
 }
 
 // clusterMeta is state about the cluster itself.
@@ -78,22 +83,12 @@ func (s *State) setApplied(index uint64) {
 	s.sigMu.Unlock()
 }
 
-func sortAPIKeys(keys []*APIKey) {
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].Creation != keys[j].Creation {
-			return keys[i].Creation < keys[j].Creation
-		}
-		return keys[i].ID < keys[j].ID
-	})
-}
-
-// sortedKeys returns a map's keys in order, so that nothing built from a
-// map's iteration order reaches a snapshot or an answer.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// sortedValues returns a map's values ordered by key, so that nothing built
+// from a map's iteration order reaches a snapshot or an answer.
+func sortedValues[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
 	}
-	sort.Strings(keys)
-	return keys
+	return out
 }

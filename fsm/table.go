@@ -57,9 +57,31 @@ func (t *table[V]) del(k string) {
 
 func (t *table[V]) len() int { return len(t.values) }
 
-// all is every record, in no particular order; callers must not modify
-// the slice and must hold the state's lock while they read it.
-func (t *table[V]) all() []*V { return t.values }
+// filter returns the records for which keep is true, in no particular order.
+func (t *table[V]) filter(keep func(*V) bool) []*V {
+	var out []*V
+	for _, v := range t.values {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// deleteIf removes the records for which gone is true and returns their
+// keys; which records go does not depend on the order of the walk.
+func (t *table[V]) deleteIf(gone func(*V) bool) []string {
+	var keys []string
+	for _, v := range t.values {
+		if gone(v) {
+			keys = append(keys, t.key(v))
+		}
+	}
+	for _, k := range keys {
+		t.del(k)
+	}
+	return keys
+}
 
 // copyAll is a copy of every record, in no particular order.
 func (t *table[V]) copyAll() []*V { return append([]*V(nil), t.values...) }

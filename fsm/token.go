@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"unique"
@@ -92,53 +93,35 @@ const (
 	RefreshDenied  = NotFound      // unknown, invalidated or expired
 )
 
-func applyTokenIssuedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[TokenIssuedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyTokenIssuedV1(s *State, index uint64, p TokenIssuedV1) Result {
 	if _, exists := s.tokens.get(p.Pair.DocID); exists {
-		return Result{Status: AlreadyExists}, nil
+		return Result{Status: AlreadyExists}
 	}
-	pair := p.Pair
-	pair.ModIndex = index
-	pair.internCommon()
-	s.tokens.put(&pair)
-	return Result{Status: Created}, nil
+	s.tokens.put(p.Pair.stored(index))
+	return Result{Status: Created}
 }
 
-func applyTokenRefreshedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[TokenRefreshedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyTokenRefreshedV1(s *State, index uint64, p TokenRefreshedV1) Result {
 	old, ok := s.tokens.get(p.DocID)
 	switch {
 	case !ok || old.RefreshHash == "" || old.RefreshInvalidated || p.Time >= old.GrantTime+RefreshLifetime:
-		return Result{Status: RefreshDenied}, nil
+		return Result{Status: RefreshDenied}
 	case old.Superseding == "" && s.tokens.has(p.NewPair.DocID):
-		return Result{Status: RefreshDenied}, nil // never overwrite a stored pair
+		return Result{Status: RefreshDenied} // never overwrite a stored pair
 	case old.Superseding != "":
 		if d := p.Time - old.RefreshTime; d > RefreshWindow || d < -RefreshWindow {
-			return Result{Status: RefreshTooLate}, nil
+			return Result{Status: RefreshTooLate}
 		}
-		return Result{Status: RefreshReused}, nil
+		return Result{Status: RefreshReused}
 	}
 	used := *old
 	used.RefreshTime, used.RefreshSalt, used.Superseding, used.ModIndex = p.Time, p.Salt, p.NewPair.DocID, index
 	s.tokens.put(&used)
-	pair := p.NewPair
-	pair.ModIndex = index
-	pair.internCommon()
-	s.tokens.put(&pair)
-	return Result{Status: RefreshDone}, nil
+	s.tokens.put(p.NewPair.stored(index))
+	return Result{Status: RefreshDone}
 }
 
-func applyTokensInvalidatedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[TokensInvalidatedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyTokensInvalidatedV1(s *State, index uint64, p TokensInvalidatedV1) Result {
 	res := Result{Status: Updated, Items: map[string]Status{}}
 	for _, t := range p.Tokens {
 		key := t.DocID + "/access"
@@ -163,27 +146,13 @@ func applyTokensInvalidatedV1(s *State, index uint64, body []byte) (Result, erro
 			res.Items[key] = Updated
 		}
 	}
-	return res, nil
+	return res
 }
 
-func applyTokensPurgedV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[TokensPurgedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Status: Unchanged, Items: map[string]Status{}}
-	var gone []string
-	for _, t := range s.tokens.all() {
-		if t.GrantTime+RefreshLifetime < p.Before && t.AccessExpiry < p.Before {
-			gone = append(gone, t.DocID)
-		}
-	}
-	for _, id := range gone {
-		s.tokens.del(id)
-		res.Items[id] = Deleted
-		res.Status = Deleted
-	}
-	return res, nil
+func applyTokensPurgedV1(s *State, _ uint64, p TokensPurgedV1) Result {
+	return deletedItems(s.tokens.deleteIf(func(t *TokenPair) bool {
+		return t.GrantTime+RefreshLifetime < p.Before && t.AccessExpiry < p.Before
+	}))
 }
 
 // Token returns the pair stored under a document id (immutable).
@@ -197,19 +166,47 @@ func (s *State) Token(docID string) (*TokenPair, bool) {
 // Tokens returns the pairs for which keep is true, ordered by document id.
 func (s *State) Tokens(keep func(*TokenPair) bool) []*TokenPair {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var out []*TokenPair
-	for _, t := range s.tokens.all() {
-		if keep(t) {
-			out = append(out, t)
-		}
-	}
+	out := s.tokens.filter(keep)
+	s.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *TokenPair) int { return strings.Compare(a.DocID, b.DocID) })
 	return out
 }
 
-// internCommon keeps one copy of the strings most pairs share.
-func (t *TokenPair) internCommon() {
+// stored is a new pair as the state keeps it: written at index, with one
+// copy of the strings most pairs share.
+func (t TokenPair) stored(index uint64) *TokenPair {
+	t.ModIndex = index
 	t.Username, t.Client = unique.Make(t.Username).Value(), unique.Make(t.Client).Value()
 	t.Realm, t.RealmType = unique.Make(t.Realm).Value(), unique.Make(t.RealmType).Value()
+	return &t
+}
+
+// captureTokenPairs writes the pairs as binary records by document id.
+func captureTokenPairs(s *State) recordWriter {
+	pairs := s.tokens.copyAll()
+	return func(sw *snapshotWriter) {
+		// Sorted here, outside the lock the capture holds while every
+		// write waits.
+		slices.SortFunc(pairs, func(a, b *TokenPair) int { return strings.Compare(a.DocID, b.DocID) })
+		for _, t := range pairs {
+			encodeTokenPair(sw.binaryBody(), t)
+			sw.frame(recTokenPair, sw.bin.b)
+		}
+	}
+}
+
+// restoreTokenPair reads a binary record, or the JSON of version 1.
+func restoreTokenPair(s *State, body []byte, r *restoring) error {
+	t := new(TokenPair)
+	var err error
+	if r.version == 1 {
+		err = json.Unmarshal(body, t)
+	} else {
+		t, err = decodeTokenPair(body)
+	}
+	if err != nil {
+		return err
+	}
+	s.tokens.put(t)
+	return nil
 }

@@ -74,11 +74,7 @@ type ElasticBootstrappedV1 struct {
 // EventType implements Payload.
 func (ElasticBootstrappedV1) EventType() (EventType, uint8) { return ElasticBootstrapped, 1 }
 
-func applyUserPutV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[UserPutV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyUserPutV1(s *State, index uint64, p UserPutV1) Result {
 	u := p.User
 	u.ModIndex = index
 	old, exists := s.users[u.Username]
@@ -88,94 +84,67 @@ func applyUserPutV1(s *State, index uint64, body []byte) (Result, error) {
 	if !exists && u.PasswordHash == "" {
 		// Without a password the user could never authenticate; the proposer
 		// checks this, but a replayed log must decide the same way.
-		return Result{Status: NotFound}, nil
+		return Result{Status: NotFound}
 	}
 	s.users[u.Username] = &u
 	if exists {
-		return Result{Status: Updated}, nil
+		return Result{Status: Updated}
 	}
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
-func applyUserDeletedV1(s *State, _ uint64, body []byte) (Result, error) {
-	p, err := decodePayload[UserDeletedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
-	if _, ok := s.users[p.Username]; !ok {
-		return Result{Status: NotFound}, nil
-	}
-	delete(s.users, p.Username)
-	return Result{Status: Deleted}, nil
+func applyUserDeletedV1(s *State, _ uint64, p UserDeletedV1) Result {
+	return deleteFrom(s.users, p.Username)
 }
 
-func applyUserEnabledSetV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[UserEnabledSetV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyUserEnabledSetV1(s *State, index uint64, p UserEnabledSetV1) Result {
 	if p.Reserved {
-		r := s.reservedCopy(p.Username)
-		r.Disabled, r.ModIndex = !p.Enabled, index
-		s.reserved[p.Username] = r
-		return Result{Status: Updated}, nil
+		return s.changeReserved(p.Username, func(r *ReservedUser) { r.Disabled, r.ModIndex = !p.Enabled, index })
 	}
-	old, ok := s.users[p.Username]
-	if !ok {
-		return Result{Status: NotFound}, nil
-	}
-	u := *old
-	u.Enabled, u.ModIndex = p.Enabled, index
-	s.users[p.Username] = &u
-	return Result{Status: Updated}, nil
+	return s.changeUser(p.Username, func(u *User) { u.Enabled, u.ModIndex = p.Enabled, index })
 }
 
-func applyUserPasswordChangedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[UserPasswordChangedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyUserPasswordChangedV1(s *State, index uint64, p UserPasswordChangedV1) Result {
 	if p.Reserved {
-		r := s.reservedCopy(p.Username)
-		r.PasswordHash, r.ModIndex = p.PasswordHash, index
-		s.reserved[p.Username] = r
-		return Result{Status: Updated}, nil
+		return s.changeReserved(p.Username, func(r *ReservedUser) { r.PasswordHash, r.ModIndex = p.PasswordHash, index })
 	}
-	old, ok := s.users[p.Username]
-	if !ok {
-		return Result{Status: NotFound}, nil
-	}
-	u := *old
-	u.PasswordHash, u.ModIndex = p.PasswordHash, index
-	s.users[p.Username] = &u
-	return Result{Status: Updated}, nil
+	return s.changeUser(p.Username, func(u *User) { u.PasswordHash, u.ModIndex = p.PasswordHash, index })
 }
 
-func applyElasticBootstrappedV1(s *State, index uint64, body []byte) (Result, error) {
-	p, err := decodePayload[ElasticBootstrappedV1](body)
-	if err != nil {
-		return Result{}, err
-	}
+func applyElasticBootstrappedV1(s *State, index uint64, p ElasticBootstrappedV1) Result {
 	if r, ok := s.reserved["elastic"]; ok && r.PasswordHash != "" {
-		return Result{Status: AlreadyExists}, nil
+		return Result{Status: AlreadyExists}
 	}
-	r := s.reservedCopy("elastic")
-	r.PasswordHash, r.ModIndex = p.PasswordHash, index
-	s.reserved["elastic"] = r
+	s.changeReserved("elastic", func(r *ReservedUser) { r.PasswordHash, r.ModIndex = p.PasswordHash, index })
 	if s.meta.ClusterID == "" {
 		s.meta.ClusterID = p.ClusterID
 	}
-	return Result{Status: Created}, nil
+	return Result{Status: Created}
 }
 
-// reservedCopy returns a fresh copy of a reserved user's record, so readers
+// changeUser stores a changed copy of a native user's record, so readers
 // holding the old pointer never see it change.
-func (s *State) reservedCopy(name string) *ReservedUser {
-	if r, ok := s.reserved[name]; ok {
-		c := *r
-		return &c
+func (s *State) changeUser(name string, change func(*User)) Result {
+	old, ok := s.users[name]
+	if !ok {
+		return Result{Status: NotFound}
 	}
-	return &ReservedUser{Username: name}
+	u := *old
+	change(&u)
+	s.users[name] = &u
+	return Result{Status: Updated}
+}
+
+// changeReserved is changeUser for a built-in user, whose record is
+// created on its first change.
+func (s *State) changeReserved(name string, change func(*ReservedUser)) Result {
+	r := &ReservedUser{Username: name}
+	if old, ok := s.reserved[name]; ok {
+		*r = *old
+	}
+	change(r)
+	s.reserved[name] = r
+	return Result{Status: Updated}
 }
 
 // User returns the native user with that name. The pointer is immutable:
@@ -199,9 +168,9 @@ func (s *State) Reserved(name string) (*ReservedUser, bool) {
 func (s *State) Users() []*User {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*User, 0, len(s.users))
-	for _, k := range sortedKeys(s.users) {
-		out = append(out, s.users[k])
-	}
-	return out
+	return sortedValues(s.users)
 }
+
+func (u *User) recordKey() string { return u.Username }
+
+func (r *ReservedUser) recordKey() string { return r.Username }

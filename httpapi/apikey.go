@@ -275,14 +275,13 @@ func (s *Server) handleClearAPIKeyCache(w http.ResponseWriter, r *http.Request, 
 	if err := s.authn.ClearAPIKeyCache(c); err != nil {
 		return err
 	}
-	s.writeNodesEnvelope(w, r)
-	return nil
+	return s.writeNodesEnvelope(w, r)
 }
 
 // writeNodesEnvelope answers cache-clearing calls with Elasticsearch's
 // per-node envelope, listing the nodes that are up.
-func (s *Server) writeNodesEnvelope(w http.ResponseWriter, r *http.Request) {
-	members, _ := s.node.Members()
+func (s *Server) writeNodesEnvelope(w http.ResponseWriter, r *http.Request) error {
+	members, _ := s.cluster.Members()
 	nodes := map[string]any{}
 	for _, m := range members {
 		if m.Alive {
@@ -291,6 +290,7 @@ func (s *Server) writeNodesEnvelope(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, r, http.StatusOK, map[string]any{
 		"_nodes":       map[string]int{"total": len(nodes), "successful": len(nodes), "failed": 0},
-		"cluster_name": s.settings.clusterName, "nodes": nodes,
+		"cluster_name": s.cfg.ClusterName, "nodes": nodes,
 	})
+	return nil
 }

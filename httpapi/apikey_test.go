@@ -339,7 +339,7 @@ func TestCredentialSecretsNeverRest(t *testing.T) {
 		c.Do((n+1)%3, http.MethodGet, "/_security/_authenticate", "Bearer "+value, nil)
 	}
 	c.Do(0, http.MethodDelete, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "k1*"})
-	c.Server(c.Leader()).Node().Snapshot()
+	c.Node(c.Leader()).Cluster().Snapshot()
 	for i := 0; i < c.Len(); i++ {
 		c.Stop(i)
 	}

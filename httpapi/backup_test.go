@@ -106,10 +106,10 @@ func TestBackupSaveAndRestoreIntoNewCluster(t *testing.T) {
 func TestSnapshotsIdenticalAcrossNodes(t *testing.T) {
 	c := testcluster.New(t, 3)
 	makeCredentials(t, c, 5)
-	idx := c.Server(c.Leader()).Node().State().AppliedIndex()
+	idx := c.Node(c.Leader()).Cluster().State().AppliedIndex()
 	var snaps [][]byte
 	for i := 0; i < 3; i++ {
-		c.Eventually(5*time.Second, "node caught up", func() bool { return c.Server(i).Node().State().AppliedIndex() >= idx })
+		c.Eventually(5*time.Second, "node caught up", func() bool { return c.Node(i).Cluster().State().AppliedIndex() >= idx })
 		snaps = append(snaps, stateFingerprint2(t, c, i))
 	}
 	if !bytes.Equal(snaps[0], snaps[1]) || !bytes.Equal(snaps[1], snaps[2]) {
@@ -120,7 +120,7 @@ func TestSnapshotsIdenticalAcrossNodes(t *testing.T) {
 func stateFingerprint2(t *testing.T, c *testcluster.Cluster, i int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Server(i).Node().State().WriteSnapshot(&buf); err != nil {
+	if err := c.Node(i).Cluster().State().WriteSnapshot(&buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -133,7 +133,7 @@ func TestRestartAndCatchUpFromSnapshot(t *testing.T) {
 		"raft.snapshot.threshold": "64", "raft.trailing_logs": "16", "raft.snapshot.interval": "1s"}})
 	cr := makeCredentials(t, c, 40)
 	for i := 0; i < 3; i++ {
-		if err := c.Server(i).Node().Snapshot(); err != nil {
+		if err := c.Node(i).Cluster().Snapshot(); err != nil {
 			t.Logf("snapshot on node %d: %v", i, err)
 		}
 		c.Kill(i)
@@ -168,7 +168,7 @@ func TestRestartAndCatchUpFromSnapshot(t *testing.T) {
 	fourth := c.Add()
 	c.WaitForNodes(4, 15*time.Second)
 	c.Eventually(15*time.Second, "fourth node caught up", func() bool {
-		return c.Server(fourth).Node().State().AppliedIndex() >= c.Server(c.Leader()).Node().State().AppliedIndex()
+		return c.Node(fourth).Cluster().State().AppliedIndex() >= c.Node(c.Leader()).Cluster().State().AppliedIndex()
 	})
 	cr.check(t, c, fourth)
 }

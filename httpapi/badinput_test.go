@@ -19,7 +19,7 @@ const leakCanary = "Canary-Passw0rd-7f3a"
 func stateFingerprint(t *testing.T, c *testcluster.Cluster) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := c.Server(0).Node().State().WriteSnapshot(&buf); err != nil {
+	if err := c.Node(0).Cluster().State().WriteSnapshot(&buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -124,7 +124,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		t.Fatalf("put canary user: %d %s", r.Status, r.Body)
 	}
 	c.Do(0, "GET", "/_security/_authenticate", testcluster.Basic("canary", leakCanary+"x"), nil)
-	u, _ := c.Server(0).Node().State().User("canary")
+	u, _ := c.Node(0).Cluster().State().User("canary")
 	logs, err := os.ReadFile(filepath.Join(c.DataDir(0), "node.log"))
 	if err != nil {
 		t.Fatal(err)

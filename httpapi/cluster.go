@@ -3,19 +3,76 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/cluster"
 )
+
+// Cluster is what the API needs of the cluster this node runs in; package
+// node supplies it. Operations that change or read the whole cluster
+// authorize the caller themselves; one that only the leader carries out
+// returns ErrLeaderOnly on another node.
+type Cluster interface {
+	// NodeID is this node's id; ClusterID the cluster's, "" before bootstrap.
+	NodeID() string
+	ClusterID() string
+	// Members lists the members in id order; Leader is the leader's id, or
+	// "" when none is known.
+	Members() ([]Member, error)
+	Leader() string
+	// ForwardToLeader passes a request on to the leader, as it came.
+	ForwardToLeader(w http.ResponseWriter, r *http.Request) error
+	// AskMembers sends a GET for path with the client's credential to
+	// every other member, and returns one answer per member.
+	AskMembers(ctx context.Context, path, credential string) ([]MemberAnswer, error)
+	// AddVotingExclusions removes the named nodes from the voting
+	// configuration.
+	AddVotingExclusions(c authn.Caller, names []string) error
+	// Backup returns what writes a backup of the state once every write
+	// acknowledged before the call is in it.
+	Backup(ctx context.Context, c authn.Caller) (func(io.Writer) error, error)
+	// Restore installs a backup of size bytes (-1: unknown) through Raft.
+	Restore(c authn.Caller, backup io.Reader, size int64) (RestoreSummary, error)
+	// Internal is the handler of the endpoints nodes call each other on,
+	// all under prefix; nodeOnly are those that carry no client credential.
+	Internal() (prefix string, nodeOnly []string, h http.Handler)
+	// RequirePeer admits only other nodes where they prove it by
+	// certificate (transport TLS), and everyone otherwise.
+	RequirePeer(h http.Handler) http.Handler
+}
+
+// Member is one node of the cluster as this node sees it.
+type Member struct {
+	ID       string
+	HTTPAddr string
+	Voter    bool
+	Leader   bool
+	// Alive says this node reached it recently.
+	Alive bool
+}
+
+// MemberAnswer is one member's answer to Cluster.AskMembers: Body when it
+// answered 200, else Err. Self marks this node, which is not asked.
+type MemberAnswer struct {
+	Member string
+	Self   bool
+	Body   []byte
+	Err    error
+}
+
+// RestoreSummary describes the backup a restore installed.
+type RestoreSummary struct {
+	FormatVersion int
+	ClusterID     string
+	LastIndex     uint64
+	Counts        map[string]int
+}
 
 // Version is the Elasticsearch version this API is compatible with.
 const Version = "8.15.0"
@@ -24,12 +81,12 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, c authn.Call
 	if err := s.authn.Authorize(c, "cluster:monitor/main"); err != nil {
 		return err
 	}
-	clusterID := s.node.State().ClusterID()
+	clusterID := s.cluster.ClusterID()
 	if clusterID == "" {
 		clusterID = "_na_"
 	}
 	writeJSON(w, r, http.StatusOK, map[string]any{
-		"name": s.node.ID(), "cluster_name": s.settings.clusterName, "cluster_uuid": clusterID,
+		"name": s.cluster.NodeID(), "cluster_name": s.cfg.ClusterName, "cluster_uuid": clusterID,
 		"version": map[string]any{
 			"number": Version, "build_flavor": "default", "build_type": "tokenstore", "build_hash": "tokenstore",
 			"build_date": "2026-11-23T00:00:00.000Z", "build_snapshot": false, "lucene_version": "9.11.1",
@@ -63,8 +120,8 @@ var statusRank = map[string]int{"red": 0, "yellow": 1, "green": 2}
 // health is green when a leader is known and every voter answers, yellow
 // when a leader is known but some voter does not, red without a leader.
 func (s *Server) health() healthResponse {
-	h := healthResponse{ClusterName: s.settings.clusterName, Status: "red", ActiveShardsPercent: 100}
-	members, err := s.node.Members()
+	h := healthResponse{ClusterName: s.cfg.ClusterName, Status: "red", ActiveShardsPercent: 100}
+	members, err := s.cluster.Members()
 	if err != nil {
 		return h
 	}
@@ -78,7 +135,7 @@ func (s *Server) health() healthResponse {
 		}
 	}
 	switch {
-	case s.node.Leader() == "":
+	case s.cluster.Leader() == "":
 	case all:
 		h.Status = "green"
 	default:
@@ -108,7 +165,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c authn.Ca
 	// A long poll holds a connection: it waits at most half the request
 	// timeout, so its answer is written before the connection's deadline,
 	// and answers as a timed-out wait does.
-	deadline := time.Now().Add(min(timeout, s.settings.net.request/2))
+	deadline := time.Now().Add(min(timeout, s.cfg.RequestTimeout/2))
 	for {
 		h := s.health()
 		if (wantStatus == "" || statusRank[h.Status] >= statusRank[wantStatus]) && nodesOK(wantNodes, h.NumberOfNodes) {
@@ -171,7 +228,7 @@ func (s *Server) handleCatMaster(w http.ResponseWriter, r *http.Request, c authn
 	if err := s.authn.Authorize(c, "cluster:monitor/state"); err != nil {
 		return err
 	}
-	members, err := s.node.Members()
+	members, err := s.cluster.Members()
 	if err != nil {
 		return err
 	}
@@ -192,7 +249,7 @@ func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.
 	if err := s.authn.Authorize(c, "cluster:monitor/nodes/info"); err != nil {
 		return err
 	}
-	members, err := s.node.Members()
+	members, err := s.cluster.Members()
 	if err != nil {
 		return err
 	}
@@ -205,7 +262,7 @@ func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.
 		if m.Leader {
 			master = "*"
 		}
-		if m.ID == s.node.ID() {
+		if m.ID == s.cluster.NodeID() {
 			heap = heapPercent()
 		}
 		rows = append(rows, map[string]any{"ip": hostOf(m.HTTPAddr), "heap.percent": heap, "node.role": "m",
@@ -259,73 +316,10 @@ func writeCat(w http.ResponseWriter, r *http.Request, cols []string, rows []map[
 }
 
 func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
-	if err := s.authn.Authorize(c, "cluster:admin/voting_config/add_exclusions"); err != nil {
+	if err := s.cluster.AddVotingExclusions(c, authn.SplitNames(r.URL.Query().Get("node_names"))); err != nil {
 		return err
-	}
-	names := authn.SplitNames(r.URL.Query().Get("node_names"))
-	if len(names) == 0 {
-		return badRequest("illegal_argument_exception", "You must set [node_names] or [node_ids] but not both")
-	}
-	if len(names) > maxVotingExclusions {
-		return badRequest("illegal_argument_exception", fmt.Sprintf("add voting config exclusions request for %d nodes would exceed the maximum of [%d] set by [cluster.max_voting_config_exclusions]", len(names), maxVotingExclusions))
-	}
-	if !s.node.IsLeader() {
-		// Membership changes run on the leader, which authorizes the
-		// request again with the client's own credential.
-		return s.proxyToLeader(w, r)
-	}
-	if err := s.checkMembers(names); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := s.node.RemoveVoter(n); err != nil {
-			return fmt.Errorf("%w: %v", cluster.ErrUnavailable, err)
-		}
 	}
 	w.Header().Set("Content-Type", responseMediaType(r))
-	return nil
-}
-
-// maxVotingExclusions is Elasticsearch's cluster.max_voting_config_exclusions
-// default: here an exclusion removes the member from the configuration.
-const maxVotingExclusions = 10
-
-// checkMembers refuses names that are not members, before any of them is
-// removed: each removal is a configuration change of its own.
-func (s *Server) checkMembers(names []string) error {
-	members, err := s.node.Members()
-	if err != nil {
-		return fmt.Errorf("%w: %v", cluster.ErrUnavailable, err)
-	}
-	for _, n := range names {
-		if !slices.ContainsFunc(members, func(m cluster.Member) bool { return m.ID == n }) {
-			return badRequest("illegal_argument_exception", fmt.Sprintf("add voting config exclusions request for nodes named [%s] matched no master-eligible nodes", clipText(n, 256)))
-		}
-	}
-	return nil
-}
-
-// proxyToLeader passes a request that only the leader can carry out on to
-// it, as it came: the leader authenticates and authorizes it again.
-func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	leader, err := s.node.LeaderURL(ctx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	target, err := url.Parse(leader)
-	if err != nil {
-		return err
-	}
-	if !s.node.MayForwardTo(target.Host) {
-		// The client's credential goes with the request: not to a member
-		// nothing proves is a node.
-		return fmt.Errorf("%w: %v", cluster.ErrUnavailable, cluster.ErrUnverifiedPeer)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = s.node.PeerClient().Transport
-	proxy.ServeHTTP(w, r)
 	return nil
 }
 

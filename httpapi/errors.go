@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/cluster"
 )
 
 // kindStatus is the one table from an authn error kind to its HTTP status
@@ -57,20 +55,20 @@ type esCause struct {
 }
 
 // writeError turns any error into an Elasticsearch error response. Errors
-// that are not authn or cluster errors become a 500 with a generic reason;
+// that are not authn, HTTP or cluster errors become a 500 with a generic reason;
 // their cause goes to the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *authn.Error
 	if errors.As(err, &oe) && oe.OAuth != "" {
 		// get token answers its own failures in RFC 6749's shape.
-		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": oe.OAuth, "error_description": clipText(oe.Reason, maxReason)})
+		writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": oe.OAuth, "error_description": authn.Clip(oe.Reason, maxReason)})
 		return
 	}
 	log := s.log
 	status, cause := classify(err)
 	// Reasons quote the caller's input (names, paths, values); however it
 	// was built, an error repeats at most maxReason bytes of it.
-	cause.Reason, cause.Additional = clipText(cause.Reason, maxReason), clipText(cause.Additional, maxReason)
+	cause.Reason, cause.Additional = authn.Clip(cause.Reason, maxReason), authn.Clip(cause.Additional, maxReason)
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
@@ -113,31 +111,54 @@ func classify(err error) (int, esCause) {
 	if errors.As(err, &he) {
 		return he.status, esCause{Type: he.typ, Reason: he.reason}
 	}
-	var fe *cluster.ForbiddenError
-	switch {
-	case errors.As(err, &fe):
-		return http.StatusForbidden, esCause{Type: "security_exception", Reason: fe.Reason}
-	case errors.Is(err, cluster.ErrNoLeader):
-		return http.StatusServiceUnavailable, esCause{Type: "master_not_discovered_exception", Reason: "no master node is elected"}
-	case errors.Is(err, cluster.ErrUnavailable):
-		return http.StatusServiceUnavailable, esCause{Type: "unavailable_shards_exception", Reason: "the cluster could not commit the write"}
+	if ce, ok := fromBelow(err); ok {
+		return classify(ce)
 	}
 	return http.StatusInternalServerError, esCause{Type: "exception", Reason: "internal error, see the node's log"}
 }
 
+// The errors of the cluster and of backups reach this package through node
+// without an authn kind; each says what it is by one of these methods, so
+// that this package needs neither.
+type (
+	leaderRefusal interface { // the leader refused a forwarded write
+		error
+		LeaderRefusal() string
+	}
+	noLeader interface { // no leader is known
+		error
+		NoLeader()
+	}
+	unavailable interface { // the cluster could not carry the write
+		error
+		Unavailable()
+	}
+	tooLarge interface { // a streamed body over its limit
+		error
+		TooLarge()
+	}
+)
+
+// fromBelow translates such an error into one of this package's kinds, or
+// reports that err is none of them.
+func fromBelow(err error) (error, bool) {
+	if lr, ok := errors.AsType[leaderRefusal](err); ok {
+		return &authn.Error{Kind: authn.Forbidden, Reason: lr.LeaderRefusal()}, true
+	}
+	if _, ok := errors.AsType[noLeader](err); ok {
+		return &authn.Error{Kind: authn.Unavailable, Type: "master_not_discovered_exception", Reason: "no master node is elected"}, true
+	}
+	if _, ok := errors.AsType[unavailable](err); ok {
+		return &authn.Error{Kind: authn.Unavailable, Reason: "the cluster could not commit the write"}, true
+	}
+	if tl, ok := errors.AsType[tooLarge](err); ok {
+		return &httpError{status: http.StatusRequestEntityTooLarge, typ: "content_too_long_exception", reason: tl.Error()}, true
+	}
+	return nil, false
+}
+
 // maxReason bounds an error's reason; Elasticsearch's own are far shorter.
 const maxReason = 2048
-
-// clipText cuts s to at most n bytes on a rune boundary, marking the cut.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
 
 // httpError is an error of the HTTP layer itself (body too large, bad JSON).
 type httpError struct {

@@ -52,7 +52,7 @@ func TestForgedForwardedEventsAreRefused(t *testing.T) {
 	bobTokens := c.Do(0, http.MethodPost, "/_security/oauth2/token", bob, map[string]string{"grant_type": "password", "username": "bob", "password": "bob-password"})
 	refresh := bobTokens.JSON()["refresh_token"].(string)
 	var docID string
-	for _, p := range c.Server(0).Node().State().Tokens(func(*fsm.TokenPair) bool { return true }) {
+	for _, p := range c.Node(0).Cluster().State().Tokens(func(*fsm.TokenPair) bool { return true }) {
 		docID = p.DocID
 	}
 	refreshed := fsm.TokenRefreshedV1{DocID: docID, Time: 5, Salt: "s", NewPair: fsm.TokenPair{DocID: "token_mine", AccessHash: "x",
@@ -87,7 +87,7 @@ func TestForgedForwardedEventsAreRefused(t *testing.T) {
 			t.Errorf("join with auth %q: %v %v", auth, resp.StatusCode, err)
 		}
 	}
-	members, _ := c.Server(0).Node().Members()
+	members, _ := c.Node(0).Cluster().Members()
 	if len(members) != 1 {
 		t.Fatalf("members after refused joins: %+v", members)
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -22,8 +23,8 @@ func (s *Server) handlePutPrivileges(w http.ResponseWriter, r *http.Request, c a
 		return err
 	}
 	var privs []fsm.ApplicationPrivilege
-	for _, app := range sortedMapKeys(req) {
-		for _, name := range sortedMapKeys(req[app]) {
+	for _, app := range slices.Sorted(maps.Keys(req)) {
+		for _, name := range slices.Sorted(maps.Keys(req[app])) {
 			p := req[app][name]
 			if (p.Application != nil && *p.Application != app) || (p.Name != nil && *p.Name != name) {
 				return badRequest("illegal_argument_exception", "privilege ["+app+"/"+name+"] has a mismatched application or name")
@@ -112,13 +113,4 @@ func (s *Server) handleBuiltinPrivileges(w http.ResponseWriter, r *http.Request,
 	}
 	writeJSON(w, r, http.StatusOK, map[string][]string{"cluster": authn.ClusterPrivilegeNames(), "index": authn.IndexPrivilegeNames()})
 	return nil
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,14 +10,14 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/cluster"
 )
 
 // handlerFunc is an API handler: it gets the authenticated caller and
 // returns an error for writeError, or writes its answer itself.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c authn.Caller) error
 
-func (s *Server) routes() http.Handler {
+// Handler is the API's routes, the internal endpoints nodes call included.
+func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
 	// Path cleaning would answer "../" and "//" with redirects; an API must
 	// answer them itself.
@@ -25,12 +26,12 @@ func (s *Server) routes() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(s.noHandler)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
-	r.Handle(pathFileTokens, s.node.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
-	internal := s.node.Handler()
-	for _, p := range cluster.NodeOnlyPaths {
+	r.Handle(pathFileTokens, s.cluster.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
+	prefix, nodeOnly, internal := s.cluster.Internal()
+	for _, p := range nodeOnly {
 		r.Handle(p, s.nodeOnly(internal))
 	}
-	r.PathPrefix(cluster.InternalPrefix + "/").Handler(internal)
+	r.PathPrefix(prefix + "/").Handler(internal)
 
 	api := func(path string, h handlerFunc, methods ...string) {
 		r.Handle(path, s.authenticated(h)).Methods(methods...)
@@ -39,11 +40,11 @@ func (s *Server) routes() http.Handler {
 	api("/_cluster/health", s.handleHealth, http.MethodGet)
 	api("/_cat/master", s.handleCatMaster, http.MethodGet)
 	api("/_cat/nodes", s.handleCatNodes, http.MethodGet)
-	api("/_cluster/voting_config_exclusions", s.handleAddVotingExclusion, http.MethodPost)
+	api("/_cluster/voting_config_exclusions", s.leaderOnly(s.handleAddVotingExclusion), http.MethodPost)
 	api("/_cluster/voting_config_exclusions", s.handleClearVotingExclusions, http.MethodDelete)
 
 	api("/_tokenstore/backup", s.streaming(s.handleBackup), http.MethodGet)
-	api("/_tokenstore/backup/_restore", s.streaming(s.handleRestore), http.MethodPost)
+	api("/_tokenstore/backup/_restore", s.streaming(s.leaderOnly(s.handleRestore)), http.MethodPost)
 	api("/_tokenstore/stats", s.handleStats, http.MethodGet)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
@@ -128,7 +129,7 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 			// Run-as is not built: answering as the authenticated user would
 			// give a proxy that asks to drop privileges more than it asked.
 			s.writeError(w, r, &httpError{status: http.StatusForbidden, typ: "security_exception",
-				reason: "run as [" + clipText(r.Header.Get(runAsHeader), 256) + "] is not supported: the " + runAsHeader + " header is refused"})
+				reason: "run as [" + authn.Clip(r.Header.Get(runAsHeader), 256) + "] is not supported: the " + runAsHeader + " header is refused"})
 			return
 		}
 		if err := h(w, r, c); err != nil {
@@ -138,11 +139,11 @@ func (s *Server) authenticated(h handlerFunc) http.Handler {
 }
 
 // nodeOnly guards the internal endpoints only nodes call. With transport
-// TLS the node certificate was checked (cluster.RequirePeer); without, the
+// TLS the node certificate was checked (Cluster.RequirePeer); without, the
 // caller must show a credential with the privilege joining needs, which is
 // what a node sends (its join credential).
 func (s *Server) nodeOnly(next http.Handler) http.Handler {
-	if s.tls.transport != nil {
+	if s.cfg.PeersVerified {
 		return next
 	}
 	return s.authenticated(func(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
@@ -159,10 +160,22 @@ func (s *Server) nodeOnly(next http.Handler) http.Handler {
 func (s *Server) streaming(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
 		rc := http.NewResponseController(w)
-		deadline := time.Now().Add(s.settings.net.stream)
+		deadline := time.Now().Add(s.cfg.StreamTimeout)
 		rc.SetReadDeadline(deadline)
 		rc.SetWriteDeadline(deadline)
 		return h(w, r, c)
+	}
+}
+
+// leaderOnly passes a request on to the leader, as it came, when the
+// handler's operation says only the leader carries it out: the leader
+// authenticates and authorizes it again.
+func (s *Server) leaderOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
+		if err := h(w, r, c); !errors.Is(err, ErrLeaderOnly) {
+			return err
+		}
+		return s.cluster.ForwardToLeader(w, r)
 	}
 }
 
@@ -182,12 +195,12 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, c authn.Cal
 
 func (s *Server) noHandler(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, badRequest("illegal_argument_exception",
-		fmt.Sprintf("no handler found for uri [%s] and method [%s]", clipText(r.URL.EscapedPath(), 256), clipText(r.Method, 32))))
+		fmt.Sprintf("no handler found for uri [%s] and method [%s]", authn.Clip(r.URL.EscapedPath(), 256), authn.Clip(r.Method, 32))))
 }
 
 func (s *Server) wrongMethod(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, typ: "illegal_argument_exception",
-		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", clipText(r.URL.EscapedPath(), 256), clipText(r.Method, 32))})
+		reason: fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", authn.Clip(r.URL.EscapedPath(), 256), authn.Clip(r.Method, 32))})
 }
 
 // pathVar returns a path parameter, unescaped (routes match encoded paths).

@@ -29,7 +29,7 @@ func TestForwardedEventContentIsValidated(t *testing.T) {
 	c := testcluster.New(t, 1)
 	putRole(t, c, "keys_and_tokens", map[string]any{"cluster": []string{"manage_own_api_key", "manage_token"}})
 	bob := putUser(t, c, "bob", "bob-password", "keys_and_tokens")
-	st := c.Server(0).Node().State()
+	st := c.Node(0).Cluster().State()
 	role, _ := st.Role("keys_and_tokens")
 	now := time.Now().UnixMilli()
 	year2100 := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()

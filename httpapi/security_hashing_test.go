@@ -78,7 +78,7 @@ func TestEveryPasswordRefusalCostsOneHash(t *testing.T) {
 	if r := c.Do(0, http.MethodPut, "/_security/user/asleep/_disable", testcluster.Elastic, nil); r.Status != http.StatusOK {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	for _, tc := range []struct{ name, auth string }{
 		{"wrong password", testcluster.Basic("present", "wrong-password")},
 		{"unknown user", testcluster.Basic("absent", "wrong-password")},

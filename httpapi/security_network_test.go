@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -72,14 +72,14 @@ func hostPort(url string) string { return url[strings.Index(url, "://")+3:] }
 // serving. Before the fix the Raft port and the HTTP port after a request
 // held such connections forever, until descriptors ran out.
 func TestIdleConnectionsAreClosedAfterTheirDeadline(t *testing.T) {
-	c := testcluster.New(t, 3, testcluster.Options{TLS: true, Settings: httpapi.Settings{
+	c := testcluster.New(t, 3, testcluster.Options{TLS: true, Settings: node.Settings{
 		"tokenstore.transport.handshake_timeout": "1s",
 		"tokenstore.http.handshake_timeout":      "1s",
 		"tokenstore.http.request_timeout":        "3s",
 		"http.read_timeout":                      "2s",
 	}})
 	f := c.Followers()[0]
-	raftConns := dialIdle(t, c.Server(f).Node().RaftAddr(), 100)
+	raftConns := dialIdle(t, c.Node(f).Cluster().RaftAddr(), 100)
 	httpConns := dialIdle(t, hostPort(c.URL(f)), 100)
 
 	tlsConf := &tls.Config{RootCAs: testcluster.TestCAPool()}
@@ -129,7 +129,7 @@ func TestIdleConnectionsAreClosedAfterTheirDeadline(t *testing.T) {
 // Before the fix every connection was kept.
 func TestOpenConnectionsAreCappedPerPort(t *testing.T) {
 	const httpCap, raftCap = 16, 8
-	c := testcluster.New(t, 1, testcluster.Options{TLS: true, Settings: httpapi.Settings{
+	c := testcluster.New(t, 1, testcluster.Options{TLS: true, Settings: node.Settings{
 		"tokenstore.http.max_open_connections":      fmt.Sprint(httpCap),
 		"tokenstore.transport.max_open_connections": fmt.Sprint(raftCap),
 		// Long enough that only the cap can close a connection here.
@@ -139,7 +139,7 @@ func TestOpenConnectionsAreCappedPerPort(t *testing.T) {
 	for name, port := range map[string]struct {
 		addr string
 		cap  int
-	}{"http": {hostPort(c.URL(0)), httpCap}, "raft": {c.Server(0).Node().RaftAddr(), raftCap}} {
+	}{"http": {hostPort(c.URL(0)), httpCap}, "raft": {c.Node(0).Cluster().RaftAddr(), raftCap}} {
 		conns := dialIdle(t, port.addr, port.cap+8)
 		closed := countClosed(conns, 3*time.Second)
 		if open := len(conns) - closed; open > port.cap || closed < 8 {
@@ -168,7 +168,7 @@ func join(t *testing.T, c *testcluster.Cluster, node int, auth, id, raftAddr, ht
 
 func memberList(t *testing.T, c *testcluster.Cluster) string {
 	t.Helper()
-	ms, err := c.Server(c.WaitForLeader(10 * time.Second)).Node().Members()
+	ms, err := c.Node(c.WaitForLeader(10 * time.Second)).Cluster().Members()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestJoinNeverReplacesAMember(t *testing.T) {
 	c := testcluster.New(t, 3)
 	putRole(t, c, "manager", map[string]any{"cluster": []string{"manage"}})
 	manager := putUser(t, c, "mgr", "mgr-password", "manager")
-	ms, _ := c.Server(0).Node().Members()
+	ms, _ := c.Node(0).Cluster().Members()
 	before := memberList(t, c)
 	free := freeLoopbackAddr(t)
 	if r := join(t, c, 0, manager, "rogue", free, free); r.Status != http.StatusForbidden {

@@ -14,16 +14,16 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
 // startNode starts a single bootstrapping node with these addresses and
 // settings, logging into log.
-func startNode(t *testing.T, httpAddr, raftAddr string, settings httpapi.Settings, log *bytes.Buffer) (*httpapi.Server, error) {
+func startNode(t *testing.T, httpAddr, raftAddr string, settings node.Settings, log *bytes.Buffer) (*node.Node, error) {
 	t.Helper()
 	settings["xpack.security.authc.password_hashing.algorithm"] = "bcrypt4"
-	srv, err := httpapi.Start(httpapi.Config{NodeID: "n0", HTTPAddr: httpAddr, RaftAddr: raftAddr, DataDir: t.TempDir(),
+	srv, err := node.Open(node.Config{NodeID: "n0", HTTPAddr: httpAddr, RaftAddr: raftAddr, DataDir: t.TempDir(),
 		Bootstrap: true, Settings: settings, Logger: hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Warn})})
 	if err == nil {
 		t.Cleanup(srv.Kill)
@@ -44,7 +44,7 @@ func TestPlainTextBindsLoopbackOnly(t *testing.T) {
 	}
 	for name, addrs := range refused {
 		var log bytes.Buffer
-		_, err := startNode(t, addrs[0], addrs[1], httpapi.Settings{}, &log)
+		_, err := startNode(t, addrs[0], addrs[1], node.Settings{}, &log)
 		if err == nil || !strings.Contains(err.Error(), "loopback") ||
 			!strings.Contains(err.Error(), "tokenstore.security.allow_insecure_non_loopback") {
 			t.Fatalf("%s: started or unclear error: %v", name, err)
@@ -55,7 +55,7 @@ func TestPlainTextBindsLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	httpsOnly := httpapi.Settings{}
+	httpsOnly := node.Settings{}
 	for k, v := range tlsSettings {
 		if strings.HasPrefix(k, "xpack.security.http.") {
 			httpsOnly[k] = v
@@ -66,12 +66,12 @@ func TestPlainTextBindsLoopbackOnly(t *testing.T) {
 		t.Fatalf("HTTPS without transport TLS, Raft on every interface: %v", err)
 	}
 	// With TLS on both ports any address will do.
-	if _, err := startNode(t, "0.0.0.0:0", "127.0.0.1:0", httpapi.Settings(tlsSettings), &log); err != nil {
+	if _, err := startNode(t, "0.0.0.0:0", "127.0.0.1:0", node.Settings(tlsSettings), &log); err != nil {
 		t.Fatalf("TLS node on every interface: %v", err)
 	}
 	// The explicit setting allows it, loudly.
 	log.Reset()
-	allowed := httpapi.Settings{"tokenstore.security.allow_insecure_non_loopback": "true"}
+	allowed := node.Settings{"tokenstore.security.allow_insecure_non_loopback": "true"}
 	if _, err := startNode(t, "0.0.0.0:0", "127.0.0.1:0", allowed, &log); err != nil {
 		t.Fatalf("allowed plain node: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestPlainModeSendsNoCredentialBeyondLoopback(t *testing.T) {
 	}
 	c.Eventually(10*time.Second, "every node knows the rogue's address", func() bool {
 		for i := 0; i < 3; i++ {
-			if n, ok := c.Server(i).Node().State().Node("rogue"); !ok || n.HTTPAddr != rogueHTTP {
+			if n, ok := c.Node(i).Cluster().State().Node("rogue"); !ok || n.HTTPAddr != rogueHTTP {
 				return false
 			}
 		}

@@ -433,7 +433,7 @@ func TestSweepFindingManageCannotShrinkTheCluster(t *testing.T) {
 	victim := c.Followers()[0]
 	c.Do(0, "POST", "/_cluster/voting_config_exclusions?node_names="+c.ID(victim), manage, nil)
 	c.Do(0, "DELETE", "/_cluster/voting_config_exclusions", manage, nil)
-	ms, err := c.Server(c.WaitForLeader(10 * time.Second)).Node().Members()
+	ms, err := c.Node(c.WaitForLeader(10 * time.Second)).Cluster().Members()
 	if err != nil || len(ms) != 3 {
 		t.Fatalf("after manage's exclusion and clear the cluster has %d members (%v), want 3", len(ms), err)
 	}

@@ -21,7 +21,7 @@ func TestConcurrentWrongPasswordsStayWithinBudget(t *testing.T) {
 		"tokenstore.authc.throttle.username.burst":        "10000",
 	}})
 	putUser(t, c, "victim", "victim-password", "no_privileges")
-	svc := c.Server(0).Authn()
+	svc := c.Node(0).Authn()
 	before := svc.AuthenticationStats()
 
 	var wg sync.WaitGroup

@@ -6,14 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/cluster"
 )
 
-const pathFileTokens = cluster.InternalPrefix + "/file_tokens"
+// pathFileTokens is where a node answers its peers with its file tokens; it
+// is under the internal prefix, which peers' calls carry.
+const pathFileTokens = "/_tokenstore/internal/file_tokens"
 
 func (s *Server) handleGetServiceAccounts(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
 	ns, err := pathVar(r, "namespace")
@@ -92,68 +91,29 @@ func (s *Server) handleGetServiceCredentials(w http.ResponseWriter, r *http.Requ
 }
 
 // gatherFileTokens asks every member for its file tokens of an account, with
-// the client's credential, and returns token name -> node names.
+// the client's credential, and returns token name -> node names, how many
+// members there are and how many did not answer.
 func (s *Server) gatherFileTokens(ctx context.Context, c authn.Caller, principal string, local []string) (map[string][]string, int, int) {
-	members, _ := s.node.Members()
+	answers, _ := s.cluster.AskMembers(ctx, pathFileTokens+"?principal="+url.QueryEscape(principal), c.Credential)
 	perNode := map[string][]string{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
 	failed := 0
-	add := func(node string, names []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range names {
-			perNode[n] = append(perNode[n], node)
-		}
-	}
-	for _, m := range members {
-		if m.ID == s.node.ID() {
-			add(m.ID, local)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			names, err := s.fetchFileTokens(ctx, m.HTTPAddr, c.Credential, principal)
-			if err != nil {
-				mu.Lock()
+	for _, a := range answers {
+		names := local
+		if !a.Self {
+			names = nil
+			if a.Err != nil || json.Unmarshal(a.Body, &names) != nil {
 				failed++
-				mu.Unlock()
-				return
+				continue
 			}
-			add(m.ID, names)
-		}()
+		}
+		for _, n := range names {
+			perNode[n] = append(perNode[n], a.Member)
+		}
 	}
-	wg.Wait()
 	for _, nodes := range perNode {
 		slices.Sort(nodes)
 	}
-	return perNode, len(members), failed
-}
-
-func (s *Server) fetchFileTokens(ctx context.Context, addr, credential, principal string) ([]string, error) {
-	if !s.node.MayForwardTo(addr) {
-		// The client's credential would go with the request: a member that
-		// nothing proves is a node counts as failed instead.
-		return nil, cluster.ErrUnverifiedPeer
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.node.PeerURL(addr)+pathFileTokens+"?principal="+url.QueryEscape(principal), nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", credential)
-	resp, err := s.node.PeerClient().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, &httpError{status: resp.StatusCode, reason: "peer refused"}
-	}
-	var names []string
-	return names, json.NewDecoder(resp.Body).Decode(&names)
+	return perNode, len(answers), failed
 }
 
 // handleLocalFileTokens answers a peer gathering file tokens; the client's
@@ -174,8 +134,7 @@ func (s *Server) handleClearServiceTokenCache(w http.ResponseWriter, r *http.Req
 	if err := s.authn.ClearServiceTokenCache(c); err != nil {
 		return err
 	}
-	s.writeNodesEnvelope(w, r)
-	return nil
+	return s.writeNodesEnvelope(w, r)
 }
 
 // pathVars returns several path parameters, unescaped.

@@ -53,7 +53,7 @@ func TestThrottleFailedAuthenticationsFromOneAddress(t *testing.T) {
 		t.Errorf("the 429 body leaks the password: %s", last.Body)
 	}
 
-	st := c.Server(0).Authn().AuthenticationStats()
+	st := c.Node(0).Authn().AuthenticationStats()
 	if st.Failures-uint64(before["failures"].(float64)) < 30 || st.Throttled < 1 {
 		t.Errorf("got %+v, want at least 30 more failures than %v and one throttled", st, before["failures"])
 	}

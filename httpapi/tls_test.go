@@ -16,7 +16,7 @@ import (
 
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/fsm"
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -106,7 +106,7 @@ func TestTLSInternalEndpointsNeedANodeCertificate(t *testing.T) {
 		})
 	}
 	for i := 0; i < 3; i++ {
-		if _, ok := c.Server(i).Node().State().User("intruder"); ok {
+		if _, ok := c.Node(i).Cluster().State().User("intruder"); ok {
 			t.Fatalf("node %d has the intruder", i)
 		}
 	}
@@ -128,7 +128,7 @@ func TestTLSNodeFromAnotherCACannotJoin(t *testing.T) {
 	// certificate stands between it and membership.
 	settings["xpack.security.http.ssl.certificate_authorities"] = writeTestCA(t, dir)
 	settings["xpack.security.authc.password_hashing.algorithm"] = "bcrypt4"
-	srv, err := httpapi.Start(httpapi.Config{NodeID: "rogue", HTTPAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0",
+	srv, err := node.Open(node.Config{NodeID: "rogue", HTTPAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0",
 		DataDir: dir, Join: []string{strings.TrimPrefix(c.URL(0), "https://")}, JoinTimeout: 3 * time.Second,
 		Settings: settings, JoinCredential: testcluster.Elastic})
 	if err == nil {
@@ -160,7 +160,7 @@ func TestTLSRaftPortRefusesRawRaftClients(t *testing.T) {
 	c := testcluster.New(t, 3, testcluster.Options{TLS: true})
 	leader := c.Leader()
 	target := c.Followers()[0]
-	before := c.Server(target).Node().State().AppliedIndex()
+	before := c.Node(target).Cluster().State().AppliedIndex()
 	intruder, err := raft.NewTCPTransport("127.0.0.1:0", nil, 1, 2*time.Second, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestTLSRaftPortRefusesRawRaftClients(t *testing.T) {
 		Entries: []*raft.Log{{Index: before + 1, Term: 1 << 20, Type: raft.LogCommand, Data: event}},
 	}
 	var resp raft.AppendEntriesResponse
-	addr := raft.ServerAddress(c.Server(target).Node().RaftAddr())
+	addr := raft.ServerAddress(c.Node(target).Cluster().RaftAddr())
 	if err := intruder.AppendEntries(raft.ServerID(c.ID(target)), addr, req, &resp); err == nil {
 		t.Fatalf("the Raft port answered a client without a certificate: %+v", resp)
 	}
@@ -188,7 +188,7 @@ func TestTLSRaftPortRefusesRawRaftClients(t *testing.T) {
 		t.Fatalf("leader changed from %d to %d", leader, now)
 	}
 	for i := 0; i < 3; i++ {
-		if _, ok := c.Server(i).Node().State().User("intruder"); ok {
+		if _, ok := c.Node(i).Cluster().State().User("intruder"); ok {
 			t.Fatalf("node %d applied the intruder's event", i)
 		}
 	}

@@ -280,7 +280,7 @@ func TestTokenValuesNeverRest(t *testing.T) {
 		values = append(values, r.JSON()["access_token"].(string), r.JSON()["refresh_token"].(string))
 		bearerStatus(c, (n+2)%3, p.access)
 	}
-	c.Server(c.Leader()).Node().Snapshot()
+	c.Node(c.Leader()).Cluster().Snapshot()
 	for i := 0; i < 3; i++ {
 		c.Stop(i)
 	}

@@ -37,7 +37,17 @@ var ErrBadBackup = errors.New("bad backup file")
 
 // ErrTooLarge is returned for a backup over MaxBackupSize; nothing is
 // restored from it.
-var ErrTooLarge = fmt.Errorf("backup is larger than the limit of [%d] bytes", MaxBackupSize)
+var ErrTooLarge error = tooLargeError{}
+
+type tooLargeError struct{}
+
+func (tooLargeError) Error() string {
+	return fmt.Sprintf("backup is larger than the limit of [%d] bytes", MaxBackupSize)
+}
+
+// TooLarge marks the error as a body over its limit, for the HTTP layer,
+// which classifies it without importing this package.
+func (tooLargeError) TooLarge() {}
 
 // capped reads at most MaxBackupSize bytes and remembers going past it;
 // fsm reports the cut as a truncated stream, this says why.

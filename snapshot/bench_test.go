@@ -135,11 +135,11 @@ func BenchmarkRestartToServing(b *testing.B) {
 	f.Close()
 	st = nil
 	f, _ = os.Open(file)
-	if _, err := snapshot.Restore(c.Server(0).Node(), f); err != nil {
+	if _, err := snapshot.Restore(c.Node(0).Cluster(), f); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()
-	if err := c.Server(0).Node().Snapshot(); err != nil {
+	if err := c.Node(0).Cluster().Snapshot(); err != nil {
 		b.Logf("snapshot after restore: %v", err)
 	}
 	auth := "ApiKey " + base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("k%019d", n-1)+":"+benchSecret))
@@ -217,7 +217,7 @@ func BenchmarkRestart3Nodes(b *testing.B) {
 		b.Fatal(err)
 	}
 	st = nil
-	if _, err := snapshot.Restore(c.Server(c.Leader()).Node(), &buf); err != nil {
+	if _, err := snapshot.Restore(c.Node(c.Leader()).Cluster(), &buf); err != nil {
 		b.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
@@ -225,7 +225,7 @@ func BenchmarkRestart3Nodes(b *testing.B) {
 			r, err := testcluster.Do(c.URL(i), http.MethodGet, "/_security/_authenticate", valid[len(valid)-1], nil)
 			return err == nil && r.Status == http.StatusOK
 		})
-		c.Server(i).Node().Snapshot()
+		c.Node(i).Cluster().Snapshot()
 	}
 	for b.Loop() {
 		for i := 0; i < 3; i++ {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 )
 
 // ElasticPassword is the elastic superuser's password in every test cluster.
@@ -24,7 +24,7 @@ const ElasticPassword = "test-elastic-pass"
 type Options struct {
 	// Settings are -E settings for every node. Password hashing defaults to
 	// bcrypt4 so tests do not spend their time in bcrypt.
-	Settings httpapi.Settings
+	Settings node.Settings
 	// HeartbeatTimeout and ElectionTimeout default to 1s here, not the
 	// product's 500ms: several test packages share the machine's two cores,
 	// and shorter timeouts cause spurious elections then.
@@ -50,9 +50,11 @@ type member struct {
 	dir      string
 	httpAddr string
 	raftAddr string
-	server   *httpapi.Server // nil while stopped
-	logFile  *os.File
-	skew     atomic.Int64 // nanoseconds added to this node's clock
+	node     *node.Node // nil while stopped
+	// links partitions the running node; each start gets new ones.
+	links   *partition
+	logFile *os.File
+	skew    atomic.Int64 // nanoseconds added to this node's clock
 }
 
 // New starts n nodes: node 0 bootstraps, the others join it. It returns
@@ -64,7 +66,7 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 		c.opts = opts[0]
 	}
 	if c.opts.Settings == nil {
-		c.opts.Settings = httpapi.Settings{}
+		c.opts.Settings = node.Settings{}
 	}
 	if _, ok := c.opts.Settings["xpack.security.authc.password_hashing.algorithm"]; !ok {
 		c.opts.Settings["xpack.security.authc.password_hashing.algorithm"] = "bcrypt4"
@@ -90,7 +92,7 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 		if i == 0 {
 			c.WaitForLeader(10 * time.Second)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := c.nodes[0].server.BootstrapElastic(ctx, ElasticPassword)
+			_, err := c.nodes[0].node.Authn().BootstrapElastic(ctx, ElasticPassword)
 			cancel()
 			if err != nil {
 				t.Fatalf("bootstrap elastic: %v", err)
@@ -134,21 +136,22 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 		if err != nil {
 			return err
 		}
-		settings = httpapi.Settings(tlsSettings)
+		settings = node.Settings(tlsSettings)
 		for k, v := range c.opts.Settings {
 			settings[k] = v
 		}
 	}
-	cfg := httpapi.Config{
+	links := newPartition()
+	cfg := node.Config{
 		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
 		Settings: settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
 		Logger:         hclog.New(&hclog.LoggerOptions{Name: m.id, Level: hclog.LevelFromString(level), Output: m.logFile}),
 		Clock:          func() time.Time { return time.Now().Add(time.Duration(m.skew.Load())) },
-		JoinCredential: Elastic,
+		JoinCredential: Elastic, Links: links,
 	}
 	if join {
 		for j, o := range c.nodes {
-			if j != i && c.Server(j) != nil {
+			if j != i && c.Node(j) != nil {
 				cfg.Join = append(cfg.Join, o.httpAddr)
 			}
 		}
@@ -159,10 +162,10 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 	// A port released by a killed node can take a moment to be reusable.
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		var s *httpapi.Server
-		if s, err = httpapi.Start(cfg); err == nil {
+		var n *node.Node
+		if n, err = node.Open(cfg); err == nil {
 			c.mu.Lock()
-			m.server = s
+			m.node, m.links = n, links
 			c.mu.Unlock()
 			return nil
 		}
@@ -191,17 +194,17 @@ func (c *Cluster) ID(i int) string { return c.nodes[i].id }
 // DataDir is node i's data directory.
 func (c *Cluster) DataDir(i int) string { return c.nodes[i].dir }
 
-// Server is node i's running server, or nil while it is stopped.
-func (c *Cluster) Server(i int) *httpapi.Server {
+// Node is node i while it runs, or nil while it is stopped.
+func (c *Cluster) Node(i int) *node.Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nodes[i].server
+	return c.nodes[i].node
 }
 
 // Leader returns the index of the node that is leader now, or -1.
 func (c *Cluster) Leader() int {
 	for i := range c.nodes {
-		if s := c.Server(i); s != nil && s.Node().IsLeader() {
+		if n := c.Node(i); n != nil && n.Cluster().IsLeader() {
 			return i
 		}
 	}
@@ -212,7 +215,7 @@ func (c *Cluster) Leader() int {
 func (c *Cluster) Followers() []int {
 	var out []int
 	for i := range c.nodes {
-		if s := c.Server(i); s != nil && !s.Node().IsLeader() {
+		if n := c.Node(i); n != nil && !n.Cluster().IsLeader() {
 			out = append(out, i)
 		}
 	}
@@ -240,7 +243,7 @@ func (c *Cluster) WaitForNodes(n int, timeout time.Duration) {
 		if l < 0 {
 			return false
 		}
-		ms, err := c.Server(l).Node().Members()
+		ms, err := c.Node(l).Cluster().Members()
 		if err != nil {
 			return false
 		}
@@ -269,31 +272,31 @@ func (c *Cluster) Eventually(timeout time.Duration, what string, cond func() boo
 // Kill stops node i without a goodbye, as a crash would.
 func (c *Cluster) Kill(i int) {
 	c.mu.Lock()
-	s := c.nodes[i].server
-	c.nodes[i].server = nil
+	n := c.nodes[i].node
+	c.nodes[i].node = nil
 	c.mu.Unlock()
-	if s != nil {
-		s.Kill()
+	if n != nil {
+		n.Kill()
 	}
 }
 
 // Stop shuts node i down cleanly (a leader hands over first).
 func (c *Cluster) Stop(i int) {
 	c.mu.Lock()
-	s := c.nodes[i].server
-	c.nodes[i].server = nil
+	n := c.nodes[i].node
+	c.nodes[i].node = nil
 	c.mu.Unlock()
-	if s != nil {
+	if n != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s.Shutdown(ctx)
+		n.Shutdown(ctx)
 	}
 }
 
 // Restart starts a stopped node again on its data dir and addresses.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
-	if c.Server(i) != nil {
+	if c.Node(i) != nil {
 		c.Kill(i)
 	}
 	if err := c.start(i, false, false); err != nil {
@@ -326,10 +329,16 @@ func (c *Cluster) Add() int {
 }
 
 // Partition cuts node i off from the other nodes; clients still reach it.
-func (c *Cluster) Partition(i int) { c.Server(i).Node().Isolate(true) }
+func (c *Cluster) Partition(i int) { c.links(i).set(true) }
 
 // Heal reconnects a partitioned node.
-func (c *Cluster) Heal(i int) { c.Server(i).Node().Isolate(false) }
+func (c *Cluster) Heal(i int) { c.links(i).set(false) }
+
+func (c *Cluster) links(i int) *partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i].links
+}
 
 // Close stops every node.
 func (c *Cluster) Close() {

@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 )
 
 func main() {
@@ -61,12 +61,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // settingsFlag collects repeatable -E name=value arguments.
-type settingsFlag httpapi.Settings
+type settingsFlag node.Settings
 
 func (s settingsFlag) String() string { return "" }
 
 func (s settingsFlag) Set(v string) error {
-	name, value, err := httpapi.ParseSetting(v)
+	name, value, err := node.ParseSetting(v)
 	if err != nil {
 		return err
 	}
@@ -144,10 +144,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpapi.Start(httpapi.Config{
+	srv, err := node.Open(node.Config{
 		JoinCredential: joinCredential,
 		NodeID:         f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
-		Bootstrap: f.bootstrap, Join: join, Settings: httpapi.Settings(f.settings), Logger: log, ConfigDir: f.configDir,
+		Bootstrap: f.bootstrap, Join: join, Settings: node.Settings(f.settings), Logger: log, ConfigDir: f.configDir,
 	})
 	if err != nil {
 		return err
@@ -190,14 +190,14 @@ func joinCredential() (string, error) {
 
 // bootstrapElastic sets elastic's first password from ELASTIC_PASSWORD, or
 // a generated one printed once on stdout (never to the log).
-func bootstrapElastic(srv *httpapi.Server, stdout io.Writer, log hclog.Logger) {
+func bootstrapElastic(srv *node.Node, stdout io.Writer, log hclog.Logger) {
 	password, generated := authn.Secret(os.Getenv("ELASTIC_PASSWORD")), false
 	if password == "" {
 		password, generated = authn.GeneratePassword(), true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	set, err := srv.BootstrapElastic(ctx, password)
+	set, err := srv.Authn().BootstrapElastic(ctx, password)
 	if err != nil {
 		log.Error("could not set the elastic password", "error", err)
 		return

@@ -7,10 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,14 +169,9 @@ func inspect(file string, stdout io.Writer) error {
 		return fmt.Errorf("inspect %s: %w", file, err)
 	}
 	counts := st.Counts()
-	names := make([]string, 0, len(counts))
-	for k := range counts {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	fmt.Fprintf(stdout, "format version: %d\ncluster id: %s\nlast index: %d\ncreated: %s\n", hdr.FormatVersion,
 		hdr.ClusterID, hdr.LastIndex, time.UnixMilli(hdr.Created).UTC().Format(time.RFC3339))
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		fmt.Fprintf(stdout, "%s: %d\n", k, counts[k])
 	}
 	return nil

@@ -1,9 +1,10 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // AnomalyKind names a violation that a single pair of operations proves.
@@ -102,7 +103,7 @@ func FindAnomalies(ops []Op, faults []Fault) []Anomaly {
 }
 
 func sortAnomalies(as []Anomaly) {
-	sort.SliceStable(as, func(i, j int) bool { return as[i].Op.Call < as[j].Op.Call })
+	slices.SortStableFunc(as, func(a, b Anomaly) int { return cmp.Compare(a.Op.Call, b.Op.Call) })
 }
 
 func activeFault(faults []Fault, at int64) string {

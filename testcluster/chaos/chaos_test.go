@@ -15,7 +15,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -74,7 +74,7 @@ func TestChaos(t *testing.T) {
 	// throttle reads, monotonic part included, so setting a clock back by
 	// minutes locks that address out for minutes, which a real clock step
 	// does not do. That would test the simulation, not the product.
-	settings := httpapi.Settings{"tokenstore.authc.throttle.enabled": "false"}
+	settings := node.Settings{"tokenstore.authc.throttle.enabled": "false"}
 	if os.Getenv("CHAOS_THROTTLE") == "1" {
 		settings = nil
 	}

@@ -106,7 +106,7 @@ func TestPartitionedNodeRefusesKeysInvalidatedByTheMajority(t *testing.T) {
 	f := c.Followers()[0]
 	c.Partition(f)
 	t.Cleanup(func() {
-		if c.Server(f) != nil {
+		if c.Node(f) != nil {
 			c.Heal(f)
 		}
 	})
@@ -131,7 +131,7 @@ func TestInvalidationSurvivesRestartWithoutQuorum(t *testing.T) {
 	c, w := newFaultCluster(t)
 	k := mustCreate(t, c, w, 0)
 	for i := range c.Len() {
-		if err := c.Server(i).Node().Snapshot(); err != nil {
+		if err := c.Node(i).Cluster().Snapshot(); err != nil {
 			t.Fatalf("snapshot on node %d: %v", i, err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestRestartedFollowerAnswersFromTheCurrentState(t *testing.T) {
 		before = append(before, mustCreate(t, c, w, i%3))
 	}
 	f := c.Followers()[0]
-	if err := c.Server(f).Node().Snapshot(); err != nil {
+	if err := c.Node(f).Cluster().Snapshot(); err != nil {
 		t.Fatalf("snapshot on node %d: %v", f, err)
 	}
 	c.Kill(f)

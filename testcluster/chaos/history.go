@@ -1,8 +1,9 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -147,5 +148,5 @@ func (c Counts) Total() int {
 
 // sortByCall orders a history by invocation.
 func sortByCall(ops []Op) {
-	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	slices.SortStableFunc(ops, func(a, b Op) int { return cmp.Compare(a.Call, b.Call) })
 }

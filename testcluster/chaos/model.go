@@ -3,7 +3,7 @@ package chaos
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -163,7 +163,7 @@ func Check(ops []Op, timeout time.Duration) Verdict {
 				v.Illegal = append(v.Illegal, part[0].Input.(opInput).Key)
 			}
 		}
-		sort.Strings(v.Illegal)
+		slices.Sort(v.Illegal)
 	}
 	return v
 }

@@ -3,7 +3,7 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,7 +211,7 @@ func (s *Schedule) partitionLeader(t testing.TB, f *Fault) {
 	var stepDown time.Duration
 	s.C.Eventually(s.Recover, fmt.Sprintf("isolated node %d steps down", l), func() bool {
 		stepDown = time.Since(cut)
-		return !s.C.Server(l).Node().IsLeader()
+		return !s.C.Node(l).Cluster().IsLeader()
 	})
 	newLeader := s.C.WaitForLeader(s.Recover)
 	if newLeader == l {
@@ -283,11 +283,11 @@ func (s *Schedule) WaitHealthy(t testing.TB) {
 	s.C.Eventually(s.Recover, "every node up and agreeing on the leader", func() bool {
 		leader := ""
 		for i := range s.C.Len() {
-			srv := s.C.Server(i)
+			srv := s.C.Node(i)
 			if srv == nil {
 				return false
 			}
-			id := srv.Node().Leader()
+			id := srv.Cluster().Leader()
 			if id == "" || (leader != "" && id != leader) {
 				return false
 			}
@@ -313,8 +313,7 @@ func Stats(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "none"
 	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	s := slices.Sorted(slices.Values(ds))
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	return fmt.Sprintf("n=%d min %v median %v max %v", len(s), r(s[0]), r(s[len(s)/2]), r(s[len(s)-1]))
 }

@@ -3,9 +3,10 @@ package chaos
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -44,8 +45,47 @@ type keyView struct {
 func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 	t.Helper()
 	var f Final
-	views := make([]map[string]keyView, w.C.Len())
 	deadline := time.Now().Add(timeout)
+	views := w.converged(&f, deadline)
+	acked := w.Keys()
+	ackedInvalid := map[string]bool{}
+	for _, op := range w.Rec.Ops() {
+		if op.Kind == Invalidate && op.Outcome == OK {
+			ackedInvalid[op.Key] = true
+		}
+	}
+	f.AckedCreates, f.AckedInvalidations = len(acked), len(ackedInvalid)
+	c := checked{lost: map[string]bool{}, undone: map[string]bool{}, unanswered: map[string]bool{}}
+	for i, v := range views {
+		if v == nil {
+			continue // never answered: Diverged says so, and the reads below judge it
+		}
+		for _, k := range acked {
+			kv, ok := v[k.ID]
+			switch {
+			case !ok:
+				c.lost[fmt.Sprintf("%s (missing on node %d)", k.ID, i)] = true
+			case ackedInvalid[k.ID] && !kv.Invalidated:
+				c.undone[fmt.Sprintf("%s (valid on node %d)", k.ID, i)] = true
+			}
+		}
+	}
+	w.countUnknownCreates(&f, views[0])
+	w.authenticateAll(acked, ackedInvalid, deadline.Add(timeout), &c)
+	f.Lost, f.Undone, f.Unanswered = slices.Sorted(maps.Keys(c.lost)), slices.Sorted(maps.Keys(c.undone)), slices.Sorted(maps.Keys(c.unanswered))
+	return f
+}
+
+// checked gathers what the final checks found, as sets of descriptions.
+type checked struct {
+	mu                       sync.Mutex
+	lost, undone, unanswered map[string]bool
+}
+
+// converged polls every node's view of the keys until they agree or the
+// deadline passes; f.Diverged says why they did not.
+func (w *Workload) converged(f *Final, deadline time.Time) []map[string]keyView {
+	views := make([]map[string]keyView, w.C.Len())
 	for {
 		agree := true
 		for i := range views {
@@ -63,83 +103,66 @@ func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 		}
 		if agree {
 			f.Diverged = ""
-			break
+			return views
 		}
 		if time.Now().After(deadline) {
-			break
+			return views
 		}
 		time.Sleep(100 * time.Millisecond) // poll interval
 	}
+}
 
-	acked := w.Keys()
-	ackedInvalid := map[string]bool{}
-	for _, op := range w.Rec.Ops() {
-		if op.Kind == Invalidate && op.Outcome == OK {
-			ackedInvalid[op.Key] = true
-		}
-	}
-	f.AckedCreates, f.AckedInvalidations = len(acked), len(ackedInvalid)
-	lost, undone, unanswered := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for i, v := range views {
-		if v == nil {
-			continue // never answered: Diverged says so, and the reads below judge it
-		}
-		for _, k := range acked {
-			kv, ok := v[k.ID]
-			switch {
-			case !ok:
-				lost[fmt.Sprintf("%s (missing on node %d)", k.ID, i)] = true
-			case ackedInvalid[k.ID] && !kv.Invalidated:
-				undone[fmt.Sprintf("%s (valid on node %d)", k.ID, i)] = true
-			}
-		}
-	}
+// countUnknownCreates counts the unanswered creates that were applied and
+// the refused ones that were (phantoms), by name, in node 0's view.
+func (w *Workload) countUnknownCreates(f *Final, view map[string]keyView) {
 	w.mu.Lock()
 	lostNames, failedNames := append([]string(nil), w.lostNames...), append([]string(nil), w.failedNames...)
 	w.mu.Unlock()
 	f.UnknownCreates = len(lostNames)
-	if views[0] != nil {
-		byName := map[string]bool{}
-		for _, kv := range views[0] {
-			byName[kv.Name] = true
-		}
-		for _, n := range lostNames {
-			if byName[n] {
-				f.UnknownCreatesApplied++
-			}
-		}
-		for _, n := range failedNames {
-			if byName[n] {
-				f.Phantoms = append(f.Phantoms, n)
-			}
+	if view == nil {
+		return
+	}
+	byName := map[string]bool{}
+	for _, kv := range view {
+		byName[kv.Name] = true
+	}
+	for _, n := range lostNames {
+		if byName[n] {
+			f.UnknownCreatesApplied++
 		}
 	}
+	for _, n := range failedNames {
+		if byName[n] {
+			f.Phantoms = append(f.Phantoms, n)
+		}
+	}
+}
 
-	// Authenticate every acknowledged key on every node.
+// authenticateAll authenticates every acknowledged key on every node.
+func (w *Workload) authenticateAll(acked []*Key, ackedInvalid map[string]bool, deadline time.Time, c *checked) {
 	type job struct {
 		k    *Key
 		node int
 	}
 	jobs := make(chan job)
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				op := w.answered(j.node, j.k, deadline.Add(timeout))
+				op := w.answered(j.node, j.k, deadline)
 				w.Rec.Add(op)
-				mu.Lock()
+				c.mu.Lock()
 				switch {
 				case op.Outcome == OK && ackedInvalid[j.k.ID]:
-					undone[fmt.Sprintf("%s (authenticates on node %d)", j.k.ID, j.node)] = true
+					c.undone[fmt.Sprintf("%s (authenticates on node %d)", j.k.ID, j.node)] = true
 				case op.Outcome == Refused && !ackedInvalid[j.k.ID] && op.Detail != "has been invalidated":
-					lost[fmt.Sprintf("%s (refused on node %d: %s)", j.k.ID, j.node, op.Detail)] = true
+					c.lost[fmt.Sprintf("%s (refused on node %d: %s)", j.k.ID, j.node, op.Detail)] = true
 				case op.Outcome == Unknown:
-					unanswered[fmt.Sprintf("%s (node %d: %s)", j.k.ID, j.node, op.Detail)] = true
+					c.unanswered[fmt.Sprintf("%s (node %d: %s)", j.k.ID, j.node, op.Detail)] = true
 				}
-				mu.Unlock()
+				c.mu.Unlock()
 			}
 		}()
 	}
@@ -150,8 +173,6 @@ func (w *Workload) Verify(t testing.TB, timeout time.Duration) Final {
 	}
 	close(jobs)
 	wg.Wait()
-	f.Lost, f.Undone, f.Unanswered = sortedKeys(lost), sortedKeys(undone), sortedKeys(unanswered)
-	return f
 }
 
 // answered authenticates until the node answers 200 or 401.
@@ -198,13 +219,4 @@ func sameView(a, b map[string]keyView) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,7 +1,7 @@
-package authn
+package authz
 
 import (
-	"path"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -14,12 +14,13 @@ type clusterPrivilege struct {
 	excludes []string
 }
 
-const secPrefix = "cluster:admin/xpack/security/"
+// SecPrefix starts the security actions, which manage_security grants.
+const SecPrefix = "cluster:admin/xpack/security/"
 
-// ownerPrefix names the actions that hand over the whole cluster (joining a
+// OwnerPrefix names the actions that hand over the whole cluster (joining a
 // member, replacing the state from a backup): no privilege short of all
 // grants them, so manage excludes them as it excludes security.
-const ownerPrefix = "cluster:admin/tokenstore/owner/"
+const OwnerPrefix = "cluster:admin/tokenstore/owner/"
 
 // actionAddVotingExclusions removes a member for good here (Elasticsearch
 // keeps it until the exclusions are cleared) and only join, which needs
@@ -29,21 +30,21 @@ const actionAddVotingExclusions = "cluster:admin/voting_config/add_exclusions"
 // Actions of tokenstore's own that no Elasticsearch privilege names.
 const (
 	// ActionBackup reads every credential hash: security's to give.
-	ActionBackup = secPrefix + "tokenstore/backup"
+	ActionBackup = SecPrefix + "tokenstore/backup"
 	// ActionRestore replaces the whole state; ActionJoin adds a member
 	// that receives every write and the credentials forwarded with them.
-	ActionRestore = ownerPrefix + "restore"
-	ActionJoin    = ownerPrefix + "join"
+	ActionRestore = OwnerPrefix + "restore"
+	ActionJoin    = OwnerPrefix + "join"
 )
 
 // readSecurityActions is read_security's explicit list.
 var readSecurityActions = []string{
-	secPrefix + "api_key/get", secPrefix + "api_key/query", secPrefix + "privilege/builtin/get",
-	secPrefix + "privilege/get", secPrefix + "profile/get", secPrefix + "profile/suggest",
-	secPrefix + "profile/has_privileges", secPrefix + "role/get", secPrefix + "role/query",
-	secPrefix + "role_mapping/get", secPrefix + "service_account/get",
-	secPrefix + "service_account/credential/get", secPrefix + "user/get", secPrefix + "user/query",
-	secPrefix + "user/list_privileges", secPrefix + "user/has_privileges", secPrefix + "settings/get",
+	SecPrefix + "api_key/get", SecPrefix + "api_key/query", SecPrefix + "privilege/builtin/get",
+	SecPrefix + "privilege/get", SecPrefix + "profile/get", SecPrefix + "profile/suggest",
+	SecPrefix + "profile/has_privileges", SecPrefix + "role/get", SecPrefix + "role/query",
+	SecPrefix + "role_mapping/get", SecPrefix + "service_account/get",
+	SecPrefix + "service_account/credential/get", SecPrefix + "user/get", SecPrefix + "user/query",
+	SecPrefix + "user/list_privileges", SecPrefix + "user/has_privileges", SecPrefix + "settings/get",
 }
 
 // clusterPrivileges are ordered from narrow to broad; the 403 message lists
@@ -65,16 +66,16 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "read_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/get"}},
 	{name: "write_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/post", "cluster:admin/fleet/secrets/delete"}},
 	{name: "cancel_task", grants: []string{"cluster:admin/tasks/cancel"}},
-	{name: "delegate_pki", grants: []string{secPrefix + "delegate_pki"}},
-	{name: "grant_api_key", grants: []string{secPrefix + "api_key/grant*"}},
+	{name: "delegate_pki", grants: []string{SecPrefix + "delegate_pki"}},
+	{name: "grant_api_key", grants: []string{SecPrefix + "api_key/grant*"}},
 	{name: "manage_own_api_key", grants: nil}, // ownership-scoped; checked by the API key service
 	{name: "read_security", grants: readSecurityActions},
-	{name: "manage_token", grants: []string{secPrefix + "token/*"}},
-	{name: "manage_api_key", grants: []string{secPrefix + "api_key/*"}},
-	{name: "manage_service_account", grants: []string{secPrefix + "service_account/*"}},
-	{name: "manage_user_profile", grants: []string{secPrefix + "profile/*"}},
-	{name: "manage_saml", grants: []string{secPrefix + "saml/*", secPrefix + "token/invalidate", secPrefix + "token/refresh"}},
-	{name: "manage_oidc", grants: []string{secPrefix + "oidc/*"}},
+	{name: "manage_token", grants: []string{SecPrefix + "token/*"}},
+	{name: "manage_api_key", grants: []string{SecPrefix + "api_key/*"}},
+	{name: "manage_service_account", grants: []string{SecPrefix + "service_account/*"}},
+	{name: "manage_user_profile", grants: []string{SecPrefix + "profile/*"}},
+	{name: "manage_saml", grants: []string{SecPrefix + "saml/*", SecPrefix + "token/invalidate", SecPrefix + "token/refresh"}},
+	{name: "manage_oidc", grants: []string{SecPrefix + "oidc/*"}},
 	{name: "manage_index_templates", grants: []string{"indices:admin/template/*", "indices:admin/index_template/*", "cluster:admin/component_template/*"}},
 	{name: "manage_ingest_pipelines", grants: []string{"cluster:admin/ingest/pipeline/*"}},
 	{name: "manage_pipeline", grants: []string{"cluster:admin/ingest/pipeline/*"}},
@@ -94,8 +95,8 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "monitor_connector", grants: []string{"cluster:monitor/xpack/connector/*"}},
 	{name: "manage_connector", grants: []string{"cluster:admin/xpack/connector/*", "cluster:monitor/xpack/connector/*"}},
 	{name: "transport_client", grants: []string{"cluster:monitor/nodes/liveness", "cluster:monitor/state"}},
-	{name: "manage_security", grants: []string{secPrefix + "*"}},
-	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{secPrefix + "*", ownerPrefix + "*", actionAddVotingExclusions}},
+	{name: "manage_security", grants: []string{SecPrefix + "*"}},
+	{name: "manage", grants: []string{"cluster:*"}, excludes: []string{SecPrefix + "*", OwnerPrefix + "*", actionAddVotingExclusions}},
 	{name: "all", grants: []string{"cluster:*"}},
 }
 
@@ -119,12 +120,12 @@ func ClusterPrivilegeNames() []string {
 
 func (p *clusterPrivilege) grantsAction(action string) bool {
 	for _, x := range p.excludes {
-		if globMatch(x, action) {
+		if GlobMatch(x, action) {
 			return false
 		}
 	}
 	for _, g := range p.grants {
-		if globMatch(g, action) {
+		if GlobMatch(g, action) {
 			return true
 		}
 	}
@@ -137,19 +138,19 @@ func clusterEntryGrants(entry, action string) bool {
 	if p, ok := clusterPrivilegeByName[entry]; ok {
 		return p.grantsAction(action)
 	}
-	return strings.HasPrefix(entry, "cluster:") && globMatch(entry, action)
+	return strings.HasPrefix(entry, "cluster:") && GlobMatch(entry, action)
 }
 
-// validClusterEntry reports whether a role may list entry under cluster.
-func validClusterEntry(entry string) bool {
+// ValidClusterEntry reports whether a role may list entry under cluster.
+func ValidClusterEntry(entry string) bool {
 	_, ok := clusterPrivilegeByName[entry]
 	return ok || strings.HasPrefix(entry, "cluster:") || strings.HasPrefix(entry, "indices:admin/template/") ||
 		strings.HasPrefix(entry, "indices:admin/index_template/")
 }
 
-// privilegesGranting lists the named privileges that grant an action, for
+// PrivilegesGranting lists the named privileges that grant an action, for
 // the 403 message.
-func privilegesGranting(action string) []string {
+func PrivilegesGranting(action string) []string {
 	var out []string
 	for i := range clusterPrivileges {
 		p := &clusterPrivileges[i]
@@ -189,7 +190,8 @@ var indexPrivilegeImplies = map[string][]string{
 	"read_failure_store":                 {},
 }
 
-func validIndexPrivilege(p string) bool {
+// ValidIndexPrivilege reports whether a role may list p as an index privilege.
+func ValidIndexPrivilege(p string) bool {
 	_, ok := indexPrivilegeImplies[p]
 	return ok || strings.HasPrefix(p, "indices:")
 }
@@ -201,38 +203,10 @@ func indexPrivilegeCovers(granted, requested string) bool {
 		return true
 	}
 	if strings.HasPrefix(granted, "indices:") {
-		return globMatch(granted, requested)
+		return GlobMatch(granted, requested)
 	}
 	return slices.Contains(indexPrivilegeImplies[granted], requested)
 }
 
-// globMatch matches Elasticsearch-style patterns where * is any run of
-// characters and ? any one character.
-func globMatch(pattern, s string) bool {
-	if pattern == "*" || pattern == s {
-		return true
-	}
-	if !strings.ContainsAny(pattern, "*?") {
-		return false
-	}
-	// path.Match treats / specially and [ as a class; escape both ways out by
-	// matching on a string where / cannot occur in the pattern's sense.
-	ok, err := path.Match(escapeForMatch(pattern), strings.ReplaceAll(s, "/", "\x00"))
-	return err == nil && ok
-}
-
-func escapeForMatch(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		switch r {
-		case '/':
-			b.WriteByte(0)
-		case '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// IndexPrivilegeNames lists the predefined index privileges, sorted.
+func IndexPrivilegeNames() []string { return slices.Sorted(maps.Keys(indexPrivilegeImplies)) }

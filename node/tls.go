@@ -1,4 +1,4 @@
-package httpapi
+package node
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package authn
+package authz
 
 import (
 	"testing"
@@ -45,7 +45,7 @@ func TestClusterPrivileges(t *testing.T) {
 }
 
 func TestPrivilegesGrantingListsNarrowestFirst(t *testing.T) {
-	got := privilegesGranting("cluster:admin/xpack/security/api_key/invalidate")
+	got := PrivilegesGranting("cluster:admin/xpack/security/api_key/invalidate")
 	want := []string{"manage_api_key", "manage_security", "all"}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -89,7 +89,7 @@ func TestIndexAndApplicationPrivileges(t *testing.T) {
 		{"res/1", "admin", false}, {"other", "read", false},
 	}
 	for _, tc := range apps {
-		if got := p.HasApplicationPrivilege(st, "myapp", tc.resource, tc.priv); got != tc.want {
+		if got := p.HasApplicationPrivilege(st.ApplicationPrivileges("myapp"), "myapp", tc.resource, tc.priv); got != tc.want {
 			t.Errorf("app myapp %s %s: got %v, want %v", tc.resource, tc.priv, got, tc.want)
 		}
 	}

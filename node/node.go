@@ -1,0 +1,220 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cluster"
+	"github.com/tokenstore/tokenstore/httpapi"
+)
+
+// The cluster node is what authn proposes through, and authn is what the
+// cluster's internal endpoints authorize with.
+var (
+	_ authn.Proposer     = (*cluster.Node)(nil)
+	_ cluster.Authorizer = (*authn.Service)(nil)
+)
+
+// Config is everything a node needs: flags, settings and environment.
+type Config struct {
+	NodeID    string
+	HTTPAddr  string
+	RaftAddr  string
+	DataDir   string
+	Bootstrap bool
+	Join      []string
+	// JoinTimeout bounds the attempts to join; zero means a minute.
+	JoinTimeout time.Duration
+	Settings    Settings
+	// ConfigDir holds the service_tokens file (default DATA_DIR/config).
+	ConfigDir string
+	// JoinCredential is the Authorization header sent with join requests
+	// (a user with the all privilege).
+	JoinCredential string
+	Logger         hclog.Logger
+	// Clock is the node's clock for expiry decisions and event times; nil
+	// means time.Now.
+	Clock func() time.Time
+	// Raft timing; zero means the settings' (or the cluster package's
+	// defaults).
+	HeartbeatTimeout time.Duration
+	ElectionTimeout  time.Duration
+	// Links connects the node to its peers; nil is the network as it is.
+	// testcluster passes its own to partition nodes.
+	Links cluster.Links
+}
+
+// Node is one running node: Raft, the security service and HTTP.
+type Node struct {
+	cfg      Config
+	log      hclog.Logger
+	settings resolved
+	tls      nodeTLS
+	listener net.Listener
+	cluster  *cluster.Node
+	authn    *authn.Service
+	http     *http.Server
+	done     chan error
+	// stopBackground ends the purges and the file watcher.
+	stopBackground context.CancelFunc
+}
+
+// Open starts a node and serves HTTP. The parts are built in order: the
+// settings and TLS, the HTTP listener (first, so a port of 0 resolves
+// before the node registers its address), the cluster, the security
+// service that proposes through it, and the API over both.
+func Open(cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.NodeID == "" {
+		return nil, errors.New("node id must not be empty")
+	}
+	if cfg.ConfigDir == "" {
+		cfg.ConfigDir = filepath.Join(cfg.DataDir, "config")
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.Named("http"), done: make(chan error, 1)}
+	var err error
+	if n.settings, err = cfg.Settings.resolve(); err != nil {
+		return nil, err
+	}
+	if n.tls, err = loadTLS(n.settings.httpSSL, n.settings.transportSSL, cfg.ConfigDir); err != nil {
+		return nil, err
+	}
+	if err := checkPlainBinds(cfg, n.settings.net, n.tls, cfg.Logger); err != nil {
+		return nil, err
+	}
+	raw, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
+	}
+	n.listener = cluster.LimitListener(raw, n.settings.net.httpMaxConns, n.log, "http")
+	if n.cluster, err = cluster.Open(n.clusterConfig()); err != nil {
+		n.listener.Close()
+		return nil, err
+	}
+	if n.authn, err = authn.New(n.cluster, n.authnConfig()); err != nil {
+		n.cluster.Shutdown()
+		n.listener.Close()
+		return nil, err
+	}
+	n.startBackground()
+	n.serve()
+	return n, nil
+}
+
+func (n *Node) clusterConfig() cluster.Config {
+	s, cfg := n.settings, n.cfg
+	return cluster.Config{
+		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(n.listener.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
+		Bootstrap: cfg.Bootstrap, Join: cfg.Join, JoinTimeout: cfg.JoinTimeout, Logger: cfg.Logger,
+		HeartbeatTimeout:  cmp.Or(cfg.HeartbeatTimeout, s.raft.heartbeat),
+		ElectionTimeout:   cmp.Or(cfg.ElectionTimeout, s.raft.election),
+		SnapshotThreshold: s.raft.threshold, SnapshotInterval: s.raft.interval,
+		SnapshotRetain: s.raft.retain, TrailingLogs: s.raft.trailing,
+		Transport: n.tls.transport, HTTPTLS: n.tls.server != nil, HTTPCAs: n.tls.httpCAs,
+		JoinCredential: cfg.JoinCredential, InsecurePeers: s.net.allowInsecure,
+		RaftHandshakeTimeout: s.net.raftHandshake, RaftMaxConnections: s.net.raftMaxConns,
+		Links: cfg.Links,
+	}
+}
+
+func (n *Node) authnConfig() authn.Config {
+	ac := n.settings.authn
+	ac.Logger = n.cfg.Logger
+	ac.ConfigDir = n.cfg.ConfigDir
+	ac.Now = n.cfg.Clock
+	// With transport TLS only members reach the internal endpoints, and
+	// they throttled their clients already.
+	ac.PeersAuthenticated = n.tls.transport != nil
+	return ac
+}
+
+// startBackground runs the purges (which only the leader proposes) and the
+// service_tokens file watcher until the node stops.
+func (n *Node) startBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopBackground = cancel
+	go n.authn.RunPurger(ctx, n.settings.purge)
+	go n.authn.RunFileTokenWatcher(ctx)
+}
+
+// serve starts answering HTTP on the listener, with the API over the
+// cluster and the security service.
+func (n *Node) serve() {
+	// The leader authorizes forwarded writes and joins with the security
+	// service: this is where the cluster gets its Authorizer.
+	internal := n.cluster.Handler(n.authn)
+	api := httpapi.New(httpapi.Config{
+		Authn: n.authn, Cluster: &clusterAPI{node: n.cluster, authn: n.authn, internal: internal, log: n.log},
+		ClusterName: n.settings.clusterName, TokensEnabled: n.settings.authn.TokensEnabled,
+		APIKeysEnabled: n.settings.authn.APIKeysEnabled, PeersVerified: n.tls.transport != nil,
+		RequestTimeout: n.settings.net.request, StreamTimeout: n.settings.net.stream, Logger: n.cfg.Logger,
+	})
+	n.http = newHTTPServer(api.Handler(), n.settings.net, n.log)
+	n.warnPlainText()
+	serve := func() error { return n.http.Serve(n.listener) }
+	if n.tls.server != nil {
+		n.http.TLSConfig = n.tls.server
+		serve = func() error { return n.http.ServeTLS(n.listener, "", "") }
+	}
+	go func() { n.done <- serve() }()
+}
+
+// newHTTPServer bounds every connection: the TLS handshake and headers
+// (handshake), one request with its body and its answer (request; backup
+// and restore stream, and set their own deadlines), and the time a
+// keep-alive connection may idle between requests (idle).
+func newHTTPServer(h http.Handler, l netLimits, log hclog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: l.handshake, ReadTimeout: l.request,
+		WriteTimeout: l.request, IdleTimeout: l.idle,
+		ErrorLog: log.StandardLogger(&hclog.StandardLoggerOptions{})}
+}
+
+func (n *Node) warnPlainText() {
+	if n.tls.server == nil {
+		n.log.Warn("HTTP is plain text: passwords, API keys and tokens cross the network readable by anyone on the path; development only (set xpack.security.http.ssl.*)")
+	}
+	if n.tls.transport == nil {
+		n.log.Warn("the Raft port and node-to-node calls are plain text and unauthenticated: whoever reaches the Raft port can append to the log; development only (set xpack.security.transport.ssl.*)")
+		if n.cfg.JoinCredential == "" {
+			n.log.Warn("no node credential (TOKENSTORE_JOIN_CREDENTIALS or ELASTIC_PASSWORD): without transport TLS a node shows one to call its peers (catch-up, health, confirmations), so this node can only run alone")
+		}
+	}
+}
+
+// URL is the node's HTTP base URL.
+func (n *Node) URL() string { return n.cluster.PeerURL(n.listener.Addr().String()) }
+
+// Authn is the node's security service.
+func (n *Node) Authn() *authn.Service { return n.authn }
+
+// Cluster is the node's Raft member.
+func (n *Node) Cluster() *cluster.Node { return n.cluster }
+
+// Shutdown stops HTTP, then hands over leadership and stops Raft.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopBackground()
+	herr := n.http.Shutdown(ctx)
+	nerr := n.cluster.Shutdown()
+	return errors.Join(herr, nerr)
+}
+
+// Kill stops the node abruptly, as a crash would.
+func (n *Node) Kill() {
+	n.stopBackground()
+	n.http.Close()
+	n.cluster.Kill()
+}
+
+// Done is closed with the HTTP server's error when it stops serving.
+func (n *Node) Done() <-chan error { return n.done }
