@@ -19,22 +19,27 @@ type verifyCache[V comparable] struct {
 	ttl     time.Duration // 0: an entry lives as long as its version
 	max     int
 	mu      sync.RWMutex
-	entries map[string]*verifyEntry[V]
+	entries map[string]verifyEntry[V] // by value: a put allocates nothing
 }
 
 type verifyEntry[V comparable] struct {
-	version   V
-	hasDigest bool
-	salt      [16]byte
-	digest    [32]byte
-	expires   int64 // unix nanos; 0 never
-	auth      *Authentication
+	version V
+	secret  *secretDigest // nil: the entry answers for any secret the caller verified
+	expires int64         // unix nanos; 0 never
+	auth    *Authentication
+}
+
+// secretDigest is a salted SHA-256 of the secret an entry answers for; kept
+// out of line so that entries without one (API keys) stay small.
+type secretDigest struct {
+	salt   [16]byte
+	digest [32]byte
 }
 
 // newVerifyCache holds at most max entries, each for ttl (0: for as long as
 // its version).
 func newVerifyCache[V comparable](ttl time.Duration, max int) *verifyCache[V] {
-	return &verifyCache[V]{ttl: ttl, max: max, entries: map[string]*verifyEntry[V]{}}
+	return &verifyCache[V]{ttl: ttl, max: max, entries: map[string]verifyEntry[V]{}}
 }
 
 // get returns the authentication cached under key for this version and,
@@ -45,14 +50,14 @@ func (c *verifyCache[V]) get(key string, version V, secret []byte, now func() ti
 		return nil
 	}
 	c.mu.RLock()
-	e := c.entries[key]
+	e, ok := c.entries[key]
 	c.mu.RUnlock()
-	if e == nil || e.version != version || e.expires != 0 && now().UnixNano() > e.expires {
+	if !ok || e.version != version || e.expires != 0 && now().UnixNano() > e.expires {
 		return nil
 	}
-	if e.hasDigest {
-		d := saltedDigest(&e.salt, secret)
-		if subtle.ConstantTimeCompare(d[:], e.digest[:]) != 1 {
+	if e.secret != nil {
+		d := saltedDigest(&e.secret.salt, secret)
+		if subtle.ConstantTimeCompare(d[:], e.secret.digest[:]) != 1 {
 			return nil
 		}
 	}
@@ -65,14 +70,14 @@ func (c *verifyCache[V]) put(key string, version V, secret []byte, auth *Authent
 	if c == nil {
 		return
 	}
-	e := &verifyEntry[V]{version: version, auth: auth}
+	e := verifyEntry[V]{version: version, auth: auth}
 	if c.ttl > 0 {
 		e.expires = now().Add(c.ttl).UnixNano()
 	}
 	if secret != nil {
-		e.hasDigest = true
-		rand.Read(e.salt[:])
-		e.digest = saltedDigest(&e.salt, secret)
+		e.secret = &secretDigest{}
+		rand.Read(e.secret.salt[:])
+		e.secret.digest = saltedDigest(&e.secret.salt, secret)
 	}
 	c.mu.Lock()
 	if len(c.entries) >= c.max {
