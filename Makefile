@@ -4,7 +4,7 @@ BIN      := bin/tokenstore
 PKGS     := ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: build run cluster docker-certs test test-race lint bench fuzz chaos docker-test clean deps
+.PHONY: build run cluster docker-certs test test-race lint bench fuzz chaos docker-test clean deps nginx
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenstore
@@ -29,7 +29,14 @@ docker-certs: build
 	@for i in 0 1 2; do [ -f data/docker-certs/node-$$i.key ] || \
 		./$(BIN) certs node --ca data/docker-certs --name node-$$i --hosts node-$$i,localhost,127.0.0.1 --out data/docker-certs; done
 
-test: deps
+# The forward-auth tests and benchmark run a real nginx (Debian's package),
+# installed here when missing: without it they fail, never skip.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx)
+
+test: deps nginx
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 
@@ -39,12 +46,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: deps
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-test-race: deps
+test-race: deps nginx
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 # In-process costs, then load runs against real nodes (each run once: they
 # drive a cluster for a fixed time and report their own rates).
-bench: deps
+bench: deps nginx
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi

@@ -50,6 +50,10 @@ type Config struct {
 	// address. Otherwise anyone could call those endpoints to guess a
 	// password, so a forwarded password check meets the username bucket.
 	PeersAuthenticated bool
+	// ForwardAuthRules, when set, is the rule set forward-auth requests
+	// must pass (tokenstore.forward_auth.rules); nil lets any valid
+	// credential through.
+	ForwardAuthRules *ForwardAuthRules
 	// Now is the clock; nil means time.Now. Tests skew it.
 	Now    func() time.Time
 	Logger hclog.Logger

@@ -33,6 +33,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.PathPrefix(prefix + "/").Handler(internal)
 
+	r.MatcherFunc(forwardAuthRoute).HandlerFunc(s.handleForwardAuth)
 	api := func(path string, h handlerFunc, methods ...string) {
 		r.Handle(path, s.authenticated(h)).Methods(methods...)
 	}
@@ -102,7 +103,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Elastic-Product", "Elasticsearch")
-		if !contentTypeOK(r) {
+		// A proxy passes the client's Content-Type on to forward-auth,
+		// which reads no body.
+		if !contentTypeOK(r) && !isForwardAuth(r.URL.EscapedPath()) {
 			writeJSON(w, r, http.StatusNotAcceptable, map[string]any{
 				"error":  fmt.Sprintf("Content-Type header [%s] is not supported", r.Header.Get("Content-Type")),
 				"status": http.StatusNotAcceptable,

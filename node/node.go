@@ -90,6 +90,9 @@ func Open(cfg Config) (*Node, error) {
 	if n.tls, err = loadTLS(n.settings.httpSSL, n.settings.transportSSL, cfg.ConfigDir); err != nil {
 		return nil, err
 	}
+	if n.settings.authn.ForwardAuthRules, err = loadForwardAuthRules(n.settings.forwardAuthRules, cfg.ConfigDir); err != nil {
+		return nil, err
+	}
 	if err := checkPlainBinds(cfg, n.settings.net, n.tls, cfg.Logger); err != nil {
 		return nil, err
 	}
@@ -126,6 +129,18 @@ func (n *Node) clusterConfig() cluster.Config {
 		RaftHandshakeTimeout: s.net.raftHandshake, RaftMaxConnections: s.net.raftMaxConns,
 		Links: cfg.Links,
 	}
+}
+
+// loadForwardAuthRules reads the rule file, if one is set, so that a bad
+// one stops the node before it serves.
+func loadForwardAuthRules(file, configDir string) (*authn.ForwardAuthRules, error) {
+	if file == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(configDir, file)
+	}
+	return authn.LoadForwardAuthRules(file)
 }
 
 func (n *Node) authnConfig() authn.Config {

@@ -37,6 +37,9 @@ type resolved struct {
 	authn                 authn.Config
 	purge                 authn.PurgeConfig
 	net                   netLimits
+	// forwardAuthRules is the rule file's path; relative paths are under
+	// the config dir.
+	forwardAuthRules string
 }
 
 // netLimits bound what a connection may hold.

@@ -72,6 +72,8 @@ var settingTable = []setting{
 	{"xpack.security.transport.ssl.verification_mode", "full", verificationMode},
 	{"xpack.security.authc.password_hashing.algorithm", "", passwordHashing},
 	{"xpack.security.authc.realms.native.default_native.cache.ttl", "", cacheTTL},
+	// The forward-auth rule file (JSON), read when the node starts.
+	{"tokenstore.forward_auth.rules", "", text(func(r *resolved) *string { return &r.forwardAuthRules })},
 }
 
 // settingIndex finds a row by name.
