@@ -17,6 +17,10 @@ type credentialKind struct {
 	// multiply the budget; the others cost a SHA-256 and are charged
 	// after, which keeps the throttle off their hot path.
 	slow bool
+	// cached, when set, is the authentication the kind's cache already
+	// verified for this credential: a slow kind then neither reserves nor
+	// hashes.
+	cached func(s *Service, cred Credential) *Authentication
 	// names, when set, is how the attempt is named for the throttle and
 	// the log once the kind is known: its scheme, and its principal when
 	// the credential names one.
@@ -38,7 +42,7 @@ var chain = credentialChain{
 	{scheme: BearerScheme, claims: isServiceToken, slow: true, names: serviceTokenNames, verify: (*Service).verifyServiceToken},
 	{scheme: BearerScheme, verify: (*Service).verifyAccessToken}, // every other bearer value, malformed ones included
 	{scheme: APIKeyScheme, verify: (*Service).verifyAPIKey},
-	{scheme: BasicScheme, slow: true, verify: (*Service).verifyPassword},
+	{scheme: BasicScheme, slow: true, cached: (*Service).cachedPassword, verify: (*Service).verifyPassword},
 }
 
 // kindOf is the first kind that claims the credential; nil for none (no

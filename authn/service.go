@@ -182,11 +182,13 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 			return Caller{}, err
 		}
 	}
-	if auth := s.cachedPassword(cred); auth != nil {
-		s.succeeded(&a)
-		return Caller{Auth: auth, Credential: header, from: from}, nil
-	}
 	kind := chain.kindOf(cred)
+	if kind != nil && kind.cached != nil && !cred.Malformed {
+		if auth := kind.cached(s, cred); auth != nil {
+			s.succeeded(&a)
+			return Caller{Auth: auth, Credential: header, from: from}, nil
+		}
+	}
 	// Reserved only now: a catch-up can be slow, and successes in flight
 	// must not eat the budget of a busy client.
 	if kind != nil && kind.slow && !cred.Malformed {
@@ -207,9 +209,6 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 // cachedPassword is the user a Basic credential names when the cache
 // verified this password for the user's current version: no hash to run.
 func (s *Service) cachedPassword(cred Credential) *Authentication {
-	if cred.Scheme != BasicScheme || cred.Malformed {
-		return nil
-	}
 	rec, ok := lookupUser(s.st, cred.Principal)
 	if !ok || !rec.enabled {
 		return nil
