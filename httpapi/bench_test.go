@@ -62,14 +62,21 @@ func compareWithBare(b *testing.B, c *testcluster.Cluster, auth string) {
 		w.Write(body)
 	}))
 	defer bare.Close()
+	raceBare(b, bare.URL+"/", c.URL(0)+"/_security/_authenticate", auth, "auth-req/s")
+}
+
+// raceBare drives the bare handler and the node's url with the same load
+// generator in turn, and reports both rates and their ratio.
+func raceBare(b *testing.B, bareURL, url, auth, metric string) {
+	b.Helper()
 	const workers, d = 32, 3 * time.Second
 	b.ResetTimer()
 	for b.Loop() {
-		bareRate := drive(b, bare.URL+"/", auth, workers, d)
-		authRate := drive(b, c.URL(0)+"/_security/_authenticate", auth, workers, d)
+		bareRate := drive(b, bareURL, auth, workers, d)
+		rate := drive(b, url, auth, workers, d)
 		b.ReportMetric(bareRate, "bare-req/s")
-		b.ReportMetric(authRate, "auth-req/s")
-		b.ReportMetric(authRate/bareRate, "ratio")
+		b.ReportMetric(rate, metric)
+		b.ReportMetric(rate/bareRate, "ratio")
 	}
 }
 

@@ -38,15 +38,7 @@ func BenchmarkForwardAuthVsBareHandler(b *testing.B) {
 		w.Write(r.Body)
 	}))
 	defer bare.Close()
-	const workers, d = 32, 3 * time.Second
-	b.ResetTimer()
-	for b.Loop() {
-		bareRate := drive(b, bare.URL+"/", auth, workers, d)
-		faRate := drive(b, c.URL(0)+"/_tokenstore/forward_auth", auth, workers, d)
-		b.ReportMetric(bareRate, "bare-req/s")
-		b.ReportMetric(faRate, "forward-auth-req/s")
-		b.ReportMetric(faRate/bareRate, "ratio")
-	}
+	raceBare(b, bare.URL+"/", c.URL(0)+"/_tokenstore/forward_auth", auth, "forward-auth-req/s")
 }
 
 // BenchmarkForwardAuthNginx: requests per second through a real nginx that
