@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,7 +88,7 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 	}
 	t.Cleanup(c.Close)
 	for i := range c.nodes {
-		if err := c.start(i, i == 0, i > 0); err != nil {
+		if err := c.startFirst(i, i == 0, i > 0); err != nil {
 			t.Fatalf("start node %d: %v", i, err)
 		}
 		if i == 0 {
@@ -101,6 +103,24 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 	}
 	c.WaitForNodes(n, 20*time.Second)
 	return c
+}
+
+// startFirst starts a node for the first time. freeAddr's port may be taken
+// by another process between its release and the node's listen (test
+// packages run side by side), so a bind that fails gets fresh ports and an
+// empty data dir, a few times.
+func (c *Cluster) startFirst(i int, bootstrap, join bool) error {
+	for attempt := 0; ; attempt++ {
+		err := c.start(i, bootstrap, join)
+		if err == nil || attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+		m := c.nodes[i]
+		m.logFile.Close()
+		m.logFile = nil
+		os.RemoveAll(m.dir)
+		m.httpAddr, m.raftAddr = freeAddr(c.t), freeAddr(c.t)
+	}
 }
 
 // freeAddr reserves a loopback port by listening on it and closing it, so a
@@ -322,7 +342,7 @@ func (c *Cluster) Add() int {
 	i := len(c.nodes)
 	dir := filepath.Join(filepath.Dir(c.nodes[0].dir), fmt.Sprintf("node-%d", i))
 	c.nodes = append(c.nodes, &member{id: fmt.Sprintf("node-%d", i), dir: dir, httpAddr: freeAddr(c.t), raftAddr: freeAddr(c.t)})
-	if err := c.start(i, false, true); err != nil {
+	if err := c.startFirst(i, false, true); err != nil {
 		c.t.Fatalf("add node %d: %v", i, err)
 	}
 	return i
