@@ -87,7 +87,9 @@ func (s *Service) Permission(c Caller) Permission {
 
 // Authorize checks that the caller may run a cluster action.
 func (s *Service) Authorize(c Caller, action string) error {
-	if s.Permission(c).AllowsCluster(action) {
+	granted := s.Permission(c).AllowsCluster(action)
+	s.obs.authorized(c, action, granted)
+	if granted {
 		return nil
 	}
 	return forbidden(c.Auth, action)

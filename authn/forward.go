@@ -19,7 +19,7 @@ func (s *Service) AuthorizeJoin(credential string) error {
 	defer cancel()
 	// The join callback does not get the caller's address: the username
 	// bucket still bounds guessing through this endpoint.
-	c, err := s.authenticate(ctx, credential, "/_tokenstore/internal/join", origin{via: "join request"})
+	c, err := s.authenticate(ctx, credential, "/_tokenstore/internal/join", origin{via: "join request", internal: true})
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Service) authenticateSubject(ctx context.Context, subject string) (*Aut
 // node's: with authenticated peers it trusts that node's throttling;
 // without, only the username bucket applies (see Config.PeersAuthenticated).
 func (s *Service) forwarded() origin {
-	return origin{via: "forwarded write", exempt: s.cfg.PeersAuthenticated}
+	return origin{via: "forwarded write", exempt: s.cfg.PeersAuthenticated, internal: true}
 }
 
 // forwardedRefusal keeps the leader's throttling visible to the follower's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -54,6 +55,9 @@ type Config struct {
 	// must pass (tokenstore.forward_auth.rules); nil lets any valid
 	// credential through.
 	ForwardAuthRules *ForwardAuthRules
+	// Observers hear every authentication, authorization and write (the
+	// metrics and the audit log).
+	Observers []Observer
 	// Now is the clock; nil means time.Now. Tests skew it.
 	Now    func() time.Time
 	Logger hclog.Logger
@@ -86,6 +90,7 @@ type Service struct {
 	// disabled, so that answering costs what a wrong password does.
 	dummyHash string
 	overCost  overCostLog
+	obs       observers
 	cfg       Config
 	log       hclog.Logger
 	now       func() time.Time
@@ -118,6 +123,7 @@ func New(p Proposer, cfg Config) (*Service, error) {
 		crypto:        newHashPool(cfg.CryptoPoolSize, cfg.CryptoQueueSize),
 		costLimit:     newCostLimit(h, cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations),
 		dummyHash:     dummy,
+		obs:           cfg.Observers,
 	}
 	if cfg.CacheTTL > 0 {
 		s.users, s.fileTokens = newVerifyCache[uint64](cfg.CacheTTL, maxCached), newVerifyCache[uint64](cfg.CacheTTL, maxCached)
@@ -148,10 +154,17 @@ type Caller struct {
 	// is not the caller: the password of a password grant, the refresh
 	// token of a refresh. It proves the subject to the leader.
 	Subject string
+	// Request is the API request the caller authenticated on; nil for a
+	// credential that came another way (a forwarded write's).
+	Request *http.Request
 	// from is where the request came from: a password in its body (the
 	// password grant) is throttled like one in its header.
 	from origin
 }
+
+// Internal reports a caller authenticated for another node (a forwarded
+// write, a join), which observed its client's request itself.
+func (c Caller) Internal() bool { return c.from.internal }
 
 // unauthenticated is the 401 for credentials that were given but refused.
 func unauthenticated(reason, additional string) *Error {
@@ -170,11 +183,30 @@ func (s *Service) Authenticate(ctx context.Context, header, path, remoteAddr str
 	return s.authenticate(ctx, header, path, clientOrigin(remoteAddr))
 }
 
+// AuthenticateRequest authenticates an API request by its Authorization
+// header and TCP peer (never X-Forwarded-For, which any client can write).
+func (s *Service) AuthenticateRequest(r *http.Request) (Caller, error) {
+	start := time.Now()
+	a := newAttempt(clientOrigin(r.RemoteAddr), "", r.URL.Path)
+	c, err := s.authenticateAttempt(r.Context(), r.Header.Get("Authorization"), &a)
+	c.Request = r
+	s.obs.authenticated(&a, c.Auth, err, start, r)
+	return c, err
+}
+
 func (s *Service) authenticate(ctx context.Context, header, path string, from origin) (Caller, error) {
-	cred := ParseAuthorization(header)
+	start := time.Now()
 	a := newAttempt(from, "", path)
-	describe(cred, &a)
-	if err := s.admit(&a); err != nil {
+	c, err := s.authenticateAttempt(ctx, header, &a)
+	s.obs.authenticated(&a, c.Auth, err, start, nil)
+	return c, err
+}
+
+func (s *Service) authenticateAttempt(ctx context.Context, header string, a *attempt) (Caller, error) {
+	cred := ParseAuthorization(header)
+	from := a.from
+	describe(cred, a)
+	if err := s.admit(a); err != nil {
 		return Caller{}, err
 	}
 	if cred.Scheme != NoCredential {
@@ -185,24 +217,24 @@ func (s *Service) authenticate(ctx context.Context, header, path string, from or
 	kind := chain.kindOf(cred)
 	if kind != nil && kind.cached != nil && !cred.Malformed {
 		if auth := kind.cached(s, cred); auth != nil {
-			s.succeeded(&a)
+			s.succeeded(a)
 			return Caller{Auth: auth, Credential: header, from: from}, nil
 		}
 	}
 	// Reserved only now: a catch-up can be slow, and successes in flight
 	// must not eat the budget of a busy client.
 	if kind != nil && kind.slow && !cred.Malformed {
-		if err := s.reserve(&a); err != nil {
+		if err := s.reserve(a); err != nil {
 			return Caller{}, err
 		}
-		defer s.release(&a)
+		defer s.release(a)
 	}
-	auth, genuine, err := s.check(ctx, kind, cred, &a)
+	auth, genuine, err := s.check(ctx, kind, cred, a)
 	if err != nil {
-		s.failed(&a, err, !genuine && !undecided(err))
+		s.failed(a, err, !genuine && !undecided(err))
 		return Caller{}, err
 	}
-	s.succeeded(&a)
+	s.succeeded(a)
 	return Caller{Auth: auth, Credential: header, from: from}, nil
 }
 
@@ -226,26 +258,33 @@ func undecided(err error) bool {
 // authenticatePassword checks a password that came in a request body (the
 // password grant) under the same throttle as one in a Basic header.
 func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, name string, password []byte, path string) (*Authentication, error) {
+	start := time.Now()
 	a := newAttempt(c.from, scheme, path)
 	a.SetUser(name)
-	if err := s.admit(&a); err != nil {
+	auth, err := s.checkPassword(ctx, &a, name, password, path)
+	s.obs.authenticated(&a, auth, err, start, nil)
+	return auth, err
+}
+
+func (s *Service) checkPassword(ctx context.Context, a *attempt, name string, password []byte, path string) (*Authentication, error) {
+	if err := s.admit(a); err != nil {
 		return nil, err
 	}
-	if err := s.reserve(&a); err != nil {
+	if err := s.reserve(a); err != nil {
 		return nil, err
 	}
-	defer s.release(&a)
+	defer s.release(a)
 	auth, err := s.authenticateUser(ctx, name, password)
 	if hashRefusal(err) {
-		s.failed(&a, err, false)
+		s.failed(a, err, false)
 		return nil, err
 	}
 	if err != nil {
 		e := unauthenticated(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", name, path), "")
-		s.failed(&a, e, true)
+		s.failed(a, e, true)
 		return nil, e
 	}
-	s.succeeded(&a)
+	s.succeeded(a)
 	return auth, nil
 }
 
@@ -317,7 +356,9 @@ func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Res
 	if err != nil {
 		return fsm.Result{}, err
 	}
+	start := time.Now()
 	_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
+	s.obs.wrote(c, p, res, err, start)
 	if err != nil {
 		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
 	}

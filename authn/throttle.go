@@ -44,6 +44,9 @@ type origin struct {
 	// exempt: a cluster member that already throttled its client by the
 	// client's address, which this node does not know.
 	exempt bool
+	// internal: a check made for another node (a forwarded write, a
+	// join), which observed its client's request itself.
+	internal bool
 }
 
 // clientOrigin reads http.Request.RemoteAddr: host:port, or a bare host.

@@ -122,8 +122,7 @@ const runAsHeader = "Es-Security-Runas-User"
 
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The TCP peer, never X-Forwarded-For, which any client can write.
-		c, err := s.authn.Authenticate(r.Context(), r.Header.Get("Authorization"), r.URL.Path, r.RemoteAddr)
+		c, err := s.authn.AuthenticateRequest(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
