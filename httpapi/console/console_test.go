@@ -1,0 +1,233 @@
+package console_test
+
+import (
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenstore/tokenstore/node"
+	"github.com/tokenstore/tokenstore/testcluster"
+)
+
+// client is a browser without a browser: a cookie jar, no redirects
+// followed (so each answer's cookies can be read).
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testcluster.TestCAPool()}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (c *client) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf" content="([^"]*)">`)
+
+// csrf is the token of the page at path.
+func (c *client) csrf(path string) string {
+	c.t.Helper()
+	_, body := c.do(http.MethodGet, path, nil)
+	m := csrfMeta.FindStringSubmatch(body)
+	if m == nil || m[1] == "" {
+		c.t.Fatalf("no CSRF token on %s: %.300s", path, body)
+	}
+	return m[1]
+}
+
+func (c *client) signIn(user, password string) *http.Response {
+	c.t.Helper()
+	resp, _ := c.do(http.MethodPost, "/_console/signin", url.Values{"username": {user}, "password": {password}, "csrf": {c.csrf("/_console/signin")}})
+	return resp
+}
+
+func cookieOf(resp *http.Response, name string) *http.Cookie {
+	for _, ck := range resp.Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+func createKey(t *testing.T, c *testcluster.Cluster, name string) (id, encoded string) {
+	t.Helper()
+	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Elastic, map[string]any{"name": name})
+	if r.Status != 200 {
+		t.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	return r.JSON()["id"].(string), r.JSON()["encoded"].(string)
+}
+
+func keyStatus(t *testing.T, c *testcluster.Cluster, i int, encoded string) int {
+	t.Helper()
+	return c.Do(i, http.MethodGet, "/_security/_authenticate", "ApiKey "+encoded, nil).Status
+}
+
+// The console's answers carry the safety headers, its cookies are HttpOnly,
+// SameSite=Strict and (under TLS) Secure, and a state-changing form without
+// the session's CSRF token changes nothing.
+func TestConsoleHeadersCookiesAndCSRF(t *testing.T) {
+	c := testcluster.New(t, 1, testcluster.Options{TLS: true, Settings: node.Settings{"xpack.security.authc.token.timeout": "2s"}})
+	b := newClient(t, c.URL(0))
+
+	resp, _ := b.do(http.MethodGet, "/_console/signin", nil)
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("%s: got %q, want %q", h, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("Content-Security-Policy: got %q", csp)
+	}
+
+	t.Run("wrong password shows the reason", func(t *testing.T) {
+		resp, body := b.do(http.MethodPost, "/_console/signin", url.Values{"username": {"elastic"}, "password": {"nope"}, "csrf": {b.csrf("/_console/signin")}})
+		if resp.StatusCode != 401 || !strings.Contains(body, "unable to authenticate user [elastic]") {
+			t.Errorf("got %d %.500s, want 401 with Elasticsearch's reason", resp.StatusCode, body)
+		}
+	})
+	t.Run("sign-in without the form token is refused", func(t *testing.T) {
+		resp, _ := b.do(http.MethodPost, "/_console/signin", url.Values{"username": {"elastic"}, "password": {testcluster.ElasticPassword}})
+		if resp.StatusCode != 403 || cookieOf(resp, "ts_console_credential") != nil {
+			t.Errorf("got %d with cookies %v, want 403 and no credential", resp.StatusCode, resp.Cookies())
+		}
+	})
+
+	resp = b.signIn("elastic", testcluster.ElasticPassword)
+	cred := cookieOf(resp, "ts_console_credential")
+	if resp.StatusCode != http.StatusSeeOther || cred == nil {
+		t.Fatalf("sign in: got %d %v", resp.StatusCode, resp.Cookies())
+	}
+	for _, name := range []string{"ts_console_credential", "ts_console_refresh", "ts_console_session"} {
+		ck := cookieOf(resp, name)
+		if ck == nil || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/_console" {
+			t.Errorf("cookie %s: got %+v, want HttpOnly, Secure, SameSite=Strict, Path=/_console", name, ck)
+		}
+	}
+
+	t.Run("invalidate without or with a foreign CSRF token changes nothing", func(t *testing.T) {
+		id, encoded := createKey(t, c, "csrf-target")
+		other := newClient(t, c.URL(0))
+		other.signIn("elastic", testcluster.ElasticPassword)
+		for what, token := range map[string]string{"none": "", "another session's": other.csrf("/_console/api-keys")} {
+			form := url.Values{"id": {id}, "confirm": {"yes"}}
+			if token != "" {
+				form.Set("csrf", token)
+			}
+			if resp, _ := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 403 {
+				t.Errorf("%s token: got %d, want 403", what, resp.StatusCode)
+			}
+			if st := keyStatus(t, c, 0, encoded); st != 200 {
+				t.Errorf("%s token: the key answers %d, want 200 (still valid)", what, st)
+			}
+		}
+		form := url.Values{"id": {id}, "confirm": {"yes"}, "csrf": {b.csrf("/_console/api-keys")}}
+		if resp, body := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 200 || !strings.Contains(body, "1 invalidated") {
+			t.Errorf("with the token: got %d %.300s", resp.StatusCode, body)
+		}
+		if st := keyStatus(t, c, 0, encoded); st != 401 {
+			t.Errorf("after invalidation the key answers %d, want 401", st)
+		}
+	})
+
+	t.Run("the access token is refreshed while the tab is used", func(t *testing.T) {
+		// The token lives 2 s here; a page every 200 ms for 3 s outlives it.
+		first := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			if resp, body := b.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 200 {
+				t.Fatalf("page while in use: %d %.300s", resp.StatusCode, body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		now := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+		if jarValue(first, "ts_console_credential") == jarValue(now, "ts_console_credential") {
+			t.Errorf("the credential cookie never changed")
+		}
+	})
+
+	t.Run("sign-out invalidates the session's tokens", func(t *testing.T) {
+		old := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+		if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {b.csrf("/_console/api-keys")}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign out: %d", resp.StatusCode)
+		}
+		replay := newClient(t, c.URL(0))
+		replay.http.Jar.SetCookies(mustURL(c.URL(0)+"/_console/"), old)
+		if resp, _ := replay.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 401 {
+			t.Errorf("old session cookie after sign-out: got %d, want 401", resp.StatusCode)
+		}
+		access := strings.SplitN(jarValue(old, "ts_console_credential"), ".", 4)[3]
+		if r := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil); r.Status != 401 {
+			t.Errorf("old access token over REST: got %d, want 401", r.Status)
+		}
+		r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
+			map[string]string{"grant_type": "refresh_token", "refresh_token": jarValue(old, "ts_console_refresh")})
+		if r.Status != 400 {
+			t.Errorf("old refresh token: got %d %s, want 400 invalid_grant", r.Status, r.Body)
+		}
+	})
+}
+
+// The console's page (HTML, script and style) stays under 100 KB.
+func TestConsolePageWeight(t *testing.T) {
+	c := testcluster.New(t, 1)
+	b := newClient(t, c.URL(0))
+	b.signIn("elastic", testcluster.ElasticPassword)
+	total := 0
+	for _, p := range []string{"/_console/cluster", "/_console/static/console.js", "/_console/static/console.css"} {
+		resp, body := b.do(http.MethodGet, p, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+		total += len(body)
+	}
+	if total >= 100*1024 {
+		t.Errorf("page weight of /_console/: got %d bytes, want under 100 KB", total)
+	}
+	t.Logf("page weight of /_console/ (cluster page, script, style): %d bytes", total)
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func jarValue(cs []*http.Cookie, name string) string {
+	for _, ck := range cs {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
