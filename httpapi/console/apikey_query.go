@@ -65,6 +65,17 @@ func (f keyFilter) SortLink(col string) template.URL {
 	return template.URL("?" + f.values(map[string]string{"sort": col, "order": order, "page": "0"}))
 }
 
+// Arrow marks the column the list is sorted by.
+func (f keyFilter) Arrow(col string) string {
+	switch {
+	case f.Sort != col:
+		return ""
+	case f.Order == "asc":
+		return " ▲"
+	}
+	return " ▼"
+}
+
 // PageLink is the query string of another page.
 func (f keyFilter) PageLink(page int) string {
 	return f.values(map[string]string{"page": strconv.Itoa(page)})

@@ -163,6 +163,7 @@ func restAuth(c *testcluster.Cluster, i int, encoded string) int {
 // without a leader shows its 503.
 func TestConsoleInBrowser(t *testing.T) {
 	c := testcluster.New(t, 3)
+	seed(t, c)
 	b := newTab(t)
 	base0, base1 := c.URL(0), c.URL(1)
 
@@ -177,8 +178,8 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Create: a JSON mistake is shown in place, then the API's own
 	// validation, then the key with its encoded value, once.
-	b.do(chromedp.Navigate(base0+"/_console/api-keys"), chromedp.WaitVisible(chromedp.ID("create-key")),
-		chromedp.SendKeys(chromedp.ID("key-name"), "console-key"), chromedp.SetValue(chromedp.ID("key-roles"), `{"r1": {"cluster": [`))
+	b.do(chromedp.Navigate(base0+"/_console/api-keys"), chromedp.Click(chromedp.ID("create-key-open")),
+		chromedp.WaitVisible(chromedp.ID("key-name")), chromedp.SendKeys(chromedp.ID("key-name"), "console-key"), chromedp.SetValue(chromedp.ID("key-roles"), `{"r1": {"cluster": [`))
 	if st := b.submit(chromedp.Click(chromedp.ID("create-key-button"))); st != 400 || !strings.Contains(b.text("#key-roles-error"), "not valid JSON") {
 		t.Errorf("bad JSON: status %d, error %q", st, b.text("#key-roles-error"))
 	}
@@ -256,6 +257,33 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	noLeader(t, c, b, base0)
+}
+
+// seed gives the pages (and their screenshots) something to show.
+func seed(t *testing.T, c *testcluster.Cluster) {
+	t.Helper()
+	reqs := []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPut, "/_security/role/my_admin_role", map[string]any{"cluster": []string{"monitor"},
+			"indices": []any{map[string]any{"names": []string{"index1", "index2"}, "privileges": []string{"read"}}}}},
+		{http.MethodPut, "/_security/user/jacknich", map[string]any{"password": "l0ng-r4nd0m-p@ssw0rd", "roles": []string{"my_admin_role"},
+			"full_name": "Jack Nicholson", "email": "jacknich@example.com"}},
+		{http.MethodPost, "/_security/api_key", map[string]any{"name": "ci-deploy", "expiration": "30d"}},
+		{http.MethodPost, "/_security/api_key", map[string]any{"name": "grafana-read", "metadata": map[string]any{"team": "sre"}}},
+		{http.MethodPost, "/_security/api_key", map[string]any{"name": "backup-job", "expiration": "1d"}},
+		{http.MethodPost, "/_security/service/elastic/fleet-server/credential/token/fleet-1", nil},
+	}
+	for _, r := range reqs {
+		if got := c.Do(0, r.method, r.path, testcluster.Elastic, r.body); got.Status != 200 {
+			t.Fatalf("seed %s %s: %d %s", r.method, r.path, got.Status, got.Body)
+		}
+	}
+	id, _ := createKey(t, c, "old-ingest")
+	if r := c.Do(0, http.MethodDelete, "/_security/api_key", testcluster.Elastic, map[string]any{"ids": []string{id}}); r.Status != 200 {
+		t.Fatalf("seed invalidation: %d", r.Status)
+	}
 }
 
 type key struct{ id, encoded string }

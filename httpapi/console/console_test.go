@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -230,4 +231,48 @@ func jarValue(cs []*http.Cookie, name string) string {
 		}
 	}
 	return ""
+}
+
+// The API keys page's search box, filters, sort and paging are the query
+// API's, run on the server.
+func TestConsoleAPIKeyListFilters(t *testing.T) {
+	c := testcluster.New(t, 1)
+	var first string
+	for i := range 23 {
+		id, _ := createKey(t, c, fmt.Sprintf("k-%02d", i))
+		if i == 0 {
+			first = id
+		}
+	}
+	if r := c.Do(0, http.MethodDelete, "/_security/api_key", testcluster.Elastic, map[string]any{"ids": []string{first}}); r.Status != 200 {
+		t.Fatalf("invalidate: %d %s", r.Status, r.Body)
+	}
+	b := newClient(t, c.URL(0))
+	b.signIn("elastic", testcluster.ElasticPassword)
+	rowName := regexp.MustCompile(`data-key-name="([^"]*)"`)
+	for _, tc := range []struct {
+		query    string
+		rows     int
+		firstRow string
+		shown   string
+	}{
+		{"sort=name&order=asc", 20, "k-00", "1–20 of 23"},
+		{"sort=name&order=asc&page=1", 3, "k-20", "21–23 of 23"},
+		{"sort=name&order=desc", 20, "k-22", "1–20 of 23"},
+		{"q=K-1&sort=name&order=asc", 10, "k-10", "1–10 of 10"},
+		{"state=invalidated", 1, "k-00", "1–1 of 1"},
+		{"state=active&sort=name&order=asc", 20, "k-01", "1–20 of 22"},
+		{"created_before=2000-01-01", 0, "", ""},
+		{"owner=nobody", 0, "", ""},
+	} {
+		resp, body := b.do(http.MethodGet, "/_console/api-keys?"+tc.query, nil)
+		rows := rowName.FindAllStringSubmatch(body, -1)
+		if resp.StatusCode != 200 || len(rows) != tc.rows {
+			t.Errorf("%s: got %d with %d rows, want 200 with %d", tc.query, resp.StatusCode, len(rows), tc.rows)
+			continue
+		}
+		if tc.rows > 0 && (rows[0][1] != tc.firstRow || !strings.Contains(body, tc.shown)) {
+			t.Errorf("%s: first row %q, want %q, and range %q", tc.query, rows[0][1], tc.firstRow, tc.shown)
+		}
+	}
 }
