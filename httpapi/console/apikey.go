@@ -95,6 +95,7 @@ func (c *Console) handleCreateAPIKey(w http.ResponseWriter, q *request) {
 	}
 	jsonField(form.RoleDescriptors, "role_descriptors", body, form.Errors)
 	jsonField(form.Metadata, "metadata", body, form.Errors)
+	status := http.StatusBadRequest
 	if len(form.Errors) == 0 {
 		a := c.api(q, http.MethodPost, "/_security/api_key", body)
 		var created struct {
@@ -108,9 +109,9 @@ func (c *Console) handleCreateAPIKey(w http.ResponseWriter, q *request) {
 			c.render(w, http.StatusOK, "apikey_created", v)
 			return
 		}
-		form.Errors["api"] = a.Reason()
+		form.Errors["api"], status = a.Reason(), a.Status
 	}
-	c.renderKeys(w, q, readKeyFilter(q.URL.Query()), form, http.StatusBadRequest)
+	c.renderKeys(w, q, readKeyFilter(q.URL.Query()), form, status)
 }
 
 // jsonField puts a form's JSON text into body, or the parse error into

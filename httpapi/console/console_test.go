@@ -276,3 +276,115 @@ func TestConsoleAPIKeyListFilters(t *testing.T) {
 		}
 	}
 }
+
+// post sends a console form with the session's CSRF token.
+func (c *client) post(path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	form.Set("csrf", c.csrf("/_console/signin"))
+	return c.do(http.MethodPost, path, form)
+}
+
+// The management forms change what the REST API then shows.
+func TestConsoleManagementForms(t *testing.T) {
+	c := testcluster.New(t, 1)
+	b := newClient(t, c.URL(0))
+	b.signIn("elastic", testcluster.ElasticPassword)
+	rest := func(method, path, auth string, body any) testcluster.Response { return c.Do(0, method, path, auth, body) }
+	expect := func(what string, resp *http.Response, body string, status int, contains string) {
+		t.Helper()
+		if resp.StatusCode != status || !strings.Contains(body, contains) {
+			t.Errorf("%s: got %d %.300s, want %d containing %q", what, resp.StatusCode, body, status, contains)
+		}
+	}
+
+	id, _ := createKey(t, c, "to-update")
+	resp, body := b.do(http.MethodGet, "/_console/api-keys/"+id, nil)
+	expect("key details", resp, body, 200, "to-update")
+	resp, body = b.post("/_console/api-keys/"+id, url.Values{"metadata": {`{"env": "prod"`}})
+	expect("key update with bad JSON", resp, body, 400, "not valid JSON")
+	resp, body = b.post("/_console/api-keys/"+id, url.Values{"metadata": {`{"env": "prod"}`}, "role_descriptors": {`{"r": {"cluster": ["monitor"]}}`}})
+	expect("key update", resp, body, http.StatusSeeOther, "")
+	if got := string(rest(http.MethodGet, "/_security/api_key?id="+id, testcluster.Elastic, nil).Body); !strings.Contains(got, `"env":"prod"`) || !strings.Contains(got, `"monitor"`) {
+		t.Errorf("key after update: %s", got)
+	}
+
+	resp, body = b.post("/_console/users", url.Values{"username": {"ann"}, "password": {"ann-password-1"}, "roles": {"viewer, editor"}})
+	expect("create user", resp, body, http.StatusSeeOther, "")
+	if got := string(rest(http.MethodGet, "/_security/user/ann", testcluster.Elastic, nil).Body); !strings.Contains(got, `"roles":["viewer","editor"]`) {
+		t.Errorf("ann: %s", got)
+	}
+	b.post("/_console/users/ann/save", url.Values{"roles": {"viewer"}, "full_name": {"Ann Example"}})
+	b.post("/_console/users/ann/disable", url.Values{})
+	if got := string(rest(http.MethodGet, "/_security/user/ann", testcluster.Elastic, nil).Body); !strings.Contains(got, `"enabled":false`) || !strings.Contains(got, "Ann Example") {
+		t.Errorf("ann after edit and disable: %s", got)
+	}
+	b.post("/_console/users/ann/enable", url.Values{})
+	b.post("/_console/users/ann/password", url.Values{"password": {"ann-password-2"}})
+	if st := rest(http.MethodGet, "/_security/_authenticate", testcluster.Basic("ann", "ann-password-2"), nil).Status; st != 200 {
+		t.Errorf("ann with the new password: %d", st)
+	}
+
+	pair := rest(http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, map[string]string{"grant_type": "password", "username": "ann", "password": "ann-password-2"})
+	access, _ := pair.JSON()["access_token"].(string)
+	resp, body = b.post("/_console/tokens/invalidate", url.Values{"username": {"ann"}})
+	expect("invalidate ann's tokens", resp, body, 200, "2 tokens invalidated")
+	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil).Status; st != 401 {
+		t.Errorf("ann's token after invalidation: %d", st)
+	}
+
+	resp, body = b.post("/_console/users/ann/delete", url.Values{})
+	expect("delete user", resp, body, http.StatusSeeOther, "")
+	if st := rest(http.MethodGet, "/_security/user/ann", testcluster.Elastic, nil).Status; st != 404 {
+		t.Errorf("ann after delete: %d", st)
+	}
+
+	resp, body = b.post("/_console/roles", url.Values{"name": {"r1"}, "descriptor": {`{"cluster": ["no_such_privilege"]}`}})
+	expect("role the API refuses", resp, body, 400, "no_such_privilege")
+	resp, body = b.post("/_console/roles", url.Values{"name": {"r1"}, "descriptor": {`{"cluster": ["monitor"]}`}})
+	expect("save role", resp, body, http.StatusSeeOther, "")
+	if got := string(rest(http.MethodGet, "/_security/role/r1", testcluster.Elastic, nil).Body); !strings.Contains(got, `"cluster":["monitor"]`) {
+		t.Errorf("r1: %s", got)
+	}
+	b.post("/_console/roles/r1/delete", url.Values{})
+	if st := rest(http.MethodGet, "/_security/role/r1", testcluster.Elastic, nil).Status; st != 404 {
+		t.Errorf("r1 after delete: %d", st)
+	}
+
+	resp, body = b.post("/_console/service-accounts/elastic/fleet-server/tokens", url.Values{"name": {"t1"}})
+	value := regexp.MustCompile(`id="service-token-value">([^<]+)<`).FindStringSubmatch(body)
+	if resp.StatusCode != 200 || value == nil {
+		t.Fatalf("create service token: %d %.300s", resp.StatusCode, body)
+	}
+	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+value[1], nil).Status; st != 200 {
+		t.Errorf("service token over REST: %d", st)
+	}
+	b.post("/_console/service-accounts/elastic/fleet-server/tokens/t1/delete", url.Values{})
+	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+value[1], nil).Status; st != 401 {
+		t.Errorf("service token after delete: %d", st)
+	}
+}
+
+// A read_security API key signs in, sees the security pages without their
+// forms, and a write it sends anyway is the API's 403.
+func TestConsoleReadOnlyAPIKey(t *testing.T) {
+	c := testcluster.New(t, 1)
+	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Elastic,
+		map[string]any{"name": "reader", "role_descriptors": map[string]any{"ro": map[string]any{"cluster": []string{"read_security"}}}})
+	encoded, _ := r.JSON()["encoded"].(string)
+	b := newClient(t, c.URL(0))
+	resp, _ := b.do(http.MethodPost, "/_console/signin", url.Values{"api_key": {encoded}, "csrf": {b.csrf("/_console/signin")}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with an API key: %d", resp.StatusCode)
+	}
+	resp, body := b.do(http.MethodGet, "/_console/users", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "elastic") || strings.Contains(body, `id="create-user"`) || strings.Contains(body, `href="/_console/tokens"`) {
+		t.Errorf("users page for read_security: %d %.500s", resp.StatusCode, body)
+	}
+	resp, _ = b.post("/_console/users", url.Values{"username": {"mallory"}, "password": {"mallory-password"}})
+	if resp.StatusCode != 403 {
+		t.Errorf("create user as read_security: %d, want the API's refusal", resp.StatusCode)
+	}
+	if st := c.Do(0, http.MethodGet, "/_security/user/mallory", testcluster.Elastic, nil).Status; st != 404 {
+		t.Errorf("mallory exists after a refused create: %d", st)
+	}
+}

@@ -62,15 +62,16 @@ func (c *Console) handleRole(w http.ResponseWriter, q *request) {
 func (c *Console) handleSaveRole(w http.ResponseWriter, q *request) {
 	f := roleForm{Name: q.PostFormValue("name"), Descriptor: q.PostFormValue("descriptor"), Errors: map[string]string{}}
 	var body json.RawMessage
+	status := http.StatusBadRequest
 	if err := json.Unmarshal([]byte(f.Descriptor), &body); err != nil {
 		f.Errors["descriptor"] = "not valid JSON: " + err.Error()
 	} else if a := c.api(q, http.MethodPut, "/_security/role/"+url.PathEscape(f.Name), body); !a.OK() {
-		f.Errors["api"] = a.Reason()
+		f.Errors["api"], status = a.Reason(), a.Status
 	} else {
 		http.Redirect(w, q.Request, Prefix+"/roles/"+url.PathEscape(f.Name), http.StatusSeeOther)
 		return
 	}
-	c.renderRoles(w, q, f, http.StatusBadRequest)
+	c.renderRoles(w, q, f, status)
 }
 
 func (c *Console) handleDeleteRole(w http.ResponseWriter, q *request) {

@@ -92,15 +92,16 @@ func (c *Console) handleSaveUser(w http.ResponseWriter, q *request) {
 	name := q.PostFormValue("username")
 	f, body := readUserForm(q, name)
 	f.New = true
+	status := http.StatusBadRequest
 	if len(f.Errors) == 0 {
 		a := c.api(q, http.MethodPost, "/_security/user/"+url.PathEscape(name), body)
 		if a.OK() {
 			http.Redirect(w, q.Request, Prefix+"/users/"+url.PathEscape(name), http.StatusSeeOther)
 			return
 		}
-		f.Errors["api"] = a.Reason()
+		f.Errors["api"], status = a.Reason(), a.Status
 	}
-	c.renderUsers(w, q, f, http.StatusBadRequest)
+	c.renderUsers(w, q, f, status)
 }
 
 // handleUserAction is the edit page's buttons: save, enable, disable,
