@@ -87,15 +87,6 @@ func (b *tab) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
-func (b *tab) html() string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-	if err != nil {
-		b.t.Fatalf("page HTML: %v", err)
-	}
-	return s
-}
-
 func (b *tab) has(sel string) bool {
 	b.t.Helper()
 	n, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll(sel), chromedp.AtLeast(0)))
@@ -165,7 +156,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	c := testcluster.New(t, 3)
 	seed(t, c)
 	b := newTab(t)
-	base0, base1 := c.URL(0), c.URL(1)
+	base0 := c.URL(0)
 
 	if st := b.signIn(base0, "elastic", testcluster.ElasticPassword); st != 200 {
 		t.Fatalf("sign in: %d", st)
@@ -176,8 +167,47 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.shot("cluster")
 
-	// Create: a JSON mistake is shown in place, then the API's own
-	// validation, then the key with its encoded value, once.
+	keyAcrossNodes(t, c, b)
+
+	for _, p := range []struct{ path, wait, name string }{
+		{"/_console/tokens", "invalidate-tokens", "tokens"},
+		{"/_console/service-accounts", "service-accounts", "service_accounts"},
+		{"/_console/service-accounts/elastic/fleet-server", "index-tokens", "service_account"},
+		{"/_console/users", "users", "users"},
+		{"/_console/roles", "roles", "roles"},
+	} {
+		b.do(chromedp.Navigate(base0+p.path), chromedp.WaitVisible(chromedp.ID(p.wait)))
+		b.shot(p.name)
+	}
+
+	signOutAndWrongPassword(t, b, base0)
+
+	kimKey := ownKeysUser(t, c)
+	b.signIn(base0, "kim", "kim-password")
+	b.do(chromedp.WaitVisible(chromedp.ID("keys")))
+	if page := b.text("#keys"); !strings.Contains(page, "kim-key") || strings.Contains(page, "console-key") {
+		t.Errorf("kim's keys page: %q", page)
+	}
+	if b.has("#nav-users") || b.has("a[href='/_console/cluster']") {
+		t.Errorf("kim is offered pages kim may not use")
+	}
+	b.shot("api_keys_own")
+
+	forgedPost(t, b, base0, kimKey.id)
+	if st := restAuth(c, 0, kimKey.encoded); st != 200 {
+		t.Errorf("after the forged POST kim's key answers %d, want 200", st)
+	}
+
+	noLeader(t, c, b, base0)
+}
+
+// keyAcrossNodes creates a key on node 0's console (a JSON mistake and the
+// API's own validation shown in place first), uses it over REST on node 2,
+// and finds and invalidates it on node 1's console; every node then
+// refuses it.
+func keyAcrossNodes(t *testing.T, c *testcluster.Cluster, b *tab) {
+	t.Helper()
+	base0, base1 := c.URL(0), c.URL(1)
 	b.do(chromedp.Navigate(base0+"/_console/api-keys"), chromedp.Click(chromedp.ID("create-key-open")),
 		chromedp.WaitVisible(chromedp.ID("key-name")), chromedp.SendKeys(chromedp.ID("key-name"), "console-key"), chromedp.SetValue(chromedp.ID("key-roles"), `{"r1": {"cluster": [`))
 	if st := b.submit(chromedp.Click(chromedp.ID("create-key-button"))); st != 400 || !strings.Contains(b.text("#key-roles-error"), "not valid JSON") {
@@ -217,17 +247,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
-	for _, p := range []struct{ path, wait, name string }{
-		{"/_console/tokens", "invalidate-tokens", "tokens"},
-		{"/_console/service-accounts", "service-accounts", "service_accounts"},
-		{"/_console/service-accounts/elastic/fleet-server", "index-tokens", "service_account"},
-		{"/_console/users", "users", "users"},
-		{"/_console/roles", "roles", "roles"},
-	} {
-		b.do(chromedp.Navigate(base0+p.path), chromedp.WaitVisible(chromedp.ID(p.wait)))
-		b.shot(p.name)
-	}
+}
 
+// signOutAndWrongPassword: after sign-out the old cookies are refused, and
+// a wrong password shows Elasticsearch's reason.
+func signOutAndWrongPassword(t *testing.T, b *tab, base0 string) {
+	t.Helper()
 	// Sign out; the old cookies are refused afterwards.
 	old := b.cookies(base0 + "/_console/")
 	b.submit(chromedp.Click(chromedp.ID("signout")))
@@ -240,23 +265,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("wrong password: status %d, error %q", st, b.text("#error"))
 	}
 
-	kimKey := ownKeysUser(t, c)
-	b.signIn(base0, "kim", "kim-password")
-	b.do(chromedp.WaitVisible(chromedp.ID("keys")))
-	if page := b.text("#keys"); !strings.Contains(page, "kim-key") || strings.Contains(page, "console-key") {
-		t.Errorf("kim's keys page: %q", page)
-	}
-	if b.has("#nav-users") || b.has("a[href='/_console/cluster']") {
-		t.Errorf("kim is offered pages kim may not use")
-	}
-	b.shot("api_keys_own")
-
-	forgedPost(t, b, base0, kimKey.id)
-	if st := restAuth(c, 0, kimKey.encoded); st != 200 {
-		t.Errorf("after the forged POST kim's key answers %d, want 200", st)
-	}
-
-	noLeader(t, c, b, base0)
 }
 
 // seed gives the pages (and their screenshots) something to show.

@@ -109,18 +109,20 @@ func TestConsoleHeadersCookiesAndCSRF(t *testing.T) {
 		t.Errorf("Content-Security-Policy: got %q", csp)
 	}
 
-	t.Run("wrong password shows the reason", func(t *testing.T) {
+	// Wrong password shows the reason.
+	{
 		resp, body := b.do(http.MethodPost, "/_console/signin", url.Values{"username": {"elastic"}, "password": {"nope"}, "csrf": {b.csrf("/_console/signin")}})
 		if resp.StatusCode != 401 || !strings.Contains(body, "unable to authenticate user [elastic]") {
 			t.Errorf("got %d %.500s, want 401 with Elasticsearch's reason", resp.StatusCode, body)
 		}
-	})
-	t.Run("sign-in without the form token is refused", func(t *testing.T) {
+	}
+	// Sign-in without the form token is refused.
+	{
 		resp, _ := b.do(http.MethodPost, "/_console/signin", url.Values{"username": {"elastic"}, "password": {testcluster.ElasticPassword}})
 		if resp.StatusCode != 403 || cookieOf(resp, "ts_console_credential") != nil {
 			t.Errorf("got %d with cookies %v, want 403 and no credential", resp.StatusCode, resp.Cookies())
 		}
-	})
+	}
 
 	resp = b.signIn("elastic", testcluster.ElasticPassword)
 	cred := cookieOf(resp, "ts_console_credential")
@@ -134,67 +136,73 @@ func TestConsoleHeadersCookiesAndCSRF(t *testing.T) {
 		}
 	}
 
-	t.Run("invalidate without or with a foreign CSRF token changes nothing", func(t *testing.T) {
-		id, encoded := createKey(t, c, "csrf-target")
-		other := newClient(t, c.URL(0))
-		other.signIn("elastic", testcluster.ElasticPassword)
-		for what, token := range map[string]string{"none": "", "another session's": other.csrf("/_console/api-keys")} {
-			form := url.Values{"id": {id}, "confirm": {"yes"}}
-			if token != "" {
-				form.Set("csrf", token)
-			}
-			if resp, _ := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 403 {
-				t.Errorf("%s token: got %d, want 403", what, resp.StatusCode)
-			}
-			if st := keyStatus(t, c, 0, encoded); st != 200 {
-				t.Errorf("%s token: the key answers %d, want 200 (still valid)", what, st)
-			}
-		}
-		form := url.Values{"id": {id}, "confirm": {"yes"}, "csrf": {b.csrf("/_console/api-keys")}}
-		if resp, body := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 200 || !strings.Contains(body, "1 invalidated") {
-			t.Errorf("with the token: got %d %.300s", resp.StatusCode, body)
-		}
-		if st := keyStatus(t, c, 0, encoded); st != 401 {
-			t.Errorf("after invalidation the key answers %d, want 401", st)
-		}
-	})
+	csrfRefusal(t, c, b)
 
-	t.Run("the access token is refreshed while the tab is used", func(t *testing.T) {
-		// The token lives 2 s here; a page every 200 ms for 3 s outlives it.
-		first := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
-		deadline := time.Now().Add(3 * time.Second)
-		for time.Now().Before(deadline) {
-			if resp, body := b.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 200 {
-				t.Fatalf("page while in use: %d %.300s", resp.StatusCode, body)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		now := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
-		if jarValue(first, "ts_console_credential") == jarValue(now, "ts_console_credential") {
-			t.Errorf("the credential cookie never changed")
-		}
-	})
+	tokenRefresh(t, c, b)
 
-	t.Run("sign-out invalidates the session's tokens", func(t *testing.T) {
-		old := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
-		if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {b.csrf("/_console/api-keys")}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("sign out: %d", resp.StatusCode)
+	signOut(t, c, b)
+}
+
+func csrfRefusal(t *testing.T, c *testcluster.Cluster, b *client) {
+	id, encoded := createKey(t, c, "csrf-target")
+	other := newClient(t, c.URL(0))
+	other.signIn("elastic", testcluster.ElasticPassword)
+	for what, token := range map[string]string{"none": "", "another session's": other.csrf("/_console/api-keys")} {
+		form := url.Values{"id": {id}, "confirm": {"yes"}}
+		if token != "" {
+			form.Set("csrf", token)
 		}
-		replay := newClient(t, c.URL(0))
-		replay.http.Jar.SetCookies(mustURL(c.URL(0)+"/_console/"), old)
-		if resp, _ := replay.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 401 {
-			t.Errorf("old session cookie after sign-out: got %d, want 401", resp.StatusCode)
+		if resp, _ := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 403 {
+			t.Errorf("%s token: got %d, want 403", what, resp.StatusCode)
 		}
-		access := strings.SplitN(jarValue(old, "ts_console_credential"), ".", 4)[3]
-		if r := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil); r.Status != 401 {
-			t.Errorf("old access token over REST: got %d, want 401", r.Status)
+		if st := keyStatus(t, c, 0, encoded); st != 200 {
+			t.Errorf("%s token: the key answers %d, want 200 (still valid)", what, st)
 		}
-		r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
-			map[string]string{"grant_type": "refresh_token", "refresh_token": jarValue(old, "ts_console_refresh")})
-		if r.Status != 400 {
-			t.Errorf("old refresh token: got %d %s, want 400 invalid_grant", r.Status, r.Body)
+	}
+	form := url.Values{"id": {id}, "confirm": {"yes"}, "csrf": {b.csrf("/_console/api-keys")}}
+	if resp, body := b.do(http.MethodPost, "/_console/api-keys/invalidate", form); resp.StatusCode != 200 || !strings.Contains(body, "1 invalidated") {
+		t.Errorf("with the token: got %d %.300s", resp.StatusCode, body)
+	}
+	if st := keyStatus(t, c, 0, encoded); st != 401 {
+		t.Errorf("after invalidation the key answers %d, want 401", st)
+	}
+}
+
+func tokenRefresh(t *testing.T, c *testcluster.Cluster, b *client) {
+	// The token lives 2 s here; a page every 200 ms for 3 s outlives it.
+	first := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, body := b.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 200 {
+			t.Fatalf("page while in use: %d %.300s", resp.StatusCode, body)
 		}
-	})
+		time.Sleep(200 * time.Millisecond)
+	}
+	now := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+	if jarValue(first, "ts_console_credential") == jarValue(now, "ts_console_credential") {
+		t.Errorf("the credential cookie never changed")
+	}
+}
+
+func signOut(t *testing.T, c *testcluster.Cluster, b *client) {
+	old := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
+	if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {b.csrf("/_console/api-keys")}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", resp.StatusCode)
+	}
+	replay := newClient(t, c.URL(0))
+	replay.http.Jar.SetCookies(mustURL(c.URL(0)+"/_console/"), old)
+	if resp, _ := replay.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 401 {
+		t.Errorf("old session cookie after sign-out: got %d, want 401", resp.StatusCode)
+	}
+	access := strings.SplitN(jarValue(old, "ts_console_credential"), ".", 4)[3]
+	if r := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil); r.Status != 401 {
+		t.Errorf("old access token over REST: got %d, want 401", r.Status)
+	}
+	r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
+		map[string]string{"grant_type": "refresh_token", "refresh_token": jarValue(old, "ts_console_refresh")})
+	if r.Status != 400 {
+		t.Errorf("old refresh token: got %d %s, want 400 invalid_grant", r.Status, r.Body)
+	}
 }
 
 // The console's page (HTML, script and style) stays under 100 KB.
@@ -254,7 +262,7 @@ func TestConsoleAPIKeyListFilters(t *testing.T) {
 		query    string
 		rows     int
 		firstRow string
-		shown   string
+		shown    string
 	}{
 		{"sort=name&order=asc", 20, "k-00", "1–20 of 23"},
 		{"sort=name&order=asc&page=1", 3, "k-20", "21–23 of 23"},
@@ -289,7 +297,9 @@ func TestConsoleManagementForms(t *testing.T) {
 	c := testcluster.New(t, 1)
 	b := newClient(t, c.URL(0))
 	b.signIn("elastic", testcluster.ElasticPassword)
-	rest := func(method, path, auth string, body any) testcluster.Response { return c.Do(0, method, path, auth, body) }
+	rest := func(method, path, auth string, body any) testcluster.Response {
+		return c.Do(0, method, path, auth, body)
+	}
 	expect := func(what string, resp *http.Response, body string, status int, contains string) {
 		t.Helper()
 		if resp.StatusCode != status || !strings.Contains(body, contains) {
