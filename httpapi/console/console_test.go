@@ -185,8 +185,11 @@ func tokenRefresh(t *testing.T, c *testcluster.Cluster, b *client) {
 }
 
 func signOut(t *testing.T, c *testcluster.Cluster, b *client) {
+	// The page that gives the form token may refresh the pair (it lives
+	// 2 s here); the cookies after it are the pair sign-out invalidates.
+	csrf := b.csrf("/_console/api-keys")
 	old := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
-	if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {b.csrf("/_console/api-keys")}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
 	replay := newClient(t, c.URL(0))
