@@ -169,6 +169,24 @@ func csrfRefusal(t *testing.T, c *testcluster.Cluster, b *client) {
 }
 
 func tokenRefresh(t *testing.T, c *testcluster.Cluster, b *client) {
+	// Past half the token's life, a page's own background request does not
+	// refresh it (an idle tab is not use); the next request of the user does.
+	fresh := newClient(t, c.URL(0))
+	fresh.signIn("elastic", testcluster.ElasticPassword)
+	time.Sleep(1200 * time.Millisecond)
+	req, _ := http.NewRequest(http.MethodGet, c.URL(0)+"/_console/cluster", nil)
+	req.Header.Set("X-Console-Background", "1")
+	resp, err := fresh.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || cookieOf(resp, "ts_console_credential") != nil {
+		t.Errorf("background request past half-life: %d, cookies %v; want 200 and no new credential", resp.StatusCode, resp.Cookies())
+	}
+	if resp, _ := fresh.do(http.MethodGet, "/_console/cluster", nil); resp.StatusCode != 200 || cookieOf(resp, "ts_console_credential") == nil {
+		t.Errorf("user's request past half-life: %d, cookies %v; want 200 and a new credential", resp.StatusCode, resp.Cookies())
+	}
 	// The token lives 2 s here; a page every 200 ms for 3 s outlives it.
 	first := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))
 	deadline := time.Now().Add(3 * time.Second)

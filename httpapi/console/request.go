@@ -69,8 +69,10 @@ func (c *Console) signedIn(h pageFunc) http.Handler {
 // refresh that fails leaves the session as it was until the token ends.
 func (c *Console) maybeRefresh(w http.ResponseWriter, q *request) {
 	s := q.s
-	// Signing out invalidates the pair the browser holds, not a new one.
-	if !s.isToken() || s.refresh == "" || time.Until(s.expires) > s.lifetime/2 || q.URL.Path == Prefix+"/signout" {
+	// Signing out invalidates the pair the browser holds, not a new one;
+	// a page refreshing itself in an idle tab is not use.
+	if !s.isToken() || s.refresh == "" || time.Until(s.expires) > s.lifetime/2 ||
+		q.URL.Path == Prefix+"/signout" || q.Header.Get(backgroundHeader) != "" {
 		return
 	}
 	a := c.api(q, http.MethodPost, "/_security/oauth2/token", map[string]string{"grant_type": "refresh_token", "refresh_token": s.refresh})
@@ -82,6 +84,9 @@ func (c *Console) maybeRefresh(w http.ResponseWriter, q *request) {
 	c.setTokenSession(w, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
 	s.access, s.refresh, s.credential = t.AccessToken, t.RefreshToken, "Bearer "+t.AccessToken
 }
+
+// backgroundHeader marks the requests a page sends by itself.
+const backgroundHeader = "X-Console-Background"
 
 // tokenAnswer is the get token API's answer.
 type tokenAnswer struct {

@@ -44,7 +44,8 @@
   if (main) {
     setInterval(function () {
       if (document.hidden) return;
-      fetch(location.href, { credentials: "same-origin" }).then(function (r) {
+      fetch(location.href, { credentials: "same-origin", headers: { "X-Console-Background": "1" } }).then(function (r) {
+        if (r.status === 401) { location.reload(); return; }
         if (!r.ok) return;
         return r.text().then(function (html) {
           var next = new DOMParser().parseFromString(html, "text/html").querySelector("main");
