@@ -64,6 +64,12 @@ func New(cfg Config) *Console {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if cfg.Status == nil {
+		cfg.Status = func() NodeStatus { return NodeStatus{} }
+	}
+	if cfg.AskPeers == nil {
+		cfg.AskPeers = func(context.Context, string, string) []PeerAnswer { return []PeerAnswer{{Self: true}} }
+	}
 	c := &Console{cfg: cfg, log: cfg.Logger.Named("console"), pages: mustParsePages()}
 	c.mux = c.routes()
 	return c
