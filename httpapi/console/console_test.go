@@ -184,8 +184,13 @@ func tokenRefresh(t *testing.T, c *testcluster.Cluster, b *client) {
 	if resp.StatusCode != 200 || cookieOf(resp, "ts_console_credential") != nil {
 		t.Errorf("background request past half-life: %d, cookies %v; want 200 and no new credential", resp.StatusCode, resp.Cookies())
 	}
+	before := jarValue(fresh.http.Jar.Cookies(mustURL(c.URL(0)+"/_console/")), "ts_console_credential")
 	if resp, _ := fresh.do(http.MethodGet, "/_console/cluster", nil); resp.StatusCode != 200 || cookieOf(resp, "ts_console_credential") == nil {
 		t.Errorf("user's request past half-life: %d, cookies %v; want 200 and a new credential", resp.StatusCode, resp.Cookies())
+	}
+	replaced := strings.SplitN(before, ".", 4)[3]
+	if st := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+replaced, nil).Status; st != 401 {
+		t.Errorf("the replaced access token: %d, want 401 (invalidated by the refresh)", st)
 	}
 	// The token lives 2 s here; a page every 200 ms for 3 s outlives it.
 	first := b.http.Jar.Cookies(mustURL(c.URL(0) + "/_console/"))

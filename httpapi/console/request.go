@@ -51,7 +51,8 @@ func (c *Console) signedIn(h pageFunc) http.Handler {
 		c.maybeRefresh(w, q)
 		can, a := c.privileges(q)
 		if a.Status == http.StatusUnauthorized {
-			c.clearSession(w)
+			// The cookies stay: a request that raced a refresh must not
+			// erase the new pair another answer just set.
 			c.render(w, http.StatusUnauthorized, "signin", view{Title: "Sign in", Status: a.Status, Error: a.Reason()})
 			return
 		}
@@ -65,8 +66,9 @@ func (c *Console) signedIn(h pageFunc) http.Handler {
 }
 
 // maybeRefresh swaps the access token for a new pair once half its
-// lifetime has passed; every request of an open tab counts as use. A
-// refresh that fails leaves the session as it was until the token ends.
+// lifetime has passed, and invalidates the one it replaced; every request
+// of an open tab counts as use. A refresh that fails leaves the session as
+// it was until the token ends.
 func (c *Console) maybeRefresh(w http.ResponseWriter, q *request) {
 	s := q.s
 	// Signing out invalidates the pair the browser holds, not a new one;
@@ -82,7 +84,14 @@ func (c *Console) maybeRefresh(w http.ResponseWriter, q *request) {
 		return
 	}
 	c.setTokenSession(w, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
+	previous := s.access
 	s.access, s.refresh, s.credential = t.AccessToken, t.RefreshToken, "Bearer "+t.AccessToken
+	// The replaced access token would stay valid until it expires; the
+	// browser no longer holds it, so nothing may: sign-out then leaves no
+	// token of the session behind.
+	if a := c.api(q, http.MethodDelete, "/_security/oauth2/token", map[string]string{"token": previous}); !a.OK() {
+		c.log.Debug("console could not invalidate a replaced access token", "status", a.Status)
+	}
 }
 
 // backgroundHeader marks the requests a page sends by itself.
