@@ -60,6 +60,7 @@ test-race: deps nginx chromium
 bench: deps nginx chromium
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
+	$(GO) test -run '^$$' -bench 'Mount' -benchmem ./httpapi/console
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./snapshot
 
