@@ -24,11 +24,10 @@ type userForm struct {
 	user
 	Roles, Metadata string
 	Errors          map[string]string
-	New             bool
 }
 
 func (c *Console) handleUsers(w http.ResponseWriter, q *request) {
-	c.renderUsers(w, q, userForm{New: true}, http.StatusOK)
+	c.renderUsers(w, q, userForm{}, http.StatusOK)
 }
 
 func (c *Console) renderUsers(w http.ResponseWriter, q *request, form userForm, status int) {
@@ -91,7 +90,6 @@ func readUserForm(q *request, name string) (userForm, map[string]any) {
 func (c *Console) handleSaveUser(w http.ResponseWriter, q *request) {
 	name := q.PostFormValue("username")
 	f, body := readUserForm(q, name)
-	f.New = true
 	status := http.StatusBadRequest
 	if len(f.Errors) == 0 {
 		a := c.api(q, http.MethodPost, "/_security/user/"+url.PathEscape(name), body)
