@@ -175,7 +175,7 @@ func (n *Node) serve() {
 		APIKeysEnabled: n.settings.authn.APIKeysEnabled, PeersVerified: n.tls.transport != nil,
 		RequestTimeout: n.settings.net.request, StreamTimeout: n.settings.net.stream, Logger: n.cfg.Logger,
 	})
-	n.http = newHTTPServer(api.Handler(), n.settings.net, n.log)
+	n.http = newHTTPServer(n.withConsole(api.Handler()), n.settings.net, n.log)
 	n.warnPlainText()
 	serve := func() error { return n.http.Serve(n.listener) }
 	if n.tls.server != nil {
