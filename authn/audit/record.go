@@ -15,14 +15,14 @@ type Record struct {
 	AuthenticationType, UserName string
 	UserRealm                    string
 	// Roles is written when not nil, an empty list as [].
-	Roles                      []string
-	APIKeyID, APIKeyName       string
-	TokenName, TokenType       string
-	OriginType, OriginAddress  string
-	Realm                      string
-	URLPath, URLQuery, Method  string
-	RequestID, Action          string
-	OpaqueID, XForwardedFor    string
+	Roles                     []string
+	APIKeyID, APIKeyName      string
+	TokenName, TokenType      string
+	OriginType, OriginAddress string
+	Realm                     string
+	URLPath, URLQuery, Method string
+	RequestID, Action         string
+	OpaqueID, XForwardedFor   string
 	// Change is the security_config_change object under ChangeField
 	// (put, delete, change, create or invalidate), as JSON.
 	ChangeField string

@@ -76,8 +76,8 @@ func (s settingsFlag) Set(v string) error {
 
 type serveFlags struct {
 	nodeID, httpAddr, raftAddr, dataDir, configDir, logsDir, join, logLevel string
-	bootstrap                                                      bool
-	settings                                                       settingsFlag
+	bootstrap                                                               bool
+	settings                                                                settingsFlag
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
