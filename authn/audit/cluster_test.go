@@ -208,12 +208,22 @@ func TestAuditRecordsWrittenByTheFollowerThatServedTheRequest(t *testing.T) {
 			}
 		}
 	}
-	// The change and the grant that allowed it share the request's id.
-	put := matching(recs, steps[0].want)
-	if len(put) == 1 {
-		granted := matching(recs, map[string]string{"event.action": "access_granted", "request.id": put[0].str("request.id")})
-		if len(granted) != 1 || granted[0].str("action") != "cluster:admin/xpack/security/user/put" || granted[0].str("user.name") != "elastic" {
-			t.Errorf("access_granted of the put_user request: got %v", granted)
+	// A change and the access_granted that allowed it share the request's id.
+	for _, w := range []struct {
+		change map[string]string
+		action string
+	}{
+		{steps[0].want, "cluster:admin/xpack/security/user/put"},
+		{change("create_apikey", "create/apikey/name", "audit-k1"), "cluster:admin/xpack/security/api_key/create"},
+		{change("create_apikey", "create/apikey/name", "audit-k2"), "cluster:admin/xpack/security/api_key/grant"},
+	} {
+		ch := matching(recs, w.change)
+		if len(ch) != 1 {
+			continue // reported above
+		}
+		granted := matching(recs, map[string]string{"event.action": "access_granted", "request.id": ch[0].str("request.id")})
+		if len(granted) != 1 || granted[0].str("action") != w.action || granted[0].str("user.name") != "elastic" {
+			t.Errorf("access_granted of the %s request: got %v", w.action, granted)
 		}
 	}
 	if os.Getenv("AUDIT_DUMP") != "" {

@@ -39,12 +39,7 @@ func (l *Log) Authenticated(o authn.AuthOutcome) {
 	if l.filters.ignores(subject{user: user, action: bodyAction(o)}) {
 		return
 	}
-	var r Record
-	if o.Request != nil {
-		r = l.restRecord("authentication_failed", o.Request)
-	} else {
-		r = l.transportRecord("authentication_failed", bodyAction(o), nil)
-	}
+	r := l.outcomeRecord("authentication_failed", o)
 	r.UserName, r.TokenName = user, token
 	l.enqueue(r)
 }
@@ -54,15 +49,22 @@ func (l *Log) authenticationSuccess(o authn.AuthOutcome) {
 	if l.filters.ignores(subject{user: a.Username, realm: realmOf(a), action: bodyAction(o)}) {
 		return
 	}
-	var r Record
-	if o.Request != nil {
-		r = l.restRecord("authentication_success", o.Request)
+	r := l.outcomeRecord("authentication_success", o)
+	if r.EventType == typeREST {
 		r.Realm = a.Realm.Name
-	} else {
-		r = l.transportRecord("authentication_success", bodyAction(o), nil)
 	}
 	setAuthentication(&r, a)
 	l.enqueue(r)
+}
+
+// outcomeRecord is an authentication event: of the REST layer for a
+// credential in a request's header (forward-auth's included, whose request
+// the proxy made), of the action for one in a request body.
+func (l *Log) outcomeRecord(event string, o authn.AuthOutcome) Record {
+	if action := bodyAction(o); action != "" && o.Request == nil {
+		return l.transportRecord(event, action, nil)
+	}
+	return l.restRecord(event, o.Request)
 }
 
 // failedPrincipal is user.name of a failed attempt as Elasticsearch's
