@@ -207,3 +207,30 @@ func TestRollsDaily(t *testing.T) {
 		t.Errorf("current file: got %q, want %q", got, want)
 	}
 }
+
+func TestReopenCompressesLeftoversAndAppends(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, "c_audit-2026-03-01-1.json")
+	if err := os.WriteFile(left, []byte("{\"event.action\":\"access_granted\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Now()}
+	for range 2 {
+		l, err := Open(Config{Dir: dir, ClusterName: "c", NodeID: "n0", Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Authorized(user("bob"), "cluster:monitor/x", true)
+		l.Close()
+	}
+	if got := lines(t, readGzip(t, left+".gz")); len(got) != 1 {
+		t.Errorf("leftover: got %q, want its one record", got)
+	}
+	if _, err := os.Stat(left); err == nil {
+		t.Error("the uncompressed leftover is still there")
+	}
+	current, _ := os.ReadFile(filepath.Join(dir, "c_audit.json"))
+	if got := lines(t, current); len(got) != 2 {
+		t.Errorf("after a restart: got %q, want both records in the file", got)
+	}
+}

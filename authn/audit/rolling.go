@@ -43,6 +43,7 @@ func openRolling(dir, base string, maxSize int64, now func() time.Time, log hclo
 	if err := rf.open(); err != nil {
 		return nil, err
 	}
+	rf.gzipLeftovers()
 	// A file left by an earlier run belongs to the day it was last written.
 	rf.day = now().Format(dayLayout)
 	if st, err := rf.f.Stat(); err == nil && st.Size() > 0 {
@@ -116,6 +117,22 @@ func (rf *rollingFile) roll() {
 	}
 	if err := rf.open(); err != nil {
 		rf.log.Error("audit file reopen failed: records are dropped", "error", err)
+	}
+}
+
+// gzipLeftovers compresses rolled files a stopped node had not finished
+// compressing.
+func (rf *rollingFile) gzipLeftovers() {
+	left, _ := filepath.Glob(filepath.Join(rf.dir, rf.base+"-*.json"))
+	for _, name := range left {
+		rf.gzips.Add(1)
+		go func() {
+			defer rf.gzips.Done()
+			os.Remove(name + ".gz.tmp")
+			if err := gzipFile(name); err != nil {
+				rf.log.Error("audit gzip failed", "file", name, "error", err)
+			}
+		}()
 	}
 }
 
