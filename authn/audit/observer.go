@@ -149,11 +149,8 @@ func (l *Log) restRecord(action string, r *http.Request) Record {
 		return rec
 	}
 	setRequest(&rec, r)
-	path, query, _ := strings.Cut(r.RequestURI, "?")
-	if r.RequestURI == "" {
-		path, query = r.URL.EscapedPath(), r.URL.RawQuery
-	}
-	rec.URLPath, rec.URLQuery, rec.Method = path, query, r.Method
+	// Percent-encoded, as Elasticsearch writes the request target's parts.
+	rec.URLPath, rec.URLQuery, rec.Method = r.URL.EscapedPath(), r.URL.RawQuery, r.Method
 	return rec
 }
 

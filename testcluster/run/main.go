@@ -51,8 +51,9 @@ func main() {
 	}
 	fmt.Printf("\nThree nodes are running (data in %s). The elastic password is %q (set ELASTIC_PASSWORD to change it).\n", *dir, password)
 	for _, p := range procs {
-		fmt.Printf("  %s  %s  audit log %s\n", p.ID, p.URL(), filepath.Join(p.DataDir, "logs", "tokenstore_audit.json"))
+		fmt.Printf("  %s  %s\n", p.ID, p.URL())
 	}
+	fmt.Printf("Audit logs: %s\n", filepath.Join(*dir, "node-*", "logs", "tokenstore_audit.json"))
 	if *plain {
 		fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
 	} else {
