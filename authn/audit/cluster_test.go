@@ -230,6 +230,21 @@ func TestAuditRecordsWrittenByTheFollowerThatServedTheRequest(t *testing.T) {
 		data, _ := os.ReadFile(filepath.Join(c.DataDir(f), "logs", "tokenstore_audit.json"))
 		t.Logf("%s", data)
 	}
+	// The stored hashes themselves, without their format's prefix.
+	st := c.Node(f).Cluster().State()
+	if u, ok := st.User("audit_u2"); ok {
+		secrets = append(secrets, u.PasswordHash, u.PasswordHash[len(u.PasswordHash)-20:])
+	} else {
+		t.Error("audit_u2 is not in the state")
+	}
+	for _, id := range []string{id1, k2["id"].(string)} {
+		if k, ok := st.APIKey(id); ok {
+			h := k.StoredHash()
+			secrets = append(secrets, h, h[len(h)-20:])
+		} else {
+			t.Errorf("api key %s is not in the state", id)
+		}
+	}
 	scanForSecrets(t, c, append(secrets, pw1, pw2, pw3, testcluster.ElasticPassword))
 }
 
