@@ -103,7 +103,7 @@ func TestIncludeExcludeAndIgnoreFilters(t *testing.T) {
 	}
 }
 
-func TestDefaultEventsLeaveOutAuthenticationSuccess(t *testing.T) {
+func TestDefaultEventsLeaveOutSuccessAndThrottled(t *testing.T) {
 	dir := t.TempDir()
 	l, err := Open(Config{Dir: dir, ClusterName: "c", NodeID: "n0"})
 	if err != nil {
@@ -112,6 +112,7 @@ func TestDefaultEventsLeaveOutAuthenticationSuccess(t *testing.T) {
 	bob := user("bob")
 	l.Authenticated(authn.AuthOutcome{Scheme: "basic", Result: authn.AuthSuccess, Principal: "bob", Auth: bob.Auth})
 	l.Authenticated(authn.AuthOutcome{Scheme: "api_key", Result: authn.AuthFailed, Principal: "key-1"})
+	l.Authenticated(authn.AuthOutcome{Scheme: "basic", Result: authn.AuthThrottled, Principal: "bob"})
 	l.Close()
 	data, _ := os.ReadFile(filepath.Join(dir, "c_audit.json"))
 	if got, want := lines(t, data), []string{"authentication_failed key-1 <nil>"}; !slices.Equal(got, want) {

@@ -13,7 +13,10 @@ import (
 // authentication_failed and anonymous_access_denied. A check made for
 // another node is left to that node, which saw the client's request.
 func (l *Log) Authenticated(o authn.AuthOutcome) {
-	if o.Internal {
+	if o.Internal || o.Result == authn.AuthThrottled {
+		// A throttled attempt was refused before anything was checked, and
+		// costs its sender nothing: recording each would let a flood fill
+		// the disk. The attempts that emptied the bucket are recorded.
 		return
 	}
 	if o.Result == authn.AuthSuccess {
