@@ -264,7 +264,9 @@ func (s *Service) limitedBy(a *Authentication) map[string]fsm.RoleDescriptor {
 // least on its own keys.
 func (s *Service) canManageOwnKeys(c Caller, action string) bool {
 	p := s.Permission(c)
-	return p.AllowsCluster(action) || p.HasClusterPrivilege("manage_own_api_key")
+	granted := p.AllowsCluster(action) || p.HasClusterPrivilege("manage_own_api_key")
+	s.obs.authorized(c, action, granted)
+	return granted
 }
 
 func forbiddenWith(a *Authentication, action string, granting []string) *Error {

@@ -20,13 +20,13 @@ func (s *Service) keyScope(c Caller, action string) (all bool, err error) {
 		return false, featureDisabled("api keys")
 	}
 	p := s.Permission(c)
-	if p.AllowsCluster(action) {
-		return true, nil
+	all = p.AllowsCluster(action)
+	granted := all || p.HasClusterPrivilege("manage_own_api_key")
+	s.obs.authorized(c, action, granted)
+	if !granted {
+		return false, forbidden(c.Auth, action)
 	}
-	if p.HasClusterPrivilege("manage_own_api_key") {
-		return false, nil
-	}
-	return false, forbidden(c.Auth, action)
+	return all, nil
 }
 
 // GetAPIKeysRequest holds get API key's query parameters.
@@ -242,8 +242,8 @@ func (s *Service) GrantAPIKey(ctx context.Context, c Caller, req GrantAPIKeyRequ
 	if !s.cfg.APIKeysEnabled {
 		return CreatedAPIKey{}, featureDisabled("api keys")
 	}
-	if !s.Permission(c).AllowsCluster(actionAPIKeyGrant) {
-		return CreatedAPIKey{}, forbidden(c.Auth, actionAPIKeyGrant)
+	if err := s.Authorize(c, actionAPIKeyGrant); err != nil {
+		return CreatedAPIKey{}, err
 	}
 	var msgs []string
 	switch req.GrantType {

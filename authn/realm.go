@@ -55,6 +55,10 @@ type TokenRef struct {
 // itself, or for an API key the user who owns the key.
 type owner struct{ principal, realm string }
 
+// OwnerRealm is the realm of the user behind the credential: for an API
+// key its owner's (the audit log's user.realm), else the realm itself.
+func (a *Authentication) OwnerRealm() string { return a.owner().realm }
+
 func (a *Authentication) owner() owner {
 	if a.key != nil {
 		return owner{a.key.Creator.Principal, a.key.Creator.Realm}

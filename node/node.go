@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/authn/audit"
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/httpapi"
 )
@@ -37,6 +38,8 @@ type Config struct {
 	Settings    Settings
 	// ConfigDir holds the service_tokens file (default DATA_DIR/config).
 	ConfigDir string
+	// LogsDir holds the audit log (default DATA_DIR/logs).
+	LogsDir string
 	// JoinCredential is the Authorization header sent with join requests
 	// (a user with the all privilege).
 	JoinCredential string
@@ -63,6 +66,7 @@ type Node struct {
 	cluster  *cluster.Node
 	authn    *authn.Service
 	http     *http.Server
+	audit    *audit.Log // nil unless xpack.security.audit.enabled
 	done     chan error
 	// stopBackground ends the purges and the file watcher.
 	stopBackground context.CancelFunc
@@ -105,7 +109,13 @@ func Open(cfg Config) (*Node, error) {
 		n.listener.Close()
 		return nil, err
 	}
+	if err := n.openAudit(); err != nil {
+		n.cluster.Shutdown()
+		n.listener.Close()
+		return nil, err
+	}
 	if n.authn, err = authn.New(n.cluster, n.authnConfig()); err != nil {
+		n.closeAudit()
 		n.cluster.Shutdown()
 		n.listener.Close()
 		return nil, err
@@ -151,6 +161,7 @@ func (n *Node) authnConfig() authn.Config {
 	// With transport TLS only members reach the internal endpoints, and
 	// they throttled their clients already.
 	ac.PeersAuthenticated = n.tls.transport != nil
+	n.observeAudit(&ac)
 	return ac
 }
 
@@ -175,7 +186,8 @@ func (n *Node) serve() {
 		APIKeysEnabled: n.settings.authn.APIKeysEnabled, PeersVerified: n.tls.transport != nil,
 		RequestTimeout: n.settings.net.request, StreamTimeout: n.settings.net.stream, Logger: n.cfg.Logger,
 	})
-	n.http = newHTTPServer(n.withConsole(api.Handler()), n.settings.net, n.log)
+	// The console calls the API in process: its writes are audited too.
+	n.http = newHTTPServer(n.withConsole(n.auditRequests(api.Handler())), n.settings.net, n.log)
 	n.warnPlainText()
 	serve := func() error { return n.http.Serve(n.listener) }
 	if n.tls.server != nil {
@@ -221,6 +233,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.stopBackground()
 	herr := n.http.Shutdown(ctx)
 	nerr := n.cluster.Shutdown()
+	n.closeAudit()
 	return errors.Join(herr, nerr)
 }
 
@@ -229,6 +242,7 @@ func (n *Node) Kill() {
 	n.stopBackground()
 	n.http.Close()
 	n.cluster.Kill()
+	n.closeAudit()
 }
 
 // Done is closed with the HTTP server's error when it stops serving.

@@ -40,6 +40,7 @@ type resolved struct {
 	// forwardAuthRules is the rule file's path; relative paths are under
 	// the config dir.
 	forwardAuthRules string
+	audit            auditSettings
 }
 
 // netLimits bound what a connection may hold.
@@ -69,7 +70,7 @@ type sslSettings struct {
 func (s Settings) resolve() (resolved, error) {
 	var unknown []string
 	for _, name := range slices.Sorted(maps.Keys(s)) {
-		if _, ok := settingIndex[name]; !ok {
+		if _, ok := settingIndex[name]; !ok && affixOf(name) == nil {
 			unknown = append(unknown, name)
 		}
 	}
@@ -87,6 +88,13 @@ func (s Settings) resolve() (resolved, error) {
 		}
 		if err := row.set(&out, row.name, v); err != nil {
 			return resolved{}, err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(s)) {
+		if a := affixOf(name); a != nil {
+			if err := a.set(&out, name, s[name]); err != nil {
+				return resolved{}, err
+			}
 		}
 	}
 	return out, out.checkSSL()

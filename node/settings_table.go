@@ -74,6 +74,17 @@ var settingTable = []setting{
 	{"xpack.security.authc.realms.native.default_native.cache.ttl", "", cacheTTL},
 	// The forward-auth rule file (JSON), read when the node starts.
 	{"tokenstore.forward_auth.rules", "", text(func(r *resolved) *string { return &r.forwardAuthRules })},
+	// The audit log (node/audit.go), with Elasticsearch's names.
+	{"xpack.security.audit.enabled", "false", flag(func(r *resolved, on bool) { r.audit.enabled = on })},
+	{"xpack.security.audit.logfile.events.include", "", auditEvents(func(r *resolved) *[]string { return &r.audit.include })},
+	{"xpack.security.audit.logfile.events.exclude", "", auditEvents(func(r *resolved) *[]string { return &r.audit.exclude })},
+}
+
+// affixTable is the settings named by a prefix, a name of the operator's
+// and a suffix, as Elasticsearch's affix settings; they are resolved after
+// settingTable, in name order.
+var affixTable = []affixSetting{
+	{"xpack.security.audit.logfile.events.ignore_filters.", []string{"users", "realms", "roles", "actions"}, auditIgnoreFilter},
 }
 
 // settingIndex finds a row by name.

@@ -93,6 +93,8 @@ func ProcessCluster(bin, dir string, n, httpBase, raftBase int, env []string, ou
 // ProcessOptions tune a process cluster.
 type ProcessOptions struct {
 	Env []string
+	// Settings are -E settings for every node (TLS settings are added).
+	Settings map[string]string
 	// CertsDir turns TLS on, with node certificates kept there, signed by CA
 	// or, when CA is nil, by a CA made there once and reused.
 	CertsDir string
@@ -120,6 +122,10 @@ func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts Process
 			}
 			p.Settings = settings
 		}
+		if len(opts.Settings) > 0 && p.Settings == nil {
+			p.Settings = map[string]string{}
+		}
+		maps.Copy(p.Settings, opts.Settings)
 		extra := []string{"--bootstrap"}
 		if i > 0 {
 			extra = []string{"--join", procs[0].HTTPAddr}

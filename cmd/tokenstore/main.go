@@ -75,9 +75,9 @@ func (s settingsFlag) Set(v string) error {
 }
 
 type serveFlags struct {
-	nodeID, httpAddr, raftAddr, dataDir, configDir, join, logLevel string
-	bootstrap                                                      bool
-	settings                                                       settingsFlag
+	nodeID, httpAddr, raftAddr, dataDir, configDir, logsDir, join, logLevel string
+	bootstrap                                                               bool
+	settings                                                                settingsFlag
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
@@ -89,6 +89,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:9300", "Raft listen address")
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for the Raft log, snapshots and config")
 	fs.StringVar(&f.configDir, "config-dir", "", "directory of the service_tokens file (default DATA_DIR/config)")
+	fs.StringVar(&f.logsDir, "logs-dir", "", "directory of the audit log <cluster.name>_audit.json (default DATA_DIR/logs)")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this node (ignored when the data dir has state)")
 	fs.StringVar(&f.join, "join", "", "HTTP addresses of members to join, comma-separated")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
@@ -148,6 +149,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		JoinCredential: joinCredential,
 		NodeID:         f.nodeID, HTTPAddr: f.httpAddr, RaftAddr: f.raftAddr, DataDir: f.dataDir,
 		Bootstrap: f.bootstrap, Join: join, Settings: node.Settings(f.settings), Logger: log, ConfigDir: f.configDir,
+		LogsDir: f.logsDir,
 	})
 	if err != nil {
 		return err

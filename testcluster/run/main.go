@@ -26,7 +26,10 @@ func main() {
 	if password == "" {
 		password = "changeme"
 	}
-	opts := testcluster.ProcessOptions{Env: []string{"ELASTIC_PASSWORD=" + password}}
+	// The audit log is on, as a production cluster's should be:
+	// DATA/node-N/logs/tokenstore_audit.json.
+	opts := testcluster.ProcessOptions{Env: []string{"ELASTIC_PASSWORD=" + password},
+		Settings: map[string]string{"xpack.security.audit.enabled": "true"}}
 	certs := filepath.Join(*dir, "certs")
 	if !*plain {
 		opts.CertsDir = certs
@@ -50,6 +53,7 @@ func main() {
 	for _, p := range procs {
 		fmt.Printf("  %s  %s\n", p.ID, p.URL())
 	}
+	fmt.Printf("Audit logs: %s\n", filepath.Join(*dir, "node-*", "logs", "tokenstore_audit.json"))
 	if *plain {
 		fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
 	} else {
