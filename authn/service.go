@@ -262,7 +262,7 @@ func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, na
 	a := newAttempt(c.from, scheme, path)
 	a.SetUser(name)
 	auth, err := s.checkPassword(ctx, &a, name, password, path)
-	s.obs.authenticated(&a, auth, err, start, nil)
+	s.obs.authenticated(&a, auth, err, start, c.Request)
 	return auth, err
 }
 

@@ -60,7 +60,7 @@ func TestForgedForwardedEventsAreRefused(t *testing.T) {
 	if r := forge(t, c, bob, "Refresh "+refresh, refreshed); r.Status != 403 {
 		t.Errorf("refresh into a token for elastic: %d %s", r.Status, r.Body)
 	}
-	if r := forge(t, c, bob, "", fsm.TokenIssuedV1{Pair: fsm.TokenPair{DocID: "token_x", AccessHash: "x", RefreshHash: "y",
+	if r := forge(t, c, bob, "", fsm.TokenIssuedV1{Pair: fsm.TokenPair{DocID: "token_forgedpair", AccessHash: "x", RefreshHash: "y",
 		Username: "elastic", Realm: "reserved", Client: "default_native/bob"}}); r.Status != 403 {
 		t.Errorf("password-grant token for elastic without elastic's password: %d %s", r.Status, r.Body)
 	}
@@ -73,7 +73,7 @@ func TestForgedForwardedEventsAreRefused(t *testing.T) {
 	after := stateFingerprint(t, c)
 	// The grant and key made through the API above changed the state; the
 	// forged events must not have: none of their ids may appear.
-	for _, id := range []string{"forgedforgedforged01", "token_forged", "token_mine", "token_x"} {
+	for _, id := range []string{"forgedforgedforged01", "token_forged", "token_mine", "token_forgedpair"} {
 		if bytes.Contains(after, []byte(id)) && !bytes.Contains(before, []byte(id)) {
 			t.Errorf("forged record %s reached the state", id)
 		}
