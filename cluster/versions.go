@@ -46,29 +46,43 @@ func (e *UnsupportedEventError) EventNotSupported() {}
 // an older build, is taken to apply the baseline).
 func (n *Node) CanPropose(event []byte) error {
 	k, err := fsm.Header(event)
-	if err != nil || fsm.Baseline.Has(k.Type, k.Version) {
+	if err != nil {
 		return nil // Validate refuses what does not decode
 	}
-	var lacking []string
-	if !fsm.Applies().Has(k.Type, k.Version) {
-		lacking = append(lacking, n.cfg.ID)
+	return n.everyMemberApplies(fsm.EventVersions{k.Type: k.Version})
+}
+
+// CanRestore is CanPropose for a backup: every member must apply every
+// event version its state was built with, or installing it would halt them.
+func (n *Node) CanRestore(built fsm.EventVersions) error {
+	return n.everyMemberApplies(built)
+}
+
+func (n *Node) everyMemberApplies(want fsm.EventVersions) error {
+	beyond := fsm.Baseline.Lacks(want)
+	if len(beyond) == 0 {
+		return nil
 	}
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return fmt.Errorf("%w: read the configuration: %v", ErrUnavailable, err)
 	}
-	for _, s := range f.Configuration().Servers {
-		id := string(s.ID)
-		if id == n.cfg.ID {
-			continue
+	for _, k := range beyond {
+		var lacking []string
+		for _, s := range f.Configuration().Servers {
+			id := string(s.ID)
+			applies := fsm.Applies()
+			if id != n.cfg.ID {
+				node, _ := n.State().Node(id)
+				applies = node.AppliesOrBaseline()
+			}
+			if !applies.Has(k.Type, k.Version) {
+				lacking = append(lacking, id)
+			}
 		}
-		node, _ := n.State().Node(id)
-		if !node.AppliesOrBaseline().Has(k.Type, k.Version) {
-			lacking = append(lacking, id)
+		if len(lacking) > 0 {
+			return &UnsupportedEventError{Event: k, Members: lacking}
 		}
-	}
-	if len(lacking) > 0 {
-		return &UnsupportedEventError{Event: k, Members: lacking}
 	}
 	return nil
 }
