@@ -55,7 +55,7 @@ var events = []eventRow{
 	{UserEnabledSet, mayRevoke, security + "user/set_enabled", versions(on(applyUserEnabledSetV1))},
 	{UserPasswordChanged, mayRevoke, security + "user/change_password", versions(on(applyUserPasswordChangedV1))},
 	{RolePut, mayRevoke, security + "role/put", versions(on(applyRolePutV1))},
-	{RoleDeleted, mayRevoke, security + "role/delete", versions(on(applyRoleDeletedV1))},
+	{RoleDeleted, mayRevoke, security + "role/delete", versions(on(applyRoleDeletedV1), on(applyRoleDeletedV2))},
 	{ElasticBootstrapped, onlyAdds, LeaderOnly, versions(on(applyElasticBootstrappedV1))},
 	{ApplicationPrivilegePut, mayRevoke, security + "privilege/put", versions(on(applyApplicationPrivilegePutV1))},
 	{ApplicationPrivilegeDel, mayRevoke, security + "privilege/delete", versions(on(applyApplicationPrivilegeDelV1))},

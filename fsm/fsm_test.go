@@ -48,6 +48,8 @@ func sampleEvents() []Payload {
 		TokensPurgedV1{Before: 1000},
 		APIKeyUpdatedV2{IDs: []string{"k1", "k2", "k2", "nope"}, Owner: "joe", OwnerRealm: "default_native"},
 		NodeRegisteredV2{Node: Node{ID: "n2", HTTPAddr: "127.0.0.1:9201", RaftAddr: "127.0.0.1:9301", Applies: EventVersions{RolePut: 1, NodeRegistered: 2}}},
+		RolePutV1{Name: "r9"},
+		RoleDeletedV2{Names: []string{"r9", "nope"}},
 	}
 }
 
@@ -123,7 +125,7 @@ func TestApplyResults(t *testing.T) {
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
-		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created}
+		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -131,6 +133,9 @@ func TestApplyResults(t *testing.T) {
 	}
 	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
 		t.Errorf("per-item delete results: got %v", got[11].Items)
+	}
+	if last := got[len(got)-1]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
+		t.Errorf("bulk role delete results: got %v", last.Items)
 	}
 }
 

@@ -62,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/user/{username}/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
 
 	api("/_security/role", s.handleGetRoles, http.MethodGet)
+	api("/_security/role", s.handleBulkDeleteRoles, http.MethodDelete)
+	api("/_security/role/", s.handleBulkDeleteRoles, http.MethodDelete)
 	api("/_security/role/{name}", s.handleGetRoles, http.MethodGet)
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
 	api("/_security/role/{name}", s.handleDeleteRole, http.MethodDelete)
