@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/raft"
@@ -81,6 +82,7 @@ func (n *Node) everyMemberApplies(want fsm.EventVersions) error {
 			}
 		}
 		if len(lacking) > 0 {
+			slices.Sort(lacking)
 			return &UnsupportedEventError{Event: k, Members: lacking}
 		}
 	}
