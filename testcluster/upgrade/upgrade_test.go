@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -28,9 +29,12 @@ var elastic = testcluster.Basic("elastic", password)
 // this build: no authentication fails on a node that is up, every
 // acknowledged create authenticates everywhere afterwards, and bulk role
 // delete (RoleDeleted version 2, which the previous release does not apply)
-// is refused while an old member remains and works once none does. Then a
-// node that goes back to the previous release is refused at start, with a
-// message naming the versions.
+// is refused while an old member remains and works once none does. A node
+// that was down when that event was written and comes back on the previous
+// release (its log is clean, so it starts) stops applying at that entry and
+// answers 503 naming it, while the others go on; and a node whose log holds
+// the event is refused at start on the previous release, with a message
+// naming the versions.
 func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 	dir := t.TempDir()
 	oldBin, newBin := buildRelease(t, dir)
@@ -55,7 +59,6 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 		}
 		load.waitProgress(t)
 	}
-	uc.bulkDeleteWorks(t)
 	created, createFailed, authTotal, authFailed, samples := load.stop()
 	t.Logf("during the upgrade: %d creates acknowledged (%d refused or failed), %d authentications on nodes that were up, %d failed %v",
 		len(created), createFailed, authTotal, authFailed, samples)
@@ -66,6 +69,7 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 		t.Error("no create was acknowledged during the upgrade")
 	}
 	uc.everyKeyEverywhere(t, created)
+	uc.haltsOnNewerEntry(t, 2, oldBin, newBin)
 	uc.downgradeRefused(t, 1, oldBin, newBin)
 }
 
@@ -198,12 +202,12 @@ func (uc *upgradeCluster) bulkDeleteRefused(t *testing.T, upgraded int) {
 }
 
 // bulkDeleteWorks: with every member upgraded (once their registrations
-// are applied), the new event is written and applied on every node.
-func (uc *upgradeCluster) bulkDeleteWorks(t *testing.T) {
+// are applied), the new event is written through node via.
+func (uc *upgradeCluster) bulkDeleteWorks(t *testing.T, via int) {
 	t.Helper()
 	var last testcluster.Response
 	waitFor(t, 15*time.Second, "bulk delete accepted once every node is upgraded", func() bool {
-		r, err := testcluster.Do(uc.procs[2].URL(), http.MethodDelete, "/_security/role", elastic, `{"names":["upgrade_a","upgrade_b"]}`)
+		r, err := testcluster.Do(uc.procs[via].URL(), http.MethodDelete, "/_security/role", elastic, `{"names":["upgrade_a","upgrade_b"]}`)
 		last = r
 		return err == nil && r.Status == http.StatusOK
 	})
@@ -211,6 +215,11 @@ func (uc *upgradeCluster) bulkDeleteWorks(t *testing.T) {
 	if json.Unmarshal(last.Body, &got); len(got.Deleted) != 2 {
 		t.Errorf("bulk delete after the upgrade: %s, want both roles deleted", last.Body)
 	}
+}
+
+// rolesGone: the bulk delete is applied on every node.
+func (uc *upgradeCluster) rolesGone(t *testing.T) {
+	t.Helper()
 	for i := range uc.procs {
 		for _, name := range []string{"upgrade_a", "upgrade_b"} {
 			if r, _ := testcluster.Do(uc.procs[i].URL(), http.MethodGet, "/_security/role/"+name, elastic, nil); r.Status != http.StatusNotFound {
@@ -277,4 +286,49 @@ func (uc *upgradeCluster) downgradeRefused(t *testing.T, i int, oldBin, newBin s
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// haltsOnNewerEntry stops node i, writes the first RoleDeleted version 2
+// without it (its record says it applies it), and starts it on the previous
+// release: its log does not hold the entry, so it starts, meets the entry
+// as it catches up, and halts there with one log line, answering 503 with
+// the versions on every API while the other nodes serve. Back on this
+// build it applies the entry.
+func (uc *upgradeCluster) haltsOnNewerEntry(t *testing.T, i int, oldBin, newBin string) {
+	t.Helper()
+	p := uc.procs[i]
+	stop(t, p)
+	uc.bulkDeleteWorks(t, (i+1)%len(uc.procs))
+	out := &testcluster.LogBuffer{}
+	if err := testcluster.StartProcess(oldBin, p, nil, uc.env, io.MultiWriter(out, uc.logs)); err != nil {
+		t.Fatal(err)
+	}
+	var last testcluster.Response
+	waitFor(t, 30*time.Second, p.ID+" on "+previousRelease+" to halt at the new entry", func() bool {
+		var err error
+		last, err = testcluster.Do(p.URL(), http.MethodGet, "/_security/_authenticate", elastic, nil)
+		return err == nil && last.Status == http.StatusServiceUnavailable && strings.Contains(string(last.Body), "RoleDeleted version 2")
+	})
+	if halts := strings.Count(string(out.Bytes()), "stopped applying the log"); halts != 1 {
+		t.Errorf("%s logged the halt %d times, want once:\n%s", p.ID, halts, out.Bytes())
+	}
+	for _, path := range []string{"/_security/role/upgrade_a", "/_cluster/health", "/_tokenstore/internal/status"} {
+		if r, err := testcluster.Do(p.URL(), http.MethodGet, path, elastic, nil); err != nil || r.Status != http.StatusServiceUnavailable {
+			t.Errorf("halted %s answers GET %s with %d, want 503", p.ID, path, r.Status)
+		}
+	}
+	for j := range uc.procs {
+		if j != i {
+			if k := uc.createOn(t, j); uc.authStatus(j, k) != http.StatusOK {
+				t.Errorf("%s does not authenticate a key it created while %s is halted", uc.procs[j].ID, p.ID)
+			}
+		}
+	}
+	t.Logf("%s halted: %s", p.ID, last.Body)
+	stop(t, p)
+	if err := testcluster.StartProcess(newBin, p, nil, uc.env, uc.logs); err != nil {
+		t.Fatal(err)
+	}
+	uc.waitGreen(t)
+	uc.rolesGone(t)
 }
