@@ -163,6 +163,9 @@ func (n *Node) addVoter(req joinRequest) error {
 		}
 	}
 	if !present {
+		if err := n.appliesState(req); err != nil {
+			return err
+		}
 		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
 			return fmt.Errorf("add voter %s: %w", req.ID, err)
 		}

@@ -16,10 +16,10 @@ import (
 // appends an event of a version above fsm.Baseline only once every member
 // of the configuration has registered that it applies it: CanPropose is the
 // one decision, asked by the node a write comes to (Propose) and again by
-// applyLocal, where the leader appends. A member that meets an
-// entry it cannot apply anyway halts (fsm.HaltError): it applies nothing
-// more and refuses to serve. A build that would start on a log or snapshot
-// holding events it lacks refuses to start (checkLogApplies, Open).
+// applyLocal, where the leader appends. A member that meets an entry it
+// cannot apply anyway halts (fsm.HaltError): it applies nothing more and
+// refuses to serve. A build that would start on a log or snapshot holding
+// events it lacks refuses to start (checkLogApplies, Open).
 
 // UnsupportedEventError refuses an event that some members cannot apply yet
 // (during a rolling upgrade): the leader appends it once they all can.
@@ -47,7 +47,7 @@ func (e *UnsupportedEventError) EventNotSupported() {}
 // an older build, is taken to apply the baseline).
 func (n *Node) CanPropose(event []byte) error {
 	k, err := fsm.Header(event)
-	if err != nil {
+	if err != nil || fsm.Baseline.Has(k.Type, k.Version) {
 		return nil // Validate refuses what does not decode
 	}
 	return n.everyMemberApplies(fsm.EventVersions{k.Type: k.Version})
@@ -85,6 +85,18 @@ func (n *Node) everyMemberApplies(want fsm.EventVersions) error {
 			slices.Sort(lacking)
 			return &UnsupportedEventError{Event: k, Members: lacking}
 		}
+	}
+	return nil
+}
+
+// appliesState refuses a new member whose build lacks events the state was
+// built with: it would halt as soon as it caught up, a voter that never
+// serves. (Without versions, a build is taken to apply the baseline.)
+func (n *Node) appliesState(req joinRequest) error {
+	joining := fsm.Node{Applies: req.Applies}
+	if lacks := joining.AppliesOrBaseline().Lacks(n.State().EventsApplied()); len(lacks) > 0 {
+		return &memberConflict{fmt.Sprintf("node [%s] runs a build that does not apply %s, which the cluster's state holds: upgrade it before it joins",
+			truncate(req.ID, 64), fsm.JoinKeys(lacks, false))}
 	}
 	return nil
 }

@@ -96,4 +96,11 @@ func TestNewEventVersionWaitsForEveryMember(t *testing.T) {
 	if r.Status != http.StatusOK || !slices.Equal(names(r.JSON()["deleted"]), []string{"gate_a"}) {
 		t.Errorf("bulk delete once every member applies it: %d %s", r.Status, r.Body)
 	}
+	// Now that the state holds it, a build without it may not join: it
+	// would halt as soon as it caught up.
+	join = `{"id":"late-old-build","raft_addr":"127.0.0.1:3","http_addr":"127.0.0.1:4"}`
+	r = c.Do(c.Leader(), http.MethodPost, "/_tokenstore/internal/join", testcluster.Elastic, join)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "RoleDeleted version 2") {
+		t.Errorf("join of a build without RoleDeleted version 2 after it was written: %d %s, want 400 naming it", r.Status, r.Body)
+	}
 }
