@@ -102,13 +102,13 @@ func (uc *upgradeCluster) authStatus(node int, k apiKey) int {
 // upgrade on every node that is up, and creates through them.
 type load struct {
 	auths, authFailed, creates atomic.Int64
-	createFailed             atomic.Int64
-	mu                       sync.Mutex
-	created                  []apiKey
-	samples                  []string
-	cancel                   context.CancelFunc
-	wg                       sync.WaitGroup
-	seenAuths, seenCreates   int64
+	createFailed               atomic.Int64
+	mu                         sync.Mutex
+	created                    []apiKey
+	samples                    []string
+	cancel                     context.CancelFunc
+	wg                         sync.WaitGroup
+	seenAuths, seenCreates     int64
 }
 
 func (uc *upgradeCluster) startLoad() *load {
