@@ -196,7 +196,11 @@ func (n *Node) registerLoop() {
 			return
 		case <-tick.C:
 		}
-		if got, ok := n.State().Node(self.ID); ok && got.Equal(self) || n.Halted() != nil {
+		if n.Halted() != nil {
+			n.yieldLeadership()
+			continue
+		}
+		if got, ok := n.State().Node(self.ID); ok && got.Equal(self) {
 			continue
 		}
 		var err error

@@ -89,6 +89,18 @@ func (n *Node) everyMemberApplies(want fsm.EventVersions) error {
 	return nil
 }
 
+// yieldLeadership hands leadership on from a halted node, which can append
+// nothing (registerLoop asks while the node is halted): elected anyway, it
+// would stop every write until replaced.
+func (n *Node) yieldLeadership() {
+	if !n.IsLeader() {
+		return
+	}
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		n.log.Warn("a halted leader could not hand leadership on", "error", err)
+	}
+}
+
 // appliesState refuses a new member whose build lacks events the state was
 // built with: it would halt as soon as it caught up, a voter that never
 // serves. (Without versions, a build is taken to apply the baseline.)
