@@ -404,6 +404,9 @@ func checkForwardedContent(t fsm.EventType, body []byte) error {
 		if IsReservedRole(p.Name) || slices.ContainsFunc(p.Names, IsReservedRole) {
 			return errors.New("a reserved role cannot be deleted")
 		}
+		if len(p.Names) > maxBulkRoleNames {
+			return fmt.Errorf("a bulk role delete names at most %d roles", maxBulkRoleNames)
+		}
 	case fsm.UserPut:
 		var p fsm.UserPutV1
 		if err := json.Unmarshal(body, &p); err != nil {

@@ -3,10 +3,13 @@ package authn
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
+
+// maxBulkRoleNames bounds one bulk delete, as maxBulkUpdateIDs bounds a
+// bulk update: one Raft entry, one result per name.
+const maxBulkRoleNames = 1000
 
 // RoleDeletions is the outcome of a bulk role delete, each list in the
 // order the names were asked for.
@@ -29,11 +32,16 @@ func (s *Service) DeleteRoles(ctx context.Context, c Caller, names []string) (Ro
 	if len(names) == 0 {
 		return out, validation("[names] must list at least one role")
 	}
+	if len(names) > maxBulkRoleNames {
+		return out, validation(fmt.Sprintf("[names] may not list more than [%d] roles, found [%d]", maxBulkRoleNames, len(names)))
+	}
 	var valid []string
+	seen := make(map[string]bool, len(names))
 	for _, name := range names {
-		if _, seen := out.Errors[name]; seen || slices.Contains(valid, name) {
+		if seen[name] {
 			continue
 		}
+		seen[name] = true
 		if err := validName("Role", name); err != nil {
 			out.Errors[name] = &Error{Kind: Invalid, Type: "action_request_validation_exception", Reason: err.Error()}
 			continue

@@ -57,7 +57,8 @@ func TestBulkDeleteRoles(t *testing.T) {
 			}
 		}
 	}
-	for _, body := range []string{`{"names":[]}`, ``, `{"names":"bulk_keep"}`} {
+	tooMany := `{"names":["r` + strings.Repeat(`","r`, 1000) + `"]}`
+	for _, body := range []string{`{"names":[]}`, ``, `{"names":"bulk_keep"}`, tooMany} {
 		if r := c.Do(0, http.MethodDelete, "/_security/role", testcluster.Elastic, body); r.Status != http.StatusBadRequest {
 			t.Errorf("bulk delete with %q: got %d %s, want 400", body, r.Status, r.Body)
 		}
