@@ -37,7 +37,9 @@ var elastic = testcluster.Basic("elastic", password)
 // naming the versions.
 func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 	dir := t.TempDir()
+	start := time.Now()
 	oldBin, newBin := buildRelease(t, dir)
+	t.Logf("built %s and this source in %v", previousRelease, time.Since(start).Round(time.Millisecond))
 	uc := startCluster(t, dir, oldBin)
 	uc.waitGreen(t)
 	putRole := func(name string) {
@@ -69,6 +71,7 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 		t.Error("no create was acknowledged during the upgrade")
 	}
 	uc.everyKeyEverywhere(t, created)
+	t.Logf("upgraded three nodes in %v", time.Since(start).Round(time.Millisecond))
 	uc.haltsOnNewerEntry(t, 2, oldBin, newBin)
 	uc.downgradeRefused(t, 1, oldBin, newBin)
 }
