@@ -394,12 +394,18 @@ func checkForwardedContent(t fsm.EventType, body []byte) error {
 		}
 		return ValidateRoleDescriptor(p.Descriptor)
 	case fsm.RoleDeleted:
-		var p fsm.RoleDeletedV1
+		var p struct { // version 1 names one role, version 2 several
+			Name  string   `json:"name"`
+			Names []string `json:"names"`
+		}
 		if err := json.Unmarshal(body, &p); err != nil {
 			return err
 		}
-		if IsReservedRole(p.Name) {
+		if IsReservedRole(p.Name) || slices.ContainsFunc(p.Names, IsReservedRole) {
 			return errors.New("a reserved role cannot be deleted")
+		}
+		if len(p.Names) > maxBulkRoleNames {
+			return fmt.Errorf("a bulk role delete names at most %d roles", maxBulkRoleNames)
 		}
 	case fsm.UserPut:
 		var p fsm.UserPutV1

@@ -76,6 +76,11 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 	if err := fsm.Validate(event); err != nil {
 		return 0, fsm.Result{}, err
 	}
+	// Decided here too, not only by the leader: a leader of an older build
+	// would take an event it does not know for a bad one.
+	if err := n.CanPropose(event); err != nil {
+		return 0, fsm.Result{}, err
+	}
 	if n.IsLeader() {
 		idx, res, err := n.proposeConfirmed(ctx, event)
 		// Not appended at all: safe to send again, to whoever leads now.
@@ -102,7 +107,16 @@ func (n *Node) ProposeAsLeader(event []byte) (uint64, fsm.Result, error) {
 	return n.applyLocal(event)
 }
 
+// applyLocal is the one place the leader appends: what some member cannot
+// apply yet is refused here (CanPropose), and a halted leader appends
+// nothing.
 func (n *Node) applyLocal(event []byte) (uint64, fsm.Result, error) {
+	if err := n.Halted(); err != nil {
+		return 0, fsm.Result{}, fmt.Errorf("%w: %w: %v", ErrUnavailable, errNotAppended, err)
+	}
+	if err := n.CanPropose(event); err != nil {
+		return 0, fsm.Result{}, err
+	}
 	f := n.raft.Apply(event, 10*time.Second)
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
@@ -112,6 +126,9 @@ func (n *Node) applyLocal(event []byte) (uint64, fsm.Result, error) {
 			return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrNoLeader, err)
 		}
 		return 0, fsm.Result{}, fmt.Errorf("%w: apply: %v", ErrUnavailable, err)
+	}
+	if herr, ok := f.Response().(error); ok {
+		return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrUnavailable, herr)
 	}
 	res, _ := f.Response().(fsm.Result)
 	return f.Index(), res, nil
@@ -146,6 +163,8 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 				lastErr = fmt.Errorf("leader changed before appending: %s", body)
 			case status == http.StatusForbidden:
 				return 0, fsm.Result{}, &ForbiddenError{Reason: strings.TrimSpace(string(body))}
+			case status == http.StatusPreconditionFailed:
+				return 0, fsm.Result{}, &UnsupportedEventError{reason: strings.TrimSpace(string(body))}
 			case status == http.StatusBadRequest:
 				return 0, fsm.Result{}, fmt.Errorf("leader rejected event: %s", body)
 			default:
@@ -269,6 +288,8 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Autho
 	}
 	idx, res, err := n.proposeConfirmed(r.Context(), event)
 	switch {
+	case errors.As(err, new(*UnsupportedEventError)):
+		http.Error(w, err.Error(), http.StatusPreconditionFailed)
 	case errors.Is(err, errNotAppended):
 		http.Error(w, err.Error(), http.StatusConflict) // the follower may retry
 	case err != nil:

@@ -22,12 +22,19 @@ type joinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// Applies is the event versions the joining build applies (absent
+	// from builds before v0.1.0).
+	Applies fsm.EventVersions `json:"applies,omitempty"`
 }
+
+// maxAppliesEntries bounds the versions a join may register: far more
+// event types than exist.
+const maxAppliesEntries = 4096
 
 // joinAny asks the given members, in turn, to add this node as a voter. Any
 // member will do: a follower passes the request to the leader.
 func (n *Node) joinAny(urls []string) error {
-	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr})
+	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr, Applies: fsm.Applies()})
 	deadline := time.Now().Add(n.cfg.JoinTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -119,6 +126,9 @@ func (req joinRequest) validate() error {
 			return fmt.Errorf("join needs [%s] as host:port", name)
 		}
 	}
+	if len(req.Applies) > maxAppliesEntries {
+		return fmt.Errorf("join lists %d event types in [applies], more than %d", len(req.Applies), maxAppliesEntries)
+	}
 	return nil
 }
 
@@ -153,27 +163,31 @@ func (n *Node) addVoter(req joinRequest) error {
 		}
 	}
 	if !present {
+		if err := n.appliesState(req); err != nil {
+			return err
+		}
 		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
 			return fmt.Errorf("add voter %s: %w", req.ID, err)
 		}
 		n.log.Info("added voter", "id", req.ID, "raft_addr", req.RaftAddr)
 	}
-	return n.register(fsm.Node{ID: req.ID, HTTPAddr: req.HTTPAddr, RaftAddr: req.RaftAddr})
+	return n.register(fsm.Node{ID: req.ID, HTTPAddr: req.HTTPAddr, RaftAddr: req.RaftAddr, Applies: req.Applies})
 }
 
 func (n *Node) register(node fsm.Node) error {
-	if old, ok := n.State().Node(node.ID); ok && old == node {
+	if old, ok := n.State().Node(node.ID); ok && old.Equal(node) {
 		return nil
 	}
-	_, _, err := n.applyLocal(fsm.MustEncode(fsm.NodeRegisteredV1{Node: node}))
+	_, _, err := n.applyLocal(fsm.MustEncode(fsm.NodeRegisteredV2{Node: node}))
 	return err
 }
 
-// registerLoop makes sure the cluster knows this node's current addresses:
-// a leader records its own, a follower re-joins through the leader when what
-// is recorded differs (say, after a restart on a new HTTP port).
+// registerLoop makes sure the cluster knows this node's current addresses
+// and the event versions its build applies: a leader records its own, a
+// follower re-joins through the leader when what is recorded differs (say,
+// after a restart on a new HTTP port, or with another build).
 func (n *Node) registerLoop() {
-	self := fsm.Node{ID: n.cfg.ID, HTTPAddr: n.cfg.HTTPAddr, RaftAddr: string(n.transport.LocalAddr())}
+	self := fsm.Node{ID: n.cfg.ID, HTTPAddr: n.cfg.HTTPAddr, RaftAddr: string(n.transport.LocalAddr()), Applies: fsm.Applies()}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -182,14 +196,18 @@ func (n *Node) registerLoop() {
 			return
 		case <-tick.C:
 		}
-		if got, ok := n.State().Node(self.ID); ok && got == self {
+		if n.Halted() != nil {
+			n.yieldLeadership()
+			continue
+		}
+		if got, ok := n.State().Node(self.ID); ok && got.Equal(self) {
 			continue
 		}
 		var err error
 		if n.IsLeader() {
 			err = n.register(self)
 		} else if base, lerr := n.leaderURL(); lerr == nil {
-			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr})
+			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, Applies: self.Applies})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _, err = n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)
 			cancel()

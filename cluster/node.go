@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,6 +93,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.Named("cluster"), fsm: fsm.New(), stopped: make(chan struct{})}
+	n.fsm.OnHalt = n.onHalt
 	n.client = newInternalClient(cfg.Links, n.internalTLS(), n.credentialsMayGoTo)
 	n.catchUp.node = n
 
@@ -100,6 +102,10 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
 	}
 	n.store = store
+	if err := checkLogApplies(store); err != nil {
+		store.Close()
+		return nil, refusedDowngrade(err)
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		store.Close()
@@ -122,6 +128,9 @@ func Open(cfg Config) (*Node, error) {
 	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, store, store, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
+		if herr := n.fsm.Halted(); herr != nil {
+			return nil, refusedDowngrade(errors.Unwrap(herr))
+		}
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	switch {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 // EventType numbers are part of the log format: explicit and never reused.
@@ -53,11 +55,11 @@ var events = []eventRow{
 	{UserEnabledSet, mayRevoke, security + "user/set_enabled", versions(on(applyUserEnabledSetV1))},
 	{UserPasswordChanged, mayRevoke, security + "user/change_password", versions(on(applyUserPasswordChangedV1))},
 	{RolePut, mayRevoke, security + "role/put", versions(on(applyRolePutV1))},
-	{RoleDeleted, mayRevoke, security + "role/delete", versions(on(applyRoleDeletedV1))},
+	{RoleDeleted, mayRevoke, security + "role/delete", versions(on(applyRoleDeletedV1), on(applyRoleDeletedV2))},
 	{ElasticBootstrapped, onlyAdds, LeaderOnly, versions(on(applyElasticBootstrappedV1))},
 	{ApplicationPrivilegePut, mayRevoke, security + "privilege/put", versions(on(applyApplicationPrivilegePutV1))},
 	{ApplicationPrivilegeDel, mayRevoke, security + "privilege/delete", versions(on(applyApplicationPrivilegeDelV1))},
-	{NodeRegistered, onlyAdds, LeaderOnly, versions(on(applyNodeRegisteredV1))},
+	{NodeRegistered, onlyAdds, LeaderOnly, versions(on(applyNodeRegisteredV1), on(applyNodeRegisteredV2))},
 	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1))},
 	{APIKeyUpdated, mayRevoke, security + "api_key/update", versions(on(applyAPIKeyUpdatedV1), on(applyAPIKeyUpdatedV2))},
 	{APIKeysInvalidated, mayRevoke, security + "api_key/invalidate", versions(on(applyAPIKeysInvalidatedV1))},
@@ -97,6 +99,7 @@ type version struct {
 	typ    EventType // the payload's own type, checked against its row's
 	number uint8
 	apply  applyFunc
+	name   string // the payload's type name without its version suffix
 }
 
 func versions(v ...version) []version { return v }
@@ -108,7 +111,8 @@ type applyFunc func(s *State, index uint64, payload []byte) (Result, error)
 func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
 	var zero P
 	t, v := zero.EventType()
-	return version{typ: t, number: v, apply: func(s *State, index uint64, body []byte) (Result, error) {
+	name := strings.TrimSuffix(reflect.TypeOf(zero).Name(), fmt.Sprintf("V%d", v))
+	return version{typ: t, number: v, name: name, apply: func(s *State, index uint64, body []byte) (Result, error) {
 		var p P
 		if err := json.Unmarshal(body, &p); err != nil {
 			return Result{}, fmt.Errorf("decode %T: %w", p, err)
@@ -117,25 +121,23 @@ func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
 	}}
 }
 
-type eventKey struct {
-	Type    EventType
-	Version uint8
-}
+// appliers and rows index the table for the apply path and for lookups;
+// names are the event types' names for messages.
+var appliers, rows, names = indexEvents(events)
 
-// appliers and rows index the table for the apply path and for lookups.
-var appliers, rows = indexEvents(events)
-
-func indexEvents(table []eventRow) (map[eventKey]applyFunc, map[EventType]*eventRow) {
-	byKey := map[eventKey]applyFunc{}
+func indexEvents(table []eventRow) (map[EventKey]applyFunc, map[EventType]*eventRow, map[EventType]string) {
+	byKey := map[EventKey]applyFunc{}
 	byType := make(map[EventType]*eventRow, len(table))
+	named := make(map[EventType]string, len(table))
 	for i := range table {
 		r := &table[i]
 		byType[r.typ] = r
 		for _, v := range r.versions {
-			byKey[eventKey{r.typ, v.number}] = v.apply
+			byKey[EventKey{r.typ, v.number}] = v.apply
+			named[r.typ] = v.name
 		}
 	}
-	return byKey, byType
+	return byKey, byType, named
 }
 
 // EventTypes returns every event type of the table, in table order.
@@ -209,7 +211,7 @@ func Decode(b []byte) (EventType, uint8, []byte, error) {
 		return 0, 0, nil, fmt.Errorf("%w: %d bytes is shorter than the header", ErrUnknownEvent, len(b))
 	}
 	t, v := EventType(binary.BigEndian.Uint16(b)), b[2]
-	if _, ok := appliers[eventKey{t, v}]; !ok {
+	if _, ok := appliers[EventKey{t, v}]; !ok {
 		return t, v, nil, fmt.Errorf("%w: type %d version %d", ErrUnknownEvent, t, v)
 	}
 	return t, v, b[headerLen:], nil
@@ -224,7 +226,7 @@ func Validate(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := appliers[eventKey{t, v}](NewState(), 1, body); err != nil {
+	if _, err := appliers[EventKey{t, v}](NewState(), 1, body); err != nil {
 		return fmt.Errorf("event %d v%d: %w", t, v, err)
 	}
 	return nil

@@ -13,10 +13,10 @@ import (
 // validates and applies with the same result, and that encoding is a
 // fixed point.
 func FuzzEventDecode(f *testing.F) {
-	payloadTypes := map[eventKey]reflect.Type{}
+	payloadTypes := map[EventKey]reflect.Type{}
 	for _, p := range sampleEvents() {
 		t, v := p.EventType()
-		payloadTypes[eventKey{t, v}] = reflect.TypeOf(p)
+		payloadTypes[EventKey{t, v}] = reflect.TypeOf(p)
 		f.Add(MustEncode(p))
 	}
 	for _, seed := range [][]byte{
@@ -59,7 +59,7 @@ func FuzzEventDecode(f *testing.F) {
 		if verr != nil {
 			return
 		}
-		pt, ok := payloadTypes[eventKey{typ, ver}]
+		pt, ok := payloadTypes[EventKey{typ, ver}]
 		if !ok {
 			t.Fatalf("event %d v%d validates but has no sample", typ, ver)
 		}

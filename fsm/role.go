@@ -62,6 +62,15 @@ type RoleDeletedV1 struct {
 // EventType implements Payload.
 func (RoleDeletedV1) EventType() (EventType, uint8) { return RoleDeleted, 1 }
 
+// RoleDeletedV2 removes several roles at once (bulk delete roles), all or
+// none visible: one entry, one result per name in Items.
+type RoleDeletedV2 struct {
+	Names []string `json:"names"`
+}
+
+// EventType implements Payload.
+func (RoleDeletedV2) EventType() (EventType, uint8) { return RoleDeleted, 2 }
+
 func applyRolePutV1(s *State, index uint64, p RolePutV1) Result {
 	_, exists := s.roles[p.Name]
 	s.roles[p.Name] = &Role{Name: p.Name, Descriptor: p.Descriptor, ModIndex: index}
@@ -73,6 +82,17 @@ func applyRolePutV1(s *State, index uint64, p RolePutV1) Result {
 
 func applyRoleDeletedV1(s *State, _ uint64, p RoleDeletedV1) Result {
 	return deleteFrom(s.roles, p.Name)
+}
+
+func applyRoleDeletedV2(s *State, _ uint64, p RoleDeletedV2) Result {
+	res := Result{Status: NotFound, Items: make(map[string]Status, len(p.Names))}
+	for _, name := range p.Names {
+		res.Items[name] = deleteFrom(s.roles, name).Status
+		if res.Items[name] == Deleted {
+			res.Status = Deleted
+		}
+	}
+	return res
 }
 
 // Role returns the stored role with that name (immutable).

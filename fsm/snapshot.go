@@ -137,10 +137,14 @@ type snapshotMeta struct {
 	// sizes its tables once (version 2; a hint, capped, not trusted).
 	APIKeys int `json:"api_keys,omitempty"`
 	Tokens  int `json:"tokens,omitempty"`
+	// Events is the highest version of each event type the state has
+	// applied; a build that lacks one refuses the snapshot (NewerEventsError).
+	Events EventVersions `json:"events,omitempty"`
 }
 
 func captureMeta(s *State) recordWriter {
-	m := snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: s.apiKeys.len(), Tokens: s.tokens.len()}
+	m := snapshotMeta{AppliedIndex: s.applied.Load(), ClusterID: s.meta.ClusterID, APIKeys: s.apiKeys.len(), Tokens: s.tokens.len(),
+		Events: maps.Clone(s.meta.events)}
 	return func(sw *snapshotWriter) { sw.record(recMeta, m) }
 }
 
@@ -151,6 +155,9 @@ func restoreMeta(s *State, body []byte, r *restoring) error {
 	}
 	if err := json.Unmarshal(body, &r.meta); err != nil {
 		return err
+	}
+	if lacks := Applies().Lacks(r.meta.Events); len(lacks) > 0 {
+		return &NewerEventsError{Lacks: lacks}
 	}
 	r.metaRead = true
 	s.apiKeys = newAPIKeyTable(min(max(r.meta.APIKeys, 0), maxSizeHint))
@@ -337,7 +344,7 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 			if _, err := io.ReadFull(hr.r, got); err != nil || !bytes.Equal(got, want) {
 				return 0, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
 			}
-			s.meta.ClusterID = r.meta.ClusterID
+			s.meta.ClusterID, s.meta.events = r.meta.ClusterID, r.meta.Events
 			return r.meta.AppliedIndex, nil
 		}
 		n, err := binary.ReadUvarint(hr)
@@ -355,6 +362,9 @@ func (s *State) readSnapshot(hr *hashingReader) (uint64, error) {
 			return 0, fmt.Errorf("%w: record kind %d: unknown record kind", ErrBadSnapshot, kind)
 		}
 		if err := restore(s, body, r); err != nil {
+			if newer, ok := errors.AsType[*NewerEventsError](err); ok {
+				return 0, newer
+			}
 			return 0, fmt.Errorf("%w: record kind %d: %v", ErrBadSnapshot, kind, err)
 		}
 	}

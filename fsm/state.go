@@ -55,6 +55,28 @@ func newContents() contents {
 // clusterMeta is state about the cluster itself.
 type clusterMeta struct {
 	ClusterID string `json:"cluster_id"`
+	// events is the highest version of each event type applied to this
+	// state: a build that lacks one of them must not take the state over.
+	events EventVersions
+}
+
+// saw records that version v of type t was applied.
+func (m *clusterMeta) saw(t EventType, v uint8) {
+	if m.events[t] >= v {
+		return
+	}
+	if m.events == nil {
+		m.events = EventVersions{}
+	}
+	m.events[t] = v
+}
+
+// EventsApplied is the highest version of each event type applied to this
+// state (carried over through snapshots).
+func (s *State) EventsApplied() EventVersions {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return maps.Clone(s.meta.events)
 }
 
 // ClusterID is the cluster's id, set when it was bootstrapped.

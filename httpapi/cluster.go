@@ -45,6 +45,9 @@ type Cluster interface {
 	// RequirePeer admits only other nodes where they prove it by
 	// certificate (transport TLS), and everyone otherwise.
 	RequirePeer(h http.Handler) http.Handler
+	// Halted says why this node stopped applying the log (an event of a
+	// newer build), or nil: a halted node answers every request with 503.
+	Halted() error
 }
 
 // Member is one node of the cluster as this node sees it.

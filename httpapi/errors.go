@@ -137,6 +137,10 @@ type (
 		error
 		TooLarge()
 	}
+	eventNotSupported interface { // some members cannot apply the event yet
+		error
+		EventNotSupported()
+	}
 )
 
 // fromBelow translates such an error into one of this package's kinds, or
@@ -150,6 +154,11 @@ func fromBelow(err error) (error, bool) {
 	}
 	if _, ok := errors.AsType[unavailable](err); ok {
 		return &authn.Error{Kind: authn.Unavailable, Reason: "the cluster could not commit the write"}, true
+	}
+	if ns, ok := errors.AsType[eventNotSupported](err); ok {
+		// As Elasticsearch refuses a feature not every node of a mixed
+		// cluster has: an illegal argument, named.
+		return &authn.Error{Kind: authn.Invalid, Reason: ns.Error()}, true
 	}
 	if tl, ok := errors.AsType[tooLarge](err); ok {
 		return &httpError{status: http.StatusRequestEntityTooLarge, typ: "content_too_long_exception", reason: tl.Error()}, true

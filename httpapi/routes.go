@@ -62,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/user/{username}/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
 
 	api("/_security/role", s.handleGetRoles, http.MethodGet)
+	api("/_security/role", s.handleBulkDeleteRoles, http.MethodDelete)
+	api("/_security/role/", s.handleBulkDeleteRoles, http.MethodDelete)
 	api("/_security/role/{name}", s.handleGetRoles, http.MethodGet)
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
 	api("/_security/role/{name}", s.handleDeleteRole, http.MethodDelete)
@@ -95,7 +97,20 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
 
-	return s.common(r)
+	return s.common(s.unlessHalted(r))
+}
+
+// unlessHalted refuses every request, the internal ones included, on a
+// node that stopped applying the log: its state is behind the cluster's
+// for good, and its peers must treat it as gone (fence it).
+func (s *Server) unlessHalted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.cluster.Halted(); err != nil {
+			s.writeError(w, r, &authn.Error{Kind: authn.Unavailable, Reason: err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // common sets what every response carries and refuses bodies in a media

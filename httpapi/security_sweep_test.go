@@ -167,6 +167,7 @@ func sweepRoutes() []sweepRoute {
 		{method: "GET", path: "/_security/role/superuser", allow: swReadSec, read: true},
 		{method: "PUT", path: "/_security/role/sw_monitor", body: `{"cluster":["all"]}`, allow: swSec},
 		{method: "DELETE", path: "/_security/role/sw_monitor", allow: swSec},
+		{method: "DELETE", path: "/_security/role", body: `{"names":["sw_nothing"]}`, allow: swSec},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"client_credentials"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"password","username":"elastic","password":"` + testcluster.ElasticPassword + `"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "DELETE", path: "/_security/oauth2/token", body: `{"username":"elastic"}`, allow: []string{"manage_token", "manage_security"}},

@@ -68,6 +68,8 @@ func (a *clusterAPI) Internal() (string, []string, http.Handler) {
 
 func (a *clusterAPI) RequirePeer(h http.Handler) http.Handler { return a.node.RequirePeer(h) }
 
+func (a *clusterAPI) Halted() error { return a.node.Halted() }
+
 // maxVotingExclusions is Elasticsearch's cluster.max_voting_config_exclusions
 // default: here an exclusion removes the member from the configuration.
 const maxVotingExclusions = 10

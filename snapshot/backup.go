@@ -154,6 +154,9 @@ func Read(r io.Reader) (Header, *fsm.State, error) {
 type Restorer interface {
 	State() *fsm.State
 	RestoreSnapshot(r io.Reader, size int64) error
+	// CanRestore refuses a state built with event versions some member
+	// does not apply yet (during a rolling upgrade).
+	CanRestore(built fsm.EventVersions) error
 }
 
 // Restore checks a backup and installs its state into the cluster, keeping
@@ -161,6 +164,9 @@ type Restorer interface {
 func Restore(n Restorer, r io.Reader) (Header, error) {
 	hdr, st, err := Read(r)
 	if err != nil {
+		return hdr, err
+	}
+	if err := n.CanRestore(st.EventsApplied()); err != nil {
 		return hdr, err
 	}
 	st.AdoptCluster(n.State())
