@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -64,6 +65,9 @@ type Config struct {
 	RaftMaxConnections int
 	// Links connects the node to its peers; nil is the network as it is.
 	Links Links
+	// Observer hears forwards, catch-ups, confirmations, snapshots and
+	// restores (the metrics); nil hears nothing.
+	Observer Observer
 }
 
 // Node is one Raft member and the state machine it drives.
@@ -81,6 +85,8 @@ type Node struct {
 	health    *healthProbe
 	stopOnce  sync.Once
 	stopped   chan struct{}
+	// leaderChanges counts the leaders this node has seen elected.
+	leaderChanges atomic.Uint64
 }
 
 // Open starts a node with its data under cfg.DataDir. A data dir with Raft
@@ -119,7 +125,7 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, store, store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), observedFSM{FSM: n.fsm, obs: cfg.Observer}, store, store, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
@@ -146,6 +152,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s holds no cluster state: start with --bootstrap or --join", cfg.DataDir)
 	}
 	n.health = newHealthProbe(n)
+	n.countLeaderChanges()
 	go n.registerLoop()
 	return n, nil
 }
@@ -186,6 +193,9 @@ func setDefaults(cfg *Config) {
 	if cfg.Links == nil {
 		cfg.Links = &directLinks{}
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 }
 
 func (n *Node) raftConfig() *raft.Config {
@@ -205,6 +215,8 @@ func (n *Node) raftConfig() *raft.Config {
 		c.TrailingLogs = n.cfg.TrailingLogs
 	}
 	c.BatchApplyCh = true
+	// Raft's metrics name a peer by a label, not also in the metric's name.
+	c.NoLegacyTelemetry = true
 	c.MaxAppendEntries = 512
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenstore/tokenstore/authn"
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/metrics"
 )
 
 // The cluster node is what authn proposes through, and authn is what the
@@ -62,6 +63,7 @@ type Node struct {
 	listener net.Listener
 	cluster  *cluster.Node
 	authn    *authn.Service
+	metrics  *metrics.Metrics
 	http     *http.Server
 	done     chan error
 	// stopBackground ends the purges and the file watcher.
@@ -101,6 +103,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
 	n.listener = cluster.LimitListener(raw, n.settings.net.httpMaxConns, n.log, "http")
+	n.openMetrics()
 	if n.cluster, err = cluster.Open(n.clusterConfig()); err != nil {
 		n.listener.Close()
 		return nil, err
@@ -110,6 +113,7 @@ func Open(cfg Config) (*Node, error) {
 		n.listener.Close()
 		return nil, err
 	}
+	n.watchMetrics()
 	n.startBackground()
 	n.serve()
 	return n, nil
@@ -127,7 +131,7 @@ func (n *Node) clusterConfig() cluster.Config {
 		Transport: n.tls.transport, HTTPTLS: n.tls.server != nil, HTTPCAs: n.tls.httpCAs,
 		JoinCredential: cfg.JoinCredential, InsecurePeers: s.net.allowInsecure,
 		RaftHandshakeTimeout: s.net.raftHandshake, RaftMaxConnections: s.net.raftMaxConns,
-		Links: cfg.Links,
+		Links: cfg.Links, Observer: n.metrics.Cluster(),
 	}
 }
 
@@ -151,6 +155,7 @@ func (n *Node) authnConfig() authn.Config {
 	// With transport TLS only members reach the internal endpoints, and
 	// they throttled their clients already.
 	ac.PeersAuthenticated = n.tls.transport != nil
+	ac.Observers = append(ac.Observers, n.metrics.Authn())
 	return ac
 }
 
@@ -174,6 +179,7 @@ func (n *Node) serve() {
 		ClusterName: n.settings.clusterName, TokensEnabled: n.settings.authn.TokensEnabled,
 		APIKeysEnabled: n.settings.authn.APIKeysEnabled, PeersVerified: n.tls.transport != nil,
 		RequestTimeout: n.settings.net.request, StreamTimeout: n.settings.net.stream, Logger: n.cfg.Logger,
+		Metrics: n.metrics.Handler(), Requests: n.metrics.Requests(),
 	})
 	n.http = newHTTPServer(api.Handler(), n.settings.net, n.log)
 	n.warnPlainText()
