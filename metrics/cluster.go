@@ -109,7 +109,7 @@ func failed(err error) int {
 
 // raftCollector reads the node's Raft member at scrape time.
 type raftCollector struct {
-	status func() cluster.RaftStatus
+	status                                                  func() cluster.RaftStatus
 	isLeader, term, commit, applied, last, contact, changes *prometheus.Desc
 }
 

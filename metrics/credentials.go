@@ -38,7 +38,7 @@ var stateNames = [...]string{"valid", "expired", "invalidated", "disabled"}
 
 // census is the counts of one scrape: for each kind, the states it has.
 type census struct {
-	users, apiKeys, access, refresh          [len(stateNames)]int
+	users, apiKeys, access, refresh         [len(stateNames)]int
 	roles, serviceTokens, fileServiceTokens int
 }
 

@@ -18,15 +18,19 @@ type httpMetrics struct {
 
 var _ httpapi.RequestObserver = (*httpMetrics)(nil)
 
-// classes are the status class labels, indexed by status/100.
-var classes = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+// classes are the status class labels, indexed by status/100 - 1.
+var classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// httpBuckets span a cached authentication to a write waiting out a
+// failover, coarser than an authentication's: every route has them.
+var httpBuckets = []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 30}
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "http_requests_total",
 			Help: "HTTP requests answered, by route template and status class."}, []string{"route", "code"}),
 		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "http_request_duration_seconds",
-			Help: "Time to answer an HTTP request, by route template.", Buckets: latencyBuckets}, []string{"route"}),
+			Help: "Time to answer an HTTP request, by route template.", Buckets: httpBuckets}, []string{"route"}),
 		unavailable: map[string]prometheus.Counter{},
 	}
 	unavailable := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "unavailable_answers_total",
@@ -49,11 +53,7 @@ func (m *httpMetrics) Route(template string) func(int, time.Duration) {
 	}
 	took := m.durations.WithLabelValues(template)
 	return func(status int, d time.Duration) {
-		c := status / 100
-		if c < 1 || c >= len(classes) {
-			c = 0
-		}
-		byClass[c].Inc()
+		byClass[min(max(status/100-1, 0), len(classes)-1)].Inc()
 		took.Observe(d.Seconds())
 	}
 }
