@@ -130,6 +130,7 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	n.countLeaderChanges()
 	switch {
 	case hasState:
 		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)
@@ -152,7 +153,6 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s holds no cluster state: start with --bootstrap or --join", cfg.DataDir)
 	}
 	n.health = newHealthProbe(n)
-	n.countLeaderChanges()
 	go n.registerLoop()
 	return n, nil
 }

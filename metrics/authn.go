@@ -45,7 +45,9 @@ type authnMetrics struct {
 	latency  [len(schemes)]prometheus.Observer
 	internal [nResults]prometheus.Counter
 	authz    [2]prometheus.Counter // denied, granted
-	writes   [maxEventType + 1][len(writeResults)]prometheus.Counter
+	// writes is indexed by event type (every payload is of a type this
+	// build knows: fsm.EventTypes).
+	writes [][len(writeResults)]prometheus.Counter
 	ack      prometheus.Observer
 }
 
@@ -59,7 +61,7 @@ var latencyBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .0
 var writeBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 func newAuthnMetrics(reg prometheus.Registerer) *authnMetrics {
-	m := &authnMetrics{}
+	m := &authnMetrics{writes: make([][len(writeResults)]prometheus.Counter, maxEventType+1)}
 	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "authentications_total",
 		Help: "Authentication attempts this node judged for its clients, by scheme and result."}, []string{"scheme", "result"})
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "authentication_duration_seconds",
@@ -67,7 +69,7 @@ func newAuthnMetrics(reg prometheus.Registerer) *authnMetrics {
 	internal := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "internal_authentications_total",
 		Help: "Credentials checked for another node (a forwarded write's, a join's), by result; that node counted its client's attempt."}, []string{"result"})
 	authz := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "authorizations_total",
-		Help: "Cluster actions checked for a caller, by result."}, []string{"result"})
+		Help: "Cluster actions checked for this node's clients, by result."}, []string{"result"})
 	writes := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "writes_total",
 		Help: "Writes proposed for clients on this node, by event and result."}, []string{"event", "result"})
 	ack := prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "write_ack_duration_seconds",
@@ -83,8 +85,8 @@ func newAuthnMetrics(reg prometheus.Registerer) *authnMetrics {
 		m.internal[r] = internal.WithLabelValues(authn.AuthResult(r).String())
 	}
 	m.authz[0], m.authz[1] = authz.WithLabelValues("denied"), authz.WithLabelValues("granted")
-	for t := range m.writes {
-		name := eventName(fsm.EventType(t))
+	for _, t := range fsm.EventTypes() {
+		name := eventName(t)
 		for r, result := range writeResults {
 			m.writes[t][r] = writes.WithLabelValues(name, result)
 		}
@@ -106,18 +108,20 @@ func (m *authnMetrics) Authenticated(o authn.AuthOutcome) {
 	m.latency[s].Observe(o.Took.Seconds())
 }
 
-func (m *authnMetrics) Authorized(_ authn.Caller, _ string, granted bool) {
-	if granted {
+func (m *authnMetrics) Authorized(c authn.Caller, _ string, granted bool) {
+	switch {
+	case c.Internal(): // the forwarding node checked it for its client
+	case granted:
 		m.authz[1].Inc()
-	} else {
+	default:
 		m.authz[0].Inc()
 	}
 }
 
 func (m *authnMetrics) Wrote(_ authn.Caller, p fsm.Payload, _ fsm.Result, err error, took time.Duration) {
 	t, _ := p.EventType()
-	if int(t) > maxEventType {
-		t = 0
+	if t > maxEventType || m.writes[t][0] == nil {
+		return
 	}
 	m.writes[t][writeResult(err)].Inc()
 	if err == nil {

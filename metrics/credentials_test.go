@@ -72,3 +72,15 @@ func BenchmarkCredentialScrape(b *testing.B) {
 		}
 	}
 }
+
+// TestEveryEventHasALabel: a new event needs its row in eventNames.
+func TestEveryEventHasALabel(t *testing.T) {
+	seen := map[string]bool{}
+	for _, typ := range fsm.EventTypes() {
+		name, ok := eventNames[typ]
+		if !ok || seen[name] {
+			t.Errorf("event type %d: label %q (missing or shared); add its row to eventNames", typ, name)
+		}
+		seen[name] = true
+	}
+}

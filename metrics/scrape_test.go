@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -165,7 +166,7 @@ func TestScrapeCountsTheWorkload(t *testing.T) {
 		if i == f {
 			continue
 		}
-		for _, r := range served[:2] {
+		for _, r := range slices.Concat(served[:2], served[4:6]) {
 			if got := after[i].value(r.name, r.labels...) - before[i].value(r.name, r.labels...); got != 0 {
 				t.Errorf("node %d (did not serve the workload) %s%v grew by %v", i, r.name, r.labels, got)
 			}
@@ -196,6 +197,11 @@ func TestScrapeCountsTheWorkload(t *testing.T) {
 			if _, ok := after[i][name]; !ok {
 				t.Errorf("node %d: no %s", i, name)
 			}
+		}
+	}
+	for i := range after {
+		if v := after[i].value("tokenstore_raft_leader_changes_total"); v < 1 {
+			t.Errorf("node %d has seen %v leaders elected", i, v)
 		}
 	}
 	if leaders != 1 {

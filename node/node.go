@@ -103,7 +103,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
 	n.listener = cluster.LimitListener(raw, n.settings.net.httpMaxConns, n.log, "http")
-	n.openMetrics()
+	n.metrics = metrics.New()
 	if n.cluster, err = cluster.Open(n.clusterConfig()); err != nil {
 		n.listener.Close()
 		return nil, err
