@@ -67,7 +67,11 @@ func (m *Metrics) Watch(n Node) {
 
 // Handler serves the registry in Prometheus' text format, or OpenMetrics
 // when the scraper asks for it. A collector that fails leaves its metrics
-// out and the rest are served.
+// out and the rest are served. A scrape walks the state once, so at most
+// maxScrapes run at once; more are answered 503.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true,
+		ErrorHandling: promhttp.ContinueOnError, MaxRequestsInFlight: maxScrapes})
 }
+
+const maxScrapes = 4
