@@ -48,7 +48,7 @@ type authnMetrics struct {
 	// writes is indexed by event type (every payload is of a type this
 	// build knows: fsm.EventTypes).
 	writes [][len(writeResults)]prometheus.Counter
-	ack      prometheus.Observer
+	ack    prometheus.Observer
 }
 
 var _ authn.Observer = (*authnMetrics)(nil)
