@@ -4,7 +4,7 @@ BIN      := bin/tokenstore
 PKGS     := ./...
 export CGO_ENABLED ?= 0
 
-.PHONY: build run cluster docker-certs test test-race lint bench fuzz chaos docker-test clean deps nginx chromium
+.PHONY: build run cluster docker-certs test test-race lint bench fuzz chaos docker-test clean deps nginx chromium prometheus
 
 build:
 	$(GO) build -o $(BIN) ./cmd/tokenstore
@@ -42,7 +42,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
 		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-test: deps nginx chromium
+# The metrics test scrapes the cluster with a real Prometheus server
+# (Debian's package), installed here when missing: without it it fails.
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || \
+		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus)
+
+test: deps nginx chromium prometheus
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 10m $(PKGS)
 
@@ -52,13 +58,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: deps
 	$(GO) run $(STATICCHECK) $(PKGS)
 
-test-race: deps nginx chromium
+test-race: deps nginx chromium prometheus
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 # In-process costs, then load runs against real nodes (each run once: they
 # drive a cluster for a fixed time and report their own rates).
 bench: deps nginx chromium
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
+	$(GO) test -run '^$$' -bench 'CredentialScrape' -benchmem ./metrics
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'Mount' -benchmem ./httpapi/console
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi

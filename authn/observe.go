@@ -58,10 +58,17 @@ type AuthOutcome struct {
 }
 
 func resultOf(err error) AuthResult {
+	if err == nil {
+		return AuthSuccess
+	}
+	return failureOf(err)
+}
+
+// failureOf is resultOf for an error; apart, so that the *Error that
+// errors.As moves to the heap is not allocated for a success.
+func failureOf(err error) AuthResult {
 	var e *Error
 	switch {
-	case err == nil:
-		return AuthSuccess
 	case hashRefusal(err):
 		return AuthThrottled
 	case !errors.As(err, &e):

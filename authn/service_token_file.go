@@ -189,3 +189,7 @@ func NewFileServiceTokenSecret() (string, string, error) {
 	hash, err := h.Hash([]byte(secret))
 	return secret, hash, err
 }
+
+// FileTokenCount is how many tokens this node's service_tokens file holds
+// (the metrics' credential gauge).
+func (s *Service) FileTokenCount() int { return len(s.files.current().tokens) }

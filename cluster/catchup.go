@@ -30,7 +30,8 @@ type catchUpRound struct {
 // leader's applied index as of now. On the leader it waits until the
 // leader has applied what was committed before its term. A leader being
 // elected, or not yet known by its address, is waited for.
-func (n *Node) CatchUp(ctx context.Context) error {
+func (n *Node) CatchUp(ctx context.Context) (err error) {
+	defer func(start time.Time) { n.cfg.Observer.CaughtUp(time.Since(start), err) }(time.Now())
 	for {
 		err := n.catchUpOnce(ctx)
 		if err == nil {

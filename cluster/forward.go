@@ -88,7 +88,9 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 			return idx, res, err
 		}
 	}
+	start := time.Now()
 	idx, res, err := n.forward(ctx, event, credential, subject)
+	n.cfg.Observer.Forwarded(time.Since(start), err)
 	if err != nil {
 		return 0, fsm.Result{}, err
 	}

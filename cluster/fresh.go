@@ -190,10 +190,11 @@ func (n *Node) markConfirmed(index uint64) {
 // (or the member is fenced). A node that refuses a credential because of a
 // revocation not yet acknowledged waits for this first: otherwise one node
 // could refuse while another, not there yet, still accepts afterwards.
-func (n *Node) WaitConfirmed(ctx context.Context, index uint64) error {
+func (n *Node) WaitConfirmed(ctx context.Context, index uint64) (err error) {
 	if n.fresh.confirmed.Load() >= index {
 		return nil
 	}
+	defer func(start time.Time) { n.cfg.Observer.ConfirmWaited(time.Since(start), err) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, n.waitBound())
 	defer cancel()
 	if n.IsLeader() {

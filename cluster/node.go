@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -65,6 +66,9 @@ type Config struct {
 	RaftMaxConnections int
 	// Links connects the node to its peers; nil is the network as it is.
 	Links Links
+	// Observer hears forwards, catch-ups, confirmations, snapshots and
+	// restores (the metrics); nil hears nothing.
+	Observer Observer
 }
 
 // Node is one Raft member and the state machine it drives.
@@ -82,6 +86,8 @@ type Node struct {
 	health    *healthProbe
 	stopOnce  sync.Once
 	stopped   chan struct{}
+	// leaderChanges counts the leaders this node has seen elected.
+	leaderChanges atomic.Uint64
 }
 
 // Open starts a node with its data under cfg.DataDir. A data dir with Raft
@@ -125,7 +131,7 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, store, store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), observedFSM{FSM: n.fsm, obs: cfg.Observer}, store, store, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		if herr := n.fsm.Halted(); herr != nil {
@@ -133,6 +139,7 @@ func Open(cfg Config) (*Node, error) {
 		}
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	n.countLeaderChanges()
 	switch {
 	case hasState:
 		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)
@@ -195,6 +202,9 @@ func setDefaults(cfg *Config) {
 	if cfg.Links == nil {
 		cfg.Links = &directLinks{}
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 }
 
 func (n *Node) raftConfig() *raft.Config {
@@ -214,6 +224,8 @@ func (n *Node) raftConfig() *raft.Config {
 		c.TrailingLogs = n.cfg.TrailingLogs
 	}
 	c.BatchApplyCh = true
+	// Raft's metrics name a peer by a label, not also in the metric's name.
+	c.NoLegacyTelemetry = true
 	c.MaxAppendEntries = 512
 	return c
 }

@@ -72,6 +72,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	if status == http.StatusServiceUnavailable {
+		s.countUnavailable(err)
+	}
 	if oe != nil && oe.RetryAfter > 0 {
 		// Whole seconds, rounded up: retrying at the header's time succeeds.
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((oe.RetryAfter+time.Second-1)/time.Second), 10))

@@ -33,7 +33,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.PathPrefix(prefix + "/").Handler(internal)
 
-	r.MatcherFunc(forwardAuthRoute).HandlerFunc(s.handleForwardAuth)
+	r.MatcherFunc(forwardAuthRoute).HandlerFunc(s.handleForwardAuth).Name("forward_auth")
 	api := func(path string, h handlerFunc, methods ...string) {
 		r.Handle(path, s.authenticated(h)).Methods(methods...)
 	}
@@ -47,6 +47,9 @@ func (s *Server) Handler() http.Handler {
 	api("/_tokenstore/backup", s.streaming(s.handleBackup), http.MethodGet)
 	api("/_tokenstore/backup/_restore", s.streaming(s.leaderOnly(s.handleRestore)), http.MethodPost)
 	api("/_tokenstore/stats", s.handleStats, http.MethodGet)
+	if s.cfg.Metrics != nil {
+		api("/_prometheus/metrics", s.handleMetrics, http.MethodGet)
+	}
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 
@@ -97,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
 
+	s.measure(r)
 	return s.common(s.unlessHalted(r))
 }
 

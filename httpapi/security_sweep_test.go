@@ -146,6 +146,7 @@ func sweepRoutes() []sweepRoute {
 		{method: "GET", path: "/_cat/master", allow: swMonitor, read: true},
 		{method: "GET", path: "/_cat/nodes", allow: swMonitor, read: true},
 		{method: "GET", path: "/_tokenstore/stats", allow: swMonitor, read: true},
+		{method: "GET", path: "/_prometheus/metrics", allow: swMonitor, read: true},
 		{method: "POST", path: "/_cluster/voting_config_exclusions?node_names=node-9", allow: []string{"manage"}},
 		{method: "DELETE", path: "/_cluster/voting_config_exclusions", allow: []string{"manage"}, read: true},
 		{method: "GET", path: "/_tokenstore/backup", allow: swSec},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,7 +28,12 @@ type Config struct {
 	// health long poll stays within; StreamTimeout replaces it for backup
 	// and restore.
 	RequestTimeout, StreamTimeout time.Duration
-	Logger                        hclog.Logger
+	// Metrics serves GET /_prometheus/metrics to callers with monitor;
+	// nil serves no such route. Requests hears every answer (the metrics'
+	// HTTP counters); nil hears none.
+	Metrics  http.Handler
+	Requests RequestObserver
+	Logger   hclog.Logger
 }
 
 // ErrLeaderOnly is what a Cluster operation returns on a node that does not

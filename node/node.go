@@ -16,6 +16,7 @@ import (
 	"github.com/tokenstore/tokenstore/authn/audit"
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/metrics"
 )
 
 // The cluster node is what authn proposes through, and authn is what the
@@ -65,6 +66,7 @@ type Node struct {
 	listener net.Listener
 	cluster  *cluster.Node
 	authn    *authn.Service
+	metrics  *metrics.Metrics
 	http     *http.Server
 	audit    *audit.Log // nil unless xpack.security.audit.enabled
 	done     chan error
@@ -105,6 +107,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("listen on http address %s: %w", cfg.HTTPAddr, err)
 	}
 	n.listener = cluster.LimitListener(raw, n.settings.net.httpMaxConns, n.log, "http")
+	n.metrics = metrics.New()
 	if n.cluster, err = cluster.Open(n.clusterConfig()); err != nil {
 		n.listener.Close()
 		return nil, err
@@ -120,6 +123,7 @@ func Open(cfg Config) (*Node, error) {
 		n.listener.Close()
 		return nil, err
 	}
+	n.watchMetrics()
 	n.startBackground()
 	n.serve()
 	return n, nil
@@ -137,7 +141,7 @@ func (n *Node) clusterConfig() cluster.Config {
 		Transport: n.tls.transport, HTTPTLS: n.tls.server != nil, HTTPCAs: n.tls.httpCAs,
 		JoinCredential: cfg.JoinCredential, InsecurePeers: s.net.allowInsecure,
 		RaftHandshakeTimeout: s.net.raftHandshake, RaftMaxConnections: s.net.raftMaxConns,
-		Links: cfg.Links,
+		Links: cfg.Links, Observer: n.metrics.Cluster(),
 	}
 }
 
@@ -162,6 +166,7 @@ func (n *Node) authnConfig() authn.Config {
 	// they throttled their clients already.
 	ac.PeersAuthenticated = n.tls.transport != nil
 	n.observeAudit(&ac)
+	ac.Observers = append(ac.Observers, n.metrics.Authn())
 	return ac
 }
 
@@ -185,6 +190,7 @@ func (n *Node) serve() {
 		ClusterName: n.settings.clusterName, TokensEnabled: n.settings.authn.TokensEnabled,
 		APIKeysEnabled: n.settings.authn.APIKeysEnabled, PeersVerified: n.tls.transport != nil,
 		RequestTimeout: n.settings.net.request, StreamTimeout: n.settings.net.stream, Logger: n.cfg.Logger,
+		Metrics: n.metrics.Handler(), Requests: n.metrics.Requests(),
 	})
 	// The console calls the API in process: its writes are audited too.
 	n.http = newHTTPServer(n.withConsole(n.auditRequests(api.Handler())), n.settings.net, n.log)

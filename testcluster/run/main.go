@@ -5,11 +5,16 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +58,7 @@ func main() {
 	for _, p := range procs {
 		fmt.Printf("  %s  %s\n", p.ID, p.URL())
 	}
+	printScrapeConfig(procs, password, certs, *plain)
 	fmt.Printf("Audit logs: %s\n", filepath.Join(*dir, "node-*", "logs", "tokenstore_audit.json"))
 	if *plain {
 		fmt.Printf("\nTry:  curl -u elastic:%s 'http://127.0.0.1:9200/_cat/nodes?v'\nCtrl-C stops them all.\n\n", password)
@@ -64,4 +70,55 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	stop()
+}
+
+// printScrapeConfig makes an API key that may only monitor and prints the
+// prometheus.yml scrape block for the nodes with it.
+func printScrapeConfig(procs []*testcluster.Process, password, certs string, plain bool) {
+	client, caFile := &http.Client{Timeout: 10 * time.Second}, ""
+	if !plain {
+		caFile, _ = filepath.Abs(filepath.Join(certs, "ca.crt"))
+		pem, err := os.ReadFile(caFile)
+		pool := x509.NewCertPool()
+		if err != nil || !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(os.Stderr, "no scrape block: read %s: %v\n", caFile, err)
+			return
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
+	key, err := monitorKey(client, procs[0].URL(), password)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "no scrape block: %v\n", err)
+		return
+	}
+	var targets []string
+	for _, p := range procs {
+		targets = append(targets, p.HTTPAddr)
+	}
+	fmt.Printf("\nPrometheus scrapes them with this block in prometheus.yml (an API key with the monitor privilege):\n\n%s",
+		testcluster.PrometheusScrapeConfig(targets, key, caFile))
+}
+
+// monitorKey creates the scrape API key, waiting out the first election.
+func monitorKey(client *http.Client, base, password string) (string, error) {
+	var last error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/_security/api_key",
+			strings.NewReader(`{"name":"prometheus","role_descriptors":{"prometheus":{"cluster":["monitor"]}}}`))
+		req.SetBasicAuth("elastic", password)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			continue
+		}
+		var out struct{ Encoded string }
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && err == nil && out.Encoded != "" {
+			return out.Encoded, nil
+		}
+		last = fmt.Errorf("create the scrape API key: %s", resp.Status)
+	}
+	return "", last
 }
