@@ -13,13 +13,20 @@ type healthProbe struct {
 	node     *Node
 	mu       sync.Mutex
 	lastSeen map[string]time.Time
-	since    time.Time // when probing started
+	// lastStatus is each member's last answer to a probe, and when.
+	lastStatus map[string]statusAt
+	since      time.Time // when probing started
+}
+
+type statusAt struct {
+	Status
+	at time.Time
 }
 
 const probeEvery = 500 * time.Millisecond
 
 func newHealthProbe(n *Node) *healthProbe {
-	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}, since: time.Now()}
+	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}, lastStatus: map[string]statusAt{}, since: time.Now()}
 	go h.loop()
 	return h
 }
@@ -62,7 +69,24 @@ func (h *healthProbe) probe(id, url string) {
 	if err != nil || status != http.StatusOK || st.ID != id {
 		return
 	}
-	h.seen(id)
+	h.record(id, st)
+}
+
+// record keeps a member's answer to a probe, which also says it is alive.
+func (h *healthProbe) record(id string, st Status) {
+	h.mu.Lock()
+	now := time.Now()
+	h.lastSeen[id] = now
+	h.lastStatus[id] = statusAt{st, now}
+	h.mu.Unlock()
+}
+
+// last is a member's last answer to a probe and when it came.
+func (h *healthProbe) last(id string) (Status, time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st, ok := h.lastStatus[id]
+	return st.Status, st.at, ok
 }
 
 func (h *healthProbe) seen(id string) {
