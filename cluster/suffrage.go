@@ -19,7 +19,7 @@ import (
 var ErrUnknownMember = errors.New("no such member")
 
 // ErrLastVoter refuses to demote or remove the only voter left.
-var ErrLastVoter = errors.New("the last voter cannot be demoted")
+var ErrLastVoter = errors.New("the last voter cannot be demoted or removed")
 
 func (n *Node) addToConfiguration(id, raftAddr string, nonVoter bool) error {
 	sid, addr := raft.ServerID(id), raft.ServerAddress(raftAddr)
@@ -110,4 +110,23 @@ func (n *Node) describe(m *Member) {
 		return
 	}
 	m.LastContact, m.Applied, m.Version = time.Since(at), st.Applied, st.Version
+}
+
+// RemoveMember takes a member, voter or not, out of the configuration; the
+// last voter stays. It comes back only by joining again.
+func (n *Node) RemoveMember(id string) error {
+	if !n.IsLeader() {
+		return ErrNoLeader
+	}
+	s, voters, err := n.server(id)
+	if err != nil {
+		return err
+	}
+	if s.Suffrage == raft.Voter && voters <= 1 {
+		return fmt.Errorf("%w: [%s]", ErrLastVoter, id)
+	}
+	if err := n.RemoveVoter(id); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
 }

@@ -47,6 +47,10 @@ func (s *Server) Handler() http.Handler {
 	api("/_tokenstore/backup", s.streaming(s.handleBackup), http.MethodGet)
 	api("/_tokenstore/backup/_restore", s.streaming(s.leaderOnly(s.handleRestore)), http.MethodPost)
 	api("/_tokenstore/stats", s.handleStats, http.MethodGet)
+	api("/_tokenstore/cluster", s.handleMembership, http.MethodGet)
+	api("/_tokenstore/cluster/{id}/_promote", s.changeMember(Promote), http.MethodPost)
+	api("/_tokenstore/cluster/{id}/_demote", s.changeMember(Demote), http.MethodPost)
+	api("/_tokenstore/cluster/{id}", s.changeMember(Remove), http.MethodDelete)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 
