@@ -18,6 +18,9 @@ import (
 // ErrUnknownMember is returned for an id that is not in the configuration.
 var ErrUnknownMember = errors.New("no such member")
 
+// ErrMemberDown refuses to promote a member that does not answer.
+var ErrMemberDown = errors.New("the member has not answered recently")
+
 // ErrLastVoter refuses to demote or remove the only voter left.
 var ErrLastVoter = errors.New("the last voter cannot be demoted or removed")
 
@@ -59,8 +62,9 @@ func (n *Node) server(id string) (raft.Server, int, error) {
 }
 
 // Promote makes a non-voter a voter; promoting a voter changes nothing.
-// Only the leader can (ErrNoLeader elsewhere). Raft adds the voter once it
-// has the log, so the quorum never waits for a member that is far behind.
+// Only the leader can (ErrNoLeader elsewhere). The change takes effect at
+// once, so only a member that answers now is promoted: a dead one would
+// count toward the quorum without being able to vote.
 func (n *Node) Promote(id string) error {
 	if !n.IsLeader() {
 		return ErrNoLeader
@@ -68,6 +72,9 @@ func (n *Node) Promote(id string) error {
 	s, _, err := n.server(id)
 	if err != nil || s.Suffrage == raft.Voter {
 		return err
+	}
+	if !n.health.alive(id) {
+		return fmt.Errorf("%w: [%s]", ErrMemberDown, id)
 	}
 	if err := n.raft.AddVoter(s.ID, s.Address, 0, 10*time.Second).Error(); err != nil {
 		return fmt.Errorf("%w: promote %s: %v", ErrUnavailable, id, err)

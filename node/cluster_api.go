@@ -135,6 +135,8 @@ func (a *clusterAPI) ChangeMember(c authn.Caller, id string, change httpapi.Memb
 	case errors.Is(err, cluster.ErrUnknownMember):
 		return &authn.Error{Kind: authn.NotFound, Type: "resource_not_found_exception",
 			Reason: fmt.Sprintf("no member [%s] in the cluster", authn.Clip(id, 256))}
+	case errors.Is(err, cluster.ErrMemberDown):
+		return illegalArgument(fmt.Sprintf("cannot promote [%s]: it has not answered the leader recently", authn.Clip(id, 256)))
 	case errors.Is(err, cluster.ErrLastVoter):
 		return illegalArgument(fmt.Sprintf("cannot %s [%s]: it is the last voter", change, authn.Clip(id, 256)))
 	case err != nil:
