@@ -15,6 +15,9 @@ type healthProbe struct {
 	lastSeen map[string]time.Time
 	// lastStatus is each member's last answer to a probe, and when.
 	lastStatus map[string]statusAt
+	// firstKnown is when this node first met each member in the
+	// configuration (or was first asked about it).
+	firstKnown map[string]time.Time
 	since      time.Time // when probing started
 }
 
@@ -26,7 +29,7 @@ type statusAt struct {
 const probeEvery = 500 * time.Millisecond
 
 func newHealthProbe(n *Node) *healthProbe {
-	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}, lastStatus: map[string]statusAt{}, since: time.Now()}
+	h := &healthProbe{node: n, lastSeen: map[string]time.Time{}, lastStatus: map[string]statusAt{}, firstKnown: map[string]time.Time{}, since: time.Now()}
 	go h.loop()
 	return h
 }
@@ -52,6 +55,7 @@ func (h *healthProbe) loop() {
 		}
 		for _, s := range f.Configuration().Servers {
 			id := string(s.ID)
+			h.know(id)
 			node, ok := h.node.State().Node(id)
 			if !ok || id == h.node.cfg.ID {
 				continue
@@ -95,16 +99,39 @@ func (h *healthProbe) seen(id string) {
 	h.mu.Unlock()
 }
 
+// know notes when this node first met a member.
+func (h *healthProbe) know(id string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	first, ok := h.firstKnown[id]
+	if !ok {
+		first = time.Now()
+		h.firstKnown[id] = first
+	}
+	return first
+}
+
 // fenced reports whether a member has not answered for so long that its
 // read lease has surely run out: the lease counts from the member's last
 // contact with the leader, which is at most a probe period after its last
-// answer here (or after this node started probing).
+// answer here (or after this node started probing, or first met the
+// member: one that joined a moment ago, not yet probed or even registered,
+// may already answer from its state).
 func (h *healthProbe) fenced(id string) bool {
+	first := h.know(id)
 	h.mu.Lock()
-	last, ok := h.lastSeen[id]
+	last := h.lastSeen[id]
 	h.mu.Unlock()
-	if !ok || last.Before(h.since) {
-		last = h.since
-	}
+	last = latest(last, h.since, first)
 	return time.Since(last) > h.node.fenceAfter()
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
