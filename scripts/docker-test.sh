@@ -43,7 +43,7 @@ wait_for() { # description, then a command that must succeed
 }
 green5() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"green".*"number_of_nodes":5'; }
 wait_for "cluster green with 5 nodes" green5
-two_non_voters() { [ "$(curl -fsS -u "$auth" "$url/_cat/nodes?h=node.role" | grep -c '^d$')" = 2 ]; }
+two_non_voters() { [ "$(curl -fsS -u "$auth" "$url/_cat/nodes?format=json" | grep -o '"node.role":"d"' | wc -l)" = 2 ]; }
 wait_for "_cat/nodes shows two non-voters (role d)" two_non_voters
 if command curl -fsS -u "$auth" "http://127.0.0.1:$port/" >/dev/null 2>&1; then echo "FAILED: plain HTTP answered"; exit 1; fi
 echo "ok: plain HTTP refused"
