@@ -211,9 +211,11 @@ func (n *Node) RemoveVoter(id string) error {
 	if !n.IsLeader() {
 		return ErrNoLeader
 	}
+	n.removed.note(id) // before: a revocation confirmed meanwhile must wait for it
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
 		return fmt.Errorf("remove voter %s: %w", id, err)
 	}
+	n.removed.note(id)
 	n.log.Info("removed voter", "id", id)
 	return nil
 }

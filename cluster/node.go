@@ -84,6 +84,7 @@ type Node struct {
 	catchUp   catchUp
 	fresh     freshness
 	health    *healthProbe
+	removed   removedMembers
 	stopOnce  sync.Once
 	stopped   chan struct{}
 }

@@ -195,3 +195,24 @@ func answersUntilLeaseRunsOut(c *testcluster.Cluster, nv int, valid, revoked str
 	}
 	return nil
 }
+
+// A non-voter removed while it runs gets no more entries but may answer
+// from its state until its lease runs out: a revocation acknowledged just
+// after the removal waits for that, so the removed node never accepts the
+// revoked key afterwards.
+func TestRevocationWaitsOutARemovedNonVoter(t *testing.T) {
+	t.Parallel() // mostly waiting out a lease
+	c := testcluster.New(t, 3, testcluster.Options{NonVoters: 1})
+	nv := 3
+	id, auth := createKey(t, c, nv, "removed")
+	if got := keyStatus(c, nv, auth); got != http.StatusOK {
+		t.Fatalf("non-voter: got %d, want 200", got)
+	}
+	if r := c.Do(c.Leader(), http.MethodDelete, "/_tokenstore/cluster/"+c.ID(nv), testcluster.Elastic, nil); r.Status != http.StatusOK {
+		t.Fatalf("remove the non-voter: got %d %s", r.Status, r.Body)
+	}
+	invalidateKey(t, c, c.Leader(), id)
+	if got := keyStatus(c, nv, auth); got == http.StatusOK {
+		t.Fatalf("removed non-voter accepted a key whose invalidation was acknowledged")
+	}
+}

@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -136,4 +138,53 @@ func (n *Node) RemoveMember(id string) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// removedMembers remembers, on the leader that removed them, the members it
+// took out of the configuration within the last fence period. A removed
+// member that still runs gets no more entries but may answer from its
+// state until its lease runs out, so a revocation is acknowledged only
+// once that has surely happened (confirmApplied waits for it).
+type removedMembers struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// note records a removal now (again on commit, so the later time counts).
+func (r *removedMembers) note(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.at == nil {
+		r.at = map[string]time.Time{}
+	}
+	r.at[id] = time.Now()
+}
+
+// within returns the members removed less than d ago, and forgets older
+// removals.
+func (r *removedMembers) within(d time.Duration) map[string]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]time.Time{}
+	for id, at := range r.at {
+		if time.Since(at) >= d {
+			delete(r.at, id)
+			continue
+		}
+		out[id] = at
+	}
+	return out
+}
+
+// waitRemovedFenced waits until a member removed at `at` has surely stopped
+// answering from its state: it has had no entry from a leader since.
+func (n *Node) waitRemovedFenced(ctx context.Context, id string, at time.Time) error {
+	select {
+	case <-time.After(time.Until(at.Add(n.fenceAfter()))):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: removed member %s may still answer: %v", ErrUnavailable, id, ctx.Err())
+	case <-n.stopped:
+		return fmt.Errorf("%w: node stopped", ErrUnavailable)
+	}
 }
