@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,14 +20,14 @@ func createKey(t *testing.T, c *testcluster.Cluster, i int, name string) (string
 	if r.Status != http.StatusOK {
 		t.Fatalf("create key %s via node %d: got %d %s", name, i, r.Status, r.Body)
 	}
-	var k struct{ ID, APIKey string }
-	if err := json.Unmarshal(r.Body, &struct {
-		ID     *string `json:"id"`
-		APIKey *string `json:"api_key"`
-	}{&k.ID, &k.APIKey}); err != nil {
-		t.Fatal(err)
+	var k struct {
+		ID      string `json:"id"`
+		Encoded string `json:"encoded"`
 	}
-	return k.ID, "ApiKey " + base64.StdEncoding.EncodeToString([]byte(k.ID+":"+k.APIKey))
+	if err := json.Unmarshal(r.Body, &k); err != nil || k.Encoded == "" {
+		t.Fatalf("create key %s: %v: %s", name, err, r.Body)
+	}
+	return k.ID, "ApiKey " + k.Encoded
 }
 
 // keyStatus is the status node i answers an authentication with the key.
