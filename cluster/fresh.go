@@ -137,9 +137,9 @@ func (n *Node) confirmApplied(ctx context.Context, index uint64) error {
 		}
 	}
 	// Members removed a moment ago may still answer until their lease ends.
-	for id, at := range n.removed.within(n.fenceAfter()) {
+	for _, id := range n.removed.within(n.fenceAfter()) {
 		if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
-			wait(func() error { return n.waitRemovedFenced(ctx, id, at) })
+			wait(func() error { return n.waitRemovedFenced(ctx, id) })
 		}
 	}
 	wg.Wait()

@@ -124,6 +124,16 @@ func TestWritesGoOnWithoutTheNonVoters(t *testing.T) {
 			t.Fatalf("voter %d after the invalidation: got %d, want 401", i, got)
 		}
 	}
+	// The dead members are removed, one through Elasticsearch's path.
+	if r := c.Do(leader, http.MethodPost, "/_cluster/voting_config_exclusions?node_names="+c.ID(3), testcluster.Elastic, nil); r.Status != http.StatusOK {
+		t.Fatalf("voting exclusion of a dead non-voter: got %d %s", r.Status, r.Body)
+	}
+	if r := c.Do((leader+1)%3, http.MethodDelete, "/_tokenstore/cluster/"+c.ID(4), testcluster.Elastic, nil); r.Status != http.StatusOK {
+		t.Fatalf("remove a dead non-voter: got %d %s", r.Status, r.Body)
+	}
+	c.WaitForMembers(3, 0, 10*time.Second)
+	id, _ = createKey(t, c, leader, "after-removal")
+	invalidateKey(t, c, leader, id)
 }
 
 // Acceptance 2, second half: two voters of three down stop writes, while

@@ -162,29 +162,33 @@ func (r *removedMembers) note(id string) {
 
 // within returns the members removed less than d ago, and forgets older
 // removals.
-func (r *removedMembers) within(d time.Duration) map[string]time.Time {
+func (r *removedMembers) within(d time.Duration) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]time.Time{}
+	var out []string
 	for id, at := range r.at {
 		if time.Since(at) >= d {
 			delete(r.at, id)
 			continue
 		}
-		out[id] = at
+		out = append(out, id)
 	}
 	return out
 }
 
-// waitRemovedFenced waits until a member removed at `at` has surely stopped
-// answering from its state: it has had no entry from a leader since.
-func (n *Node) waitRemovedFenced(ctx context.Context, id string, at time.Time) error {
-	select {
-	case <-time.After(time.Until(at.Add(n.fenceAfter()))):
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: removed member %s may still answer: %v", ErrUnavailable, id, ctx.Err())
-	case <-n.stopped:
-		return fmt.Errorf("%w: node stopped", ErrUnavailable)
+// waitRemovedFenced waits until a removed member has surely stopped
+// answering from its state: it gets no entries since its removal, so that
+// is once it has not answered this node's probes for longer than its lease
+// could last (at once for a member that was dead already).
+func (n *Node) waitRemovedFenced(ctx context.Context, id string) error {
+	for !n.health.fenced(id) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: removed member %s may still answer: %v", ErrUnavailable, id, ctx.Err())
+		case <-n.stopped:
+			return fmt.Errorf("%w: node stopped", ErrUnavailable)
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
+	return nil
 }
