@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,4 +108,15 @@ func catRole(t *testing.T, c *testcluster.Cluster, i int, id string) string {
 		}
 	}
 	return ""
+}
+
+// --non-voter is node.voter=false.
+func TestNonVoterFlagIsTheSetting(t *testing.T) {
+	f, err := parseServeFlags([]string{"--node-id", "n", "--join", "127.0.0.1:9200", "--non-voter"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.settings["node.voter"]; got != "false" {
+		t.Fatalf("node.voter: got %q, want false", got)
+	}
 }
