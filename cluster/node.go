@@ -213,6 +213,9 @@ func (n *Node) raftConfig() *raft.Config {
 	if n.cfg.TrailingLogs > 0 {
 		c.TrailingLogs = n.cfg.TrailingLogs
 	}
+	// A leader that demotes (or removes) itself goes on as a follower: a
+	// demoted leader is a non-voter from then on, not a stopped node.
+	c.ShutdownOnRemove = false
 	c.BatchApplyCh = true
 	c.MaxAppendEntries = 512
 	return c

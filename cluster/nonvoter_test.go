@@ -225,3 +225,28 @@ func TestRevocationWaitsOutARemovedNonVoter(t *testing.T) {
 		t.Fatalf("removed non-voter accepted a key whose invalidation was acknowledged")
 	}
 }
+
+// A leader that demotes itself steps down and goes on as a non-voter: the
+// voters elect another, and it keeps its state and authenticates; promoted
+// again, it is a voter.
+func TestDemotedLeaderGoesOnAsNonVoter(t *testing.T) {
+	t.Parallel() // mostly waiting for an election
+	c := testcluster.New(t, 3)
+	old := c.Leader()
+	if r := c.Do(old, http.MethodPost, "/_tokenstore/cluster/"+c.ID(old)+"/_demote", testcluster.Elastic, nil); r.Status != http.StatusOK {
+		t.Fatalf("demote the leader: got %d %s", r.Status, r.Body)
+	}
+	c.WaitForMembers(2, 1, 10*time.Second)
+	if c.WaitForLeader(10*time.Second) == old {
+		t.Fatal("the demoted node leads")
+	}
+	_, auth := createKey(t, c, c.Leader(), "after-demotion")
+	c.Eventually(10*time.Second, "the demoted leader authenticates", func() bool { return keyStatus(c, old, auth) == http.StatusOK })
+	start := time.Now()
+	c.Eventually(10*time.Second, "the new leader promotes it once it has heard from it", func() bool {
+		r := c.Do(old, http.MethodPost, "/_tokenstore/cluster/"+c.ID(old)+"/_promote", testcluster.Elastic, nil)
+		return r.Status == http.StatusOK
+	})
+	t.Logf("promoted after %v", time.Since(start))
+	c.WaitForMembers(3, 0, 10*time.Second)
+}
