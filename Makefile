@@ -18,15 +18,17 @@ deps:
 run: build
 	ELASTIC_PASSWORD=$${ELASTIC_PASSWORD:-changeme} ./$(BIN) serve --node-id node-0 --bootstrap --data-dir data/single
 
-# Three nodes as processes on 9200-9202 / 9300-9302, data in ./data/cluster,
-# HTTPS and mutual TLS with a CA made once in ./data/cluster/certs.
+# Three voters as processes on 9200-9202 / 9300-9302, and NON_VOTERS
+# non-voting members on the ports after them, data in ./data/cluster, HTTPS
+# and mutual TLS with a CA made once in ./data/cluster/certs.
+NON_VOTERS ?= 0
 cluster: build
-	$(GO) run ./testcluster/run -bin $(BIN) -data data/cluster
+	$(GO) run ./testcluster/run -bin $(BIN) -data data/cluster -non-voters $(NON_VOTERS)
 
 # The CA and node certificates docker-compose.yml mounts (./data/docker-certs).
 docker-certs: build
 	@[ -f data/docker-certs/ca.key ] || ./$(BIN) certs ca --out data/docker-certs
-	@for i in 0 1 2; do [ -f data/docker-certs/node-$$i.key ] || \
+	@for i in 0 1 2 3 4; do [ -f data/docker-certs/node-$$i.key ] || \
 		./$(BIN) certs node --ca data/docker-certs --name node-$$i --hosts node-$$i,localhost,127.0.0.1 --out data/docker-certs; done
 
 # The forward-auth tests and benchmark run a real nginx (Debian's package),

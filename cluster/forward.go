@@ -322,10 +322,11 @@ type Status struct {
 	ID      string `json:"id"`
 	Leader  string `json:"leader"`
 	Applied uint64 `json:"applied"`
+	Version string `json:"version,omitempty"`
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex()})
+	writeJSON(w, http.StatusOK, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex(), Version: n.cfg.BuildVersion})
 }
 
 // writeJSON answers an internal call.

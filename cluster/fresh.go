@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -118,20 +119,28 @@ func (n *Node) confirmApplied(ctx context.Context, index uint64) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, s := range f.Configuration().Servers {
-		id := string(s.ID)
-		if id == n.cfg.ID {
-			continue
-		}
+	wait := func(confirm func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := n.confirmOn(ctx, id, index); err != nil {
+			if err := confirm(); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
 		}()
+	}
+	servers := f.Configuration().Servers
+	for _, s := range servers {
+		if id := string(s.ID); id != n.cfg.ID {
+			wait(func() error { return n.confirmOn(ctx, id, index) })
+		}
+	}
+	// Members removed a moment ago may still answer until their lease ends.
+	for _, id := range n.removed.within(n.fenceAfter()) {
+		if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
+			wait(func() error { return n.waitRemovedFenced(ctx, id) })
+		}
 	}
 	wg.Wait()
 	return errors.Join(errs...)

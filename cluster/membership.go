@@ -22,6 +22,10 @@ type joinRequest struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
 	HTTPAddr string `json:"http_addr"`
+	// NonVoter asks to join as a non-voting member. It only matters for a
+	// node not yet in the configuration: a member keeps its suffrage until
+	// an operator promotes or demotes it.
+	NonVoter bool `json:"non_voter,omitempty"`
 	// Applies is the event versions the joining build applies (absent
 	// from builds before v0.1.0).
 	Applies fsm.EventVersions `json:"applies,omitempty"`
@@ -31,10 +35,11 @@ type joinRequest struct {
 // event types than exist.
 const maxAppliesEntries = 4096
 
-// joinAny asks the given members, in turn, to add this node as a voter. Any
-// member will do: a follower passes the request to the leader.
+// joinAny asks the given members, in turn, to add this node as a voter (or
+// a non-voter). Any member will do: a follower passes the request to the
+// leader.
 func (n *Node) joinAny(urls []string) error {
-	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr, Applies: fsm.Applies()})
+	body, _ := json.Marshal(joinRequest{ID: n.cfg.ID, RaftAddr: string(n.transport.LocalAddr()), HTTPAddr: n.cfg.HTTPAddr, NonVoter: n.cfg.NonVoter, Applies: fsm.Applies()})
 	deadline := time.Now().Add(n.cfg.JoinTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -86,7 +91,7 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, authz Authoriz
 			"joining needs the credential of a user with the all cluster privilege")
 		return
 	}
-	if err := n.addVoter(req); err != nil {
+	if err := n.addMember(req); err != nil {
 		var conflict *memberConflict
 		if errors.As(err, &conflict) {
 			n.log.Warn("refused a join request", "from", r.RemoteAddr, "error", err)
@@ -139,10 +144,11 @@ type memberConflict struct{ reason string }
 
 func (e *memberConflict) Error() string { return e.reason }
 
-// addVoter makes the node a voter and records its HTTP address. A member
-// joining again with its own id and Raft address (after a restart on a new
-// HTTP port, or with a wiped data dir) only has its HTTP address recorded.
-func (n *Node) addVoter(req joinRequest) error {
+// addMember makes the node a voter, or a non-voter when it asks to be one,
+// and records its HTTP address. A member joining again with its own id and
+// Raft address (after a restart on a new HTTP port, or with a wiped data
+// dir) only has its HTTP address recorded.
+func (n *Node) addMember(req joinRequest) error {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return err
@@ -166,10 +172,9 @@ func (n *Node) addVoter(req joinRequest) error {
 		if err := n.appliesState(req); err != nil {
 			return err
 		}
-		if err := n.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, 10*time.Second).Error(); err != nil {
-			return fmt.Errorf("add voter %s: %w", req.ID, err)
+		if err := n.addToConfiguration(req.ID, req.RaftAddr, req.NonVoter); err != nil {
+			return err
 		}
-		n.log.Info("added voter", "id", req.ID, "raft_addr", req.RaftAddr)
 	}
 	return n.register(fsm.Node{ID: req.ID, HTTPAddr: req.HTTPAddr, RaftAddr: req.RaftAddr, Applies: req.Applies})
 }
@@ -207,7 +212,7 @@ func (n *Node) registerLoop() {
 		if n.IsLeader() {
 			err = n.register(self)
 		} else if base, lerr := n.leaderURL(); lerr == nil {
-			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, Applies: self.Applies})
+			body, _ := json.Marshal(joinRequest{ID: self.ID, RaftAddr: self.RaftAddr, HTTPAddr: self.HTTPAddr, NonVoter: n.cfg.NonVoter, Applies: self.Applies})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _, err = n.call(ctx, http.MethodPost, base+pathJoin, n.cfg.JoinCredential, body, nil)
 			cancel()
@@ -224,9 +229,11 @@ func (n *Node) RemoveVoter(id string) error {
 	if !n.IsLeader() {
 		return ErrNoLeader
 	}
+	n.removed.note(id) // before: a revocation confirmed meanwhile must wait for it
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
 		return fmt.Errorf("remove voter %s: %w", id, err)
 	}
+	n.removed.note(id)
 	n.log.Info("removed voter", "id", id)
 	return nil
 }
@@ -239,6 +246,14 @@ type Member struct {
 	Voter    bool
 	Leader   bool
 	Alive    bool
+	// LastContact is how long ago this node last had an answer from the
+	// member (zero for itself), or -1 when it never had one.
+	LastContact time.Duration
+	// Applied is the member's applied index as of that answer; Lag how far
+	// it trails the highest applied index known here.
+	Applied, Lag uint64
+	// Version is the build the member said it runs ("" when unknown).
+	Version string
 }
 
 // Members lists the configuration's servers in id order, with the HTTP
@@ -256,7 +271,15 @@ func (n *Node) Members() ([]Member, error) {
 			m.HTTPAddr = node.HTTPAddr
 		}
 		m.Alive = m.ID == n.cfg.ID || n.health.alive(m.ID)
+		n.describe(&m)
 		out = append(out, m)
+	}
+	var top uint64
+	for _, m := range out {
+		top = max(top, m.Applied)
+	}
+	for i := range out {
+		out[i].Lag = top - out[i].Applied
 	}
 	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil

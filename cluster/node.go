@@ -28,6 +28,11 @@ type Config struct {
 	DataDir   string
 	Bootstrap bool
 	Join      []string // HTTP base URLs of members to ask for membership
+	// NonVoter joins as a non-voting member (node.voter: false): it keeps
+	// the state and authenticates but never votes or counts to a quorum.
+	NonVoter bool
+	// BuildVersion is this build's version, shown in the membership.
+	BuildVersion string
 	// ReadLease is how long a follower keeps judging credentials by its own
 	// state after it last heard from the leader (default 3s); it must
 	// outlast a leader election, or followers refuse during failovers.
@@ -84,6 +89,7 @@ type Node struct {
 	catchUp   catchUp
 	fresh     freshness
 	health    *healthProbe
+	removed   removedMembers
 	stopOnce  sync.Once
 	stopped   chan struct{}
 	// leaderChanges counts the leaders this node has seen elected.
@@ -143,6 +149,9 @@ func Open(cfg Config) (*Node, error) {
 	switch {
 	case hasState:
 		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)
+	case cfg.Bootstrap && cfg.NonVoter:
+		n.Shutdown()
+		return nil, fmt.Errorf("a non-voter cannot bootstrap a cluster: bootstrap a voter, then join this node to it")
 	case cfg.Bootstrap:
 		n.log.Info("bootstrapping a new cluster", "id", cfg.ID)
 		f := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{
@@ -223,6 +232,9 @@ func (n *Node) raftConfig() *raft.Config {
 	if n.cfg.TrailingLogs > 0 {
 		c.TrailingLogs = n.cfg.TrailingLogs
 	}
+	// A leader that demotes (or removes) itself goes on as a follower: a
+	// demoted leader is a non-voter from then on, not a stopped node.
+	c.ShutdownOnRemove = false
 	c.BatchApplyCh = true
 	// Raft's metrics name a peer by a label, not also in the metric's name.
 	c.NoLegacyTelemetry = true

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,39 +15,7 @@ import (
 // drive sends GETs with one Authorization header from `workers` keep-alive
 // clients for d and returns requests per second; any non-200 fails.
 func drive(b *testing.B, url, auth string, workers int, d time.Duration) float64 {
-	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	var n, failed atomic.Int64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			req.Header.Set("Authorization", auth)
-			for time.Now().Before(deadline) {
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-				}
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if failed.Load() > 0 {
-		b.Fatalf("%d of %d requests failed", failed.Load(), n.Load())
-	}
-	return float64(n.Load()) / d.Seconds()
+	return driveSpread(b, []string{url}, auth, workers, d)
 }
 
 // compareWithBare drives _authenticate on node 0 with one credential and a

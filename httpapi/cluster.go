@@ -34,6 +34,9 @@ type Cluster interface {
 	// AddVotingExclusions removes the named nodes from the voting
 	// configuration.
 	AddVotingExclusions(c authn.Caller, names []string) error
+	// ChangeMember promotes a non-voter, demotes a voter, or removes a
+	// member (leader only).
+	ChangeMember(c authn.Caller, id string, change MemberChange) error
 	// Backup returns what writes a backup of the state once every write
 	// acknowledged before the call is in it.
 	Backup(ctx context.Context, c authn.Caller) (func(io.Writer) error, error)
@@ -54,11 +57,29 @@ type Cluster interface {
 type Member struct {
 	ID       string
 	HTTPAddr string
+	RaftAddr string
 	Voter    bool
 	Leader   bool
 	// Alive says this node reached it recently.
 	Alive bool
+	// LastContact is how long ago this node last heard from it (-1: never).
+	LastContact time.Duration
+	// Applied is its applied log index; Lag how far it trails the highest
+	// applied index this node knows of.
+	Applied, Lag uint64
+	// Version is the build it runs, "" when unknown.
+	Version string
 }
+
+// MemberChange is an operator's change to one member.
+type MemberChange string
+
+// The changes ChangeMember makes.
+const (
+	Promote MemberChange = "promote"
+	Demote  MemberChange = "demote"
+	Remove  MemberChange = "remove"
+)
 
 // MemberAnswer is one member's answer to Cluster.AskMembers: Body when it
 // answered 200, else Err. Self marks this node, which is not asked.
@@ -261,14 +282,17 @@ func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.
 		if !m.Alive {
 			continue
 		}
-		master, heap := "-", any(nil)
+		master, heap, role := "-", any(nil), "m"
 		if m.Leader {
 			master = "*"
 		}
 		if m.ID == s.cluster.NodeID() {
 			heap = heapPercent()
 		}
-		rows = append(rows, map[string]any{"ip": hostOf(m.HTTPAddr), "heap.percent": heap, "node.role": "m",
+		if !m.Voter {
+			role = nonVoterRole
+		}
+		rows = append(rows, map[string]any{"ip": hostOf(m.HTTPAddr), "heap.percent": heap, "node.role": role,
 			"master": master, "name": m.ID})
 	}
 	return writeCat(w, r, []string{"ip", "heap.percent", "node.role", "master", "name"}, rows)

@@ -50,6 +50,10 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Metrics != nil {
 		api("/_prometheus/metrics", s.handleMetrics, http.MethodGet)
 	}
+	api("/_tokenstore/cluster", s.handleMembership, http.MethodGet)
+	api("/_tokenstore/cluster/{id}/_promote", s.changeMember(Promote), http.MethodPost)
+	api("/_tokenstore/cluster/{id}/_demote", s.changeMember(Demote), http.MethodPost)
+	api("/_tokenstore/cluster/{id}", s.changeMember(Remove), http.MethodDelete)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 

@@ -149,6 +149,11 @@ func sweepRoutes() []sweepRoute {
 		{method: "GET", path: "/_prometheus/metrics", allow: swMonitor, read: true},
 		{method: "POST", path: "/_cluster/voting_config_exclusions?node_names=node-9", allow: []string{"manage"}},
 		{method: "DELETE", path: "/_cluster/voting_config_exclusions", allow: []string{"manage"}, read: true},
+		{method: "GET", path: "/_tokenstore/cluster", allow: swMonitor, read: true},
+		// Membership changes: only all (no sweep caller) grants them.
+		{method: "POST", path: "/_tokenstore/cluster/node-1/_promote"},
+		{method: "POST", path: "/_tokenstore/cluster/node-1/_demote"},
+		{method: "DELETE", path: "/_tokenstore/cluster/node-1"},
 		{method: "GET", path: "/_tokenstore/backup", allow: swSec},
 		{method: "POST", path: "/_tokenstore/backup/_restore", body: `{"not":"a backup"}`},
 		{method: "GET", path: "/_security/_authenticate", allow: swAnyone, read: true},

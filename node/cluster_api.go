@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/httpapi"
 	"github.com/tokenstore/tokenstore/snapshot"
@@ -41,7 +42,8 @@ func (a *clusterAPI) Members() ([]httpapi.Member, error) {
 	}
 	out := make([]httpapi.Member, len(ms))
 	for i, m := range ms {
-		out[i] = httpapi.Member{ID: m.ID, HTTPAddr: m.HTTPAddr, Voter: m.Voter, Leader: m.Leader, Alive: m.Alive}
+		out[i] = httpapi.Member{ID: m.ID, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, Voter: m.Voter, Leader: m.Leader,
+			Alive: m.Alive, LastContact: m.LastContact, Applied: m.Applied, Lag: m.Lag, Version: m.Version}
 	}
 	return out, nil
 }
@@ -97,6 +99,52 @@ func (a *clusterAPI) AddVotingExclusions(c authn.Caller, names []string) error {
 			return fmt.Errorf("%w: %v", cluster.ErrUnavailable, err)
 		}
 	}
+	return nil
+}
+
+// The actions of the membership changes. Each is under the owner prefix or
+// is the voting-exclusions action, which manage does not grant: a member
+// removed comes back only by joining (all), and promoting or demoting
+// decides which nodes the quorum depends on. Only all grants them.
+var memberChangeActions = map[httpapi.MemberChange]string{
+	httpapi.Promote: authz.OwnerPrefix + "members/promote",
+	httpapi.Demote:  authz.OwnerPrefix + "members/demote",
+	httpapi.Remove:  "cluster:admin/voting_config/add_exclusions",
+}
+
+// ChangeMember promotes, demotes or removes one member, on the leader.
+func (a *clusterAPI) ChangeMember(c authn.Caller, id string, change httpapi.MemberChange) error {
+	action, ok := memberChangeActions[change]
+	if !ok {
+		return illegalArgument(fmt.Sprintf("unknown membership change [%s]", change))
+	}
+	if err := a.authn.Authorize(c, action); err != nil {
+		return err
+	}
+	if !a.node.IsLeader() {
+		return httpapi.ErrLeaderOnly
+	}
+	var err error
+	switch change {
+	case httpapi.Promote:
+		err = a.node.Promote(id)
+	case httpapi.Demote:
+		err = a.node.Demote(id)
+	default:
+		err = a.node.RemoveMember(id)
+	}
+	switch {
+	case errors.Is(err, cluster.ErrUnknownMember):
+		return &authn.Error{Kind: authn.NotFound, Type: "resource_not_found_exception",
+			Reason: fmt.Sprintf("no member [%s] in the cluster", authn.Clip(id, 256))}
+	case errors.Is(err, cluster.ErrMemberDown):
+		return illegalArgument(fmt.Sprintf("cannot promote [%s]: it has not answered the leader recently", authn.Clip(id, 256)))
+	case errors.Is(err, cluster.ErrLastVoter):
+		return illegalArgument(fmt.Sprintf("cannot %s [%s]: it is the last voter", change, authn.Clip(id, 256)))
+	case err != nil:
+		return err
+	}
+	a.log.Info("membership changed", "change", string(change), "node", id)
 	return nil
 }
 

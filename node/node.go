@@ -134,6 +134,7 @@ func (n *Node) clusterConfig() cluster.Config {
 	return cluster.Config{
 		ID: cfg.NodeID, RaftAddr: cfg.RaftAddr, HTTPAddr: advertisedHTTP(n.listener.Addr(), cfg.RaftAddr), DataDir: cfg.DataDir,
 		Bootstrap: cfg.Bootstrap, Join: cfg.Join, JoinTimeout: cfg.JoinTimeout, Logger: cfg.Logger,
+		NonVoter: s.nonVoter, BuildVersion: BuildVersion(),
 		HeartbeatTimeout:  cmp.Or(cfg.HeartbeatTimeout, s.raft.heartbeat),
 		ElectionTimeout:   cmp.Or(cfg.ElectionTimeout, s.raft.election),
 		SnapshotThreshold: s.raft.threshold, SnapshotInterval: s.raft.interval,

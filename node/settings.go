@@ -25,6 +25,8 @@ func ParseSetting(arg string) (string, string, error) {
 // resolved is the typed form of the settings.
 type resolved struct {
 	clusterName string
+	// nonVoter is node.voter: false, a member that never votes.
+	nonVoter bool
 	// raft holds the snapshot settings and timeouts; zero values mean the
 	// cluster package's defaults.
 	raft struct {

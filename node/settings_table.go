@@ -30,6 +30,9 @@ var settingTable = []setting{
 	{"xpack.security.authc.token.timeout", "", tokenTimeout},
 	// Raft snapshots and timing (this service's own settings, no
 	// Elasticsearch names): failover time against spurious elections.
+	// Whether the node joins as a voter; false makes it a non-voting
+	// member (it keeps the state and authenticates, never votes).
+	{"node.voter", "", flag(func(r *resolved, on bool) { r.nonVoter = !on })},
 	{"raft.snapshot.threshold", "", logEntries(func(r *resolved) *uint64 { return &r.raft.threshold })},
 	{"raft.trailing_logs", "", logEntries(func(r *resolved) *uint64 { return &r.raft.trailing })},
 	{"raft.snapshot.retain", "", snapshotRetain},

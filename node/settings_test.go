@@ -1,8 +1,11 @@
 package node
 
 import (
+	"net"
 	"testing"
 	"time"
+
+	"github.com/tokenstore/tokenstore/metrics"
 )
 
 func TestSettingsDefaults(t *testing.T) {
@@ -24,6 +27,7 @@ func TestSettingsDefaults(t *testing.T) {
 		"raft connections":        {r.net.raftMaxConns, 128},
 		"verification_mode":       {r.transportSSL.verifyHostname, true},
 		"tokens enabled":          {r.authn.TokensEnabled, true},
+		"node.voter":              {r.nonVoter, false},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", name, c.got, c.want)
@@ -45,11 +49,32 @@ func TestSettingsErrors(t *testing.T) {
 		{Settings{"tokenstore.http.max_open_connections": "0"}, "setting [tokenstore.http.max_open_connections] must be a number from 1 to 1048576, got [0]"},
 		{Settings{"xpack.security.authc.api_key.delete.interval": "0"}, "failed to parse value [0] for setting [xpack.security.authc.api_key.delete.interval]: must be >= 1s"},
 		{Settings{"tokenstore.authc.throttle.enabled": "no"}, "setting [tokenstore.authc.throttle.enabled] must be [true] or [false], got [no]"},
+		{Settings{"node.voter": "maybe"}, "setting [node.voter] must be [true] or [false], got [maybe]"},
 		{Settings{"xpack.security.transport.ssl.enabled": "true", "xpack.security.transport.ssl.certificate": "c", "xpack.security.transport.ssl.key": "k"},
 			"setting [xpack.security.transport.ssl.enabled] is true, so [xpack.security.transport.ssl.certificate_authorities] must name the cluster CA that peers are verified against"},
 	} {
 		if _, err := tc.settings.resolve(); err == nil || err.Error() != tc.want {
 			t.Errorf("%v: got %v, want %s", tc.settings, err, tc.want)
+		}
+	}
+}
+
+// node.voter=false reaches the cluster's configuration as a non-voter.
+func TestNodeVoterSetting(t *testing.T) {
+	for v, want := range map[string]bool{"true": false, "false": true} {
+		r, err := Settings{"node.voter": v}.resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &Node{settings: r, listener: ln, metrics: metrics.New()}
+		got := n.clusterConfig().NonVoter
+		ln.Close()
+		if got != want {
+			t.Errorf("node.voter=%s: cluster NonVoter %v, want %v", v, got, want)
 		}
 	}
 }

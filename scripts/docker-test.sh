@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the scratch image, makes a CA and node certificates, starts the
-# three-node compose cluster with TLS, checks it is green with 3 nodes and
-# refuses plain HTTP, stops one container and checks writes still work.
+# compose cluster (three voters, two non-voters) with TLS, checks it is
+# green with 5 nodes (two of them non-voters) and refuses plain HTTP, stops
+# one voter and checks writes still work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 project="tokenstore-ci-$$"
@@ -21,7 +22,7 @@ trap cleanup EXIT
 [ -x bin/tokenstore ] || { echo "bin/tokenstore missing: run make build"; exit 1; }
 certs=$(mktemp -d)
 bin/tokenstore certs ca --out "$certs" >/dev/null
-for i in 0 1 2; do
+for i in 0 1 2 3 4; do
   bin/tokenstore certs node --ca "$certs" --name "node-$i" --hosts "node-$i,localhost,127.0.0.1" --out "$certs" >/dev/null
 done
 chmod 0755 "$certs"
@@ -40,15 +41,17 @@ wait_for() { # description, then a command that must succeed
   done
   echo "FAILED: $what"; return 1
 }
-green3() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"green".*"number_of_nodes":3'; }
-wait_for "cluster green with 3 nodes" green3
+green5() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"green".*"number_of_nodes":5'; }
+wait_for "cluster green with 5 nodes" green5
+two_non_voters() { [ "$(curl -fsS -u "$auth" "$url/_cat/nodes?format=json" | grep -o '"node.role":"d"' | wc -l)" = 2 ]; }
+wait_for "_cat/nodes shows two non-voters (role d)" two_non_voters
 if command curl -fsS -u "$auth" "http://127.0.0.1:$port/" >/dev/null 2>&1; then echo "FAILED: plain HTTP answered"; exit 1; fi
 echo "ok: plain HTTP refused"
 
 compose stop -t 10 node-2
 put_role() { curl -fsS -u "$auth" -X PUT "$url/_security/role/after-stop" -H 'Content-Type: application/json' -d '{"cluster":["monitor"]}'; }
 wait_for "write accepted with one node stopped" put_role
-yellow2() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"yellow".*"number_of_nodes":2'; }
-wait_for "health yellow with 2 nodes" yellow2
+yellow4() { curl -fsS -u "$auth" "$url/_cluster/health" | grep -q '"status":"yellow".*"number_of_nodes":4'; }
+wait_for "health yellow with 4 nodes" yellow4
 curl -fsS -u "$auth" "$url/_security/role/after-stop" | grep -q '"monitor"'
 echo "docker-compose test passed"

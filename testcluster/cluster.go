@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -37,6 +38,9 @@ type Options struct {
 	// TLS turns on HTTPS and mutual TLS between nodes, with certificates
 	// from TestCA.
 	TLS bool
+	// NonVoters adds that many non-voting members (node.voter: false)
+	// after the n voters: nodes n to n+NonVoters-1.
+	NonVoters int
 }
 
 // Cluster is a set of in-process nodes.
@@ -53,6 +57,7 @@ type member struct {
 	httpAddr string
 	raftAddr string
 	node     *node.Node // nil while stopped
+	nonVoter bool
 	// links partitions the running node; each start gets new ones.
 	links   *partition
 	logFile *os.File
@@ -60,7 +65,8 @@ type member struct {
 }
 
 // New starts n nodes: node 0 bootstraps, the others join it. It returns
-// once all n are voters and a leader is elected; Cleanup stops them all.
+// once all n are voters (and opts.NonVoters more have joined as
+// non-voters) and a leader is elected; Cleanup stops them all.
 func New(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
@@ -80,10 +86,10 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 		c.opts.ElectionTimeout = time.Second
 	}
 	base := t.TempDir()
-	for i := 0; i < n; i++ {
+	for i := 0; i < n+c.opts.NonVoters; i++ {
 		c.nodes = append(c.nodes, &member{
 			id: fmt.Sprintf("node-%d", i), dir: filepath.Join(base, fmt.Sprintf("node-%d", i)),
-			httpAddr: freeAddr(t), raftAddr: freeAddr(t),
+			httpAddr: freeAddr(t), raftAddr: freeAddr(t), nonVoter: i >= n,
 		})
 	}
 	t.Cleanup(c.Close)
@@ -101,7 +107,7 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 			}
 		}
 	}
-	c.WaitForNodes(n, 20*time.Second)
+	c.WaitForMembers(n, c.opts.NonVoters, 20*time.Second)
 	return c
 }
 
@@ -150,16 +156,16 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 	if level == "" {
 		level = "error"
 	}
-	settings := c.opts.Settings
+	settings := maps.Clone(c.opts.Settings)
 	if c.opts.TLS {
 		tlsSettings, err := WriteNodeTLS(testCA, filepath.Join(m.dir, "tls"), m.id)
 		if err != nil {
 			return err
 		}
-		settings = node.Settings(tlsSettings)
-		for k, v := range c.opts.Settings {
-			settings[k] = v
-		}
+		maps.Copy(settings, tlsSettings)
+	}
+	if m.nonVoter {
+		settings["node.voter"] = "false"
 	}
 	links := newPartition()
 	cfg := node.Config{
@@ -258,7 +264,15 @@ func (c *Cluster) WaitForLeader(timeout time.Duration) int {
 // address registered.
 func (c *Cluster) WaitForNodes(n int, timeout time.Duration) {
 	c.t.Helper()
-	c.Eventually(timeout, fmt.Sprintf("%d registered voters", n), func() bool {
+	c.WaitForMembers(n, -1, timeout)
+}
+
+// WaitForMembers waits until the leader has voters voters and nonVoters
+// non-voters (any number when negative), each with its HTTP address
+// registered.
+func (c *Cluster) WaitForMembers(voters, nonVoters int, timeout time.Duration) {
+	c.t.Helper()
+	c.Eventually(timeout, fmt.Sprintf("%d registered voters and %d non-voters", voters, nonVoters), func() bool {
 		l := c.Leader()
 		if l < 0 {
 			return false
@@ -267,15 +281,36 @@ func (c *Cluster) WaitForNodes(n int, timeout time.Duration) {
 		if err != nil {
 			return false
 		}
-		count := 0
+		v, nv := 0, 0
 		for _, m := range ms {
-			if m.Voter && m.HTTPAddr != "" {
-				count++
+			switch {
+			case m.HTTPAddr == "":
+			case m.Voter:
+				v++
+			default:
+				nv++
 			}
 		}
-		return count == n
+		return v == voters && (nonVoters < 0 || nv == nonVoters)
 	})
 }
+
+// Voters is the number of nodes started as voters.
+func (c *Cluster) Voters() int { return len(c.nodes) - c.NonVoters() }
+
+// NonVoters is the number of nodes started as non-voters.
+func (c *Cluster) NonVoters() int {
+	count := 0
+	for _, m := range c.nodes {
+		if m.nonVoter {
+			count++
+		}
+	}
+	return count
+}
+
+// NonVoter reports whether node i was started as a non-voter.
+func (c *Cluster) NonVoter(i int) bool { return c.nodes[i].nonVoter }
 
 // Eventually polls cond until it holds or the timeout passes, then fails.
 func (c *Cluster) Eventually(timeout time.Duration, what string, cond func() bool) {

@@ -99,6 +99,8 @@ type ProcessOptions struct {
 	// or, when CA is nil, by a CA made there once and reused.
 	CertsDir string
 	CA       *cluster.CA
+	// NonVoters makes the last that many processes join as non-voters.
+	NonVoters int
 }
 
 // ProcessClusterWith is ProcessCluster with options.
@@ -129,6 +131,9 @@ func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts Process
 		extra := []string{"--bootstrap"}
 		if i > 0 {
 			extra = []string{"--join", procs[0].HTTPAddr}
+		}
+		if i >= n-opts.NonVoters {
+			extra = append(extra, "--non-voter")
 		}
 		if err := StartProcess(bin, p, extra, env, out); err != nil {
 			return procs, err

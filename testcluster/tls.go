@@ -56,7 +56,7 @@ func WriteNodeTLS(ca *cluster.CA, dir, name string) (map[string]string, error) {
 			return nil, err
 		}
 		for f, data := range map[string][]byte{crtFile: crt, keyFile: key, caFile: caPEM} {
-			if err := os.WriteFile(f, data, 0o600); err != nil {
+			if err := writeAtomic(f, data); err != nil {
 				return nil, err
 			}
 		}
@@ -71,4 +71,15 @@ func WriteNodeTLS(ca *cluster.CA, dir, name string) (map[string]string, error) {
 		"xpack.security.transport.ssl.key":                     keyFile,
 		"xpack.security.transport.ssl.certificate_authorities": caFile,
 	}, nil
+}
+
+// writeAtomic replaces a file in one step: nodes sharing a certs dir read
+// ca.crt while the next node's files are written (make cluster's first
+// start), and must never see it empty.
+func writeAtomic(file string, data []byte) error {
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }

@@ -36,6 +36,7 @@ commands:
   service-tokens  create, delete or list file-backed service account tokens
   snapshot        save, restore or inspect a portable backup of the credential state
   certs           create the cluster CA and node certificates for TLS
+  cluster         show the members, or promote, demote or remove one
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return snapshotCmd(args[1:], stdout, stderr)
 	case "certs":
 		return certsCmd(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -76,7 +79,7 @@ func (s settingsFlag) Set(v string) error {
 
 type serveFlags struct {
 	nodeID, httpAddr, raftAddr, dataDir, configDir, logsDir, join, logLevel string
-	bootstrap                                                               bool
+	bootstrap, nonVoter                                                     bool
 	settings                                                                settingsFlag
 }
 
@@ -92,6 +95,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.logsDir, "logs-dir", "", "directory of the audit log <cluster.name>_audit.json (default DATA_DIR/logs)")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "bootstrap a new cluster with this node (ignored when the data dir has state)")
 	fs.StringVar(&f.join, "join", "", "HTTP addresses of members to join, comma-separated")
+	fs.BoolVar(&f.nonVoter, "non-voter", false, "join as a non-voting member (same as -E node.voter=false)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.Var(f.settings, "E", "an Elasticsearch setting name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +113,15 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	}
 	if f.bootstrap && f.join != "" {
 		return f, errors.New("--bootstrap and --join cannot be used together")
+	}
+	if f.nonVoter {
+		if v, ok := f.settings["node.voter"]; ok && v != "false" {
+			return f, fmt.Errorf("--non-voter contradicts -E node.voter=%s", v)
+		}
+		f.settings["node.voter"] = "false"
+	}
+	if f.bootstrap && f.settings["node.voter"] == "false" {
+		return f, errors.New("a non-voter cannot --bootstrap: bootstrap a voter, then --join this node to it")
 	}
 	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
 		return f, fmt.Errorf("--log-level %q is not one of trace, debug, info, warn, error", f.logLevel)

@@ -54,14 +54,16 @@ const (
 )
 
 // The fault tests and linearizability check: clients create,
-// invalidate and authenticate API keys on random nodes while nodes are
-// killed (a follower, the leader, all three), the leader is cut off, and a
-// clock is skewed. Afterwards every acknowledged create must exist and
+// invalidate and authenticate API keys on random nodes (voters and
+// non-voters) while nodes are killed (a follower, the leader, all of them,
+// a non-voter), the leader or a non-voter is cut off, and a clock is
+// skewed. Afterwards every acknowledged create must exist and
 // authenticate on every node, every acknowledged invalidation must hold on
 // every node, and porcupine must find the whole history linearizable.
 //
 // CHAOS_DURATION sets how long faults are injected (every kind runs at
-// least once); CHAOS_SEED replays a schedule; CHAOS_VIS_DIR keeps the
+// least once); CHAOS_NON_VOTERS the non-voting members beside the three
+// voters (default 2); CHAOS_SEED replays a schedule; CHAOS_VIS_DIR keeps the
 // visualization of a failed check.
 func TestChaos(t *testing.T) {
 	duration := envDuration(t, "CHAOS_DURATION", 30*time.Second)
@@ -78,7 +80,16 @@ func TestChaos(t *testing.T) {
 	if os.Getenv("CHAOS_THROTTLE") == "1" {
 		settings = nil
 	}
+	nonVoters := 2
+	if v := os.Getenv("CHAOS_NON_VOTERS"); v != "" {
+		var err error
+		if nonVoters, err = strconv.Atoi(v); err != nil || nonVoters < 0 {
+			t.Fatalf("CHAOS_NON_VOTERS=%q: want a count", v)
+		}
+	}
+	t.Logf("3 voters and %d non-voters (CHAOS_NON_VOTERS)", nonVoters)
 	c := testcluster.New(t, 3, testcluster.Options{
+		NonVoters:        nonVoters,
 		Settings:         settings,
 		HeartbeatTimeout: envDuration(t, "CHAOS_HEARTBEAT_TIMEOUT", chaosHeartbeat),
 		ElectionTimeout:  envDuration(t, "CHAOS_ELECTION_TIMEOUT", chaosElection),

@@ -22,11 +22,26 @@ const (
 	KillAll
 	PartitionLeader
 	SkewClock
+	// KillNonVoter and PartitionNonVoter run only on clusters with
+	// non-voting members: one is killed and restarted, or cut off and
+	// healed, while revocations must still hold on it.
+	KillNonVoter
+	PartitionNonVoter
 	numFaultKinds
 )
 
 func (k FaultKind) String() string {
-	return [...]string{"kill-follower", "kill-leader", "kill-all", "partition-leader", "skew-clock"}[k]
+	return [...]string{"kill-follower", "kill-leader", "kill-all", "partition-leader", "skew-clock",
+		"kill-non-voter", "partition-non-voter"}[k]
+}
+
+// kinds are the fault kinds this cluster can take.
+func (s *Schedule) kinds() []FaultKind {
+	k := []FaultKind{KillFollower, KillLeader, KillAll, PartitionLeader, SkewClock}
+	if s.C.NonVoters() > 0 {
+		k = append(k, KillNonVoter, PartitionNonVoter)
+	}
+	return k
 }
 
 // Fault is one injected fault. Start, Lifted and End are on the
@@ -90,9 +105,9 @@ const probeClient = 1000
 func (s *Schedule) Run(t testing.TB, until time.Time) {
 	t.Helper()
 	var order []FaultKind
-	for n := 0; n < int(numFaultKinds) || time.Now().Before(until); n++ {
+	for n := 0; n < len(s.kinds()) || time.Now().Before(until); n++ {
 		if len(order) == 0 {
-			order = []FaultKind{KillFollower, KillLeader, KillAll, PartitionLeader, SkewClock}
+			order = s.kinds()
 			s.Rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
 		kind := order[0]
@@ -109,6 +124,10 @@ func (s *Schedule) Run(t testing.TB, until time.Time) {
 			s.partitionLeader(t, &f)
 		case SkewClock:
 			s.skewClock(t, &f)
+		case KillNonVoter:
+			s.killNonVoter(&f)
+		case PartitionNonVoter:
+			s.partitionNonVoter(&f)
 		}
 		s.WaitHealthy(t)
 		f.End = s.W.Rec.Now()
@@ -143,7 +162,7 @@ func (s *Schedule) note(format string, args ...any) {
 }
 
 func (s *Schedule) killFollower(t testing.TB, f *Fault) {
-	fs := s.C.Followers()
+	fs := slices.DeleteFunc(s.C.Followers(), s.C.NonVoter)
 	if len(fs) == 0 {
 		t.Fatal("no follower to kill")
 	}
@@ -295,7 +314,7 @@ func (s *Schedule) WaitHealthy(t testing.TB) {
 		}
 		return true
 	})
-	s.C.WaitForNodes(s.C.Len(), s.Recover)
+	s.C.WaitForMembers(s.C.Voters(), s.C.NonVoters(), s.Recover)
 }
 
 func others(n, skip int) []int {
@@ -326,7 +345,9 @@ func FaultCounts(fs []Fault) string {
 	}
 	var parts []string
 	for k := KillFollower; k < numFaultKinds; k++ {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+		if counts[k] > 0 || k < KillNonVoter {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+		}
 	}
 	return strings.Join(parts, " ")
 }

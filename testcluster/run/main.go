@@ -1,5 +1,6 @@
 // Command run starts a three-node tokenstore cluster as processes on
-// 127.0.0.1:9200-9202 (HTTPS) and 9300-9302 (Raft over mutual TLS), with
+// 127.0.0.1:9200-9202 (HTTPS) and 9300-9302 (Raft over mutual TLS), and
+// -non-voters non-voting members on the ports after them, with
 // data under ./data/cluster and the CA and node certificates in
 // ./data/cluster/certs, and stops them all on Ctrl-C. `make cluster` runs it.
 package main
@@ -24,7 +25,8 @@ import (
 func main() {
 	bin := flag.String("bin", "bin/tokenstore", "the tokenstore binary")
 	dir := flag.String("data", "data/cluster", "data directory for the nodes")
-	n := flag.Int("nodes", 3, "number of nodes")
+	n := flag.Int("nodes", 3, "number of voters")
+	nonVoters := flag.Int("non-voters", 0, "number of non-voting members beside the voters")
 	plain := flag.Bool("plain", false, "plain HTTP and Raft, without TLS (development only)")
 	flag.Parse()
 	password := os.Getenv("ELASTIC_PASSWORD")
@@ -33,13 +35,13 @@ func main() {
 	}
 	// The audit log is on, as a production cluster's should be:
 	// DATA/node-N/logs/tokenstore_audit.json.
-	opts := testcluster.ProcessOptions{Env: []string{"ELASTIC_PASSWORD=" + password},
+	opts := testcluster.ProcessOptions{Env: []string{"ELASTIC_PASSWORD=" + password}, NonVoters: *nonVoters,
 		Settings: map[string]string{"xpack.security.audit.enabled": "true"}}
 	certs := filepath.Join(*dir, "certs")
 	if !*plain {
 		opts.CertsDir = certs
 	}
-	procs, err := testcluster.ProcessClusterWith(*bin, *dir, *n, 9200, 9300, opts, os.Stderr)
+	procs, err := testcluster.ProcessClusterWith(*bin, *dir, *n+*nonVoters, 9200, 9300, opts, os.Stderr)
 	stop := func() {
 		for _, p := range procs {
 			if d, err := p.Signal(syscall.SIGTERM, 10*time.Second); err != nil {
@@ -54,7 +56,7 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
-	fmt.Printf("\nThree nodes are running (data in %s). The elastic password is %q (set ELASTIC_PASSWORD to change it).\n", *dir, password)
+	fmt.Printf("\n%d voters and %d non-voters are running (data in %s). The elastic password is %q (set ELASTIC_PASSWORD to change it).\n", *n, *nonVoters, *dir, password)
 	for _, p := range procs {
 		fmt.Printf("  %s  %s\n", p.ID, p.URL())
 	}
