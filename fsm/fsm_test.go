@@ -47,6 +47,7 @@ func sampleEvents() []Payload {
 		TokensInvalidatedV1{Tokens: []TokenInvalidation{{DocID: "token_b"}, {DocID: "token_b", Refresh: true}, {DocID: "nope"}}},
 		TokensPurgedV1{Before: 1000},
 		APIKeyUpdatedV2{IDs: []string{"k1", "k2", "k2", "nope"}, Owner: "joe", OwnerRealm: "default_native"},
+		APIKeysUsedV1{IDs: []string{"k2", "nope", "k2", "k1"}, At: []int64{3000, 4000, 2500, 2000}},
 	}
 }
 
@@ -122,7 +123,7 @@ func TestApplyResults(t *testing.T) {
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
-		Created, Created, Unchanged, Updated, Unchanged}
+		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Updated}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)

@@ -16,19 +16,20 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream format, version 2:
+// Snapshot stream format, version 3:
 //
 //	"TKSN" magic, uint16 format version
-//	records: kind byte, uvarint length, body: JSON, except API keys and
-//	  token pairs, which are binary (snapshot_binary.go); version 1 had
-//	  JSON for those too and is still read
+//	records: kind byte, uvarint length, body: JSON, except API keys, their
+//	  last uses and token pairs, which are binary (snapshot_binary.go,
+//	  apikey_used.go); version 1 had JSON for those too and is still read,
+//	  and versions 1 and 2 had no last uses
 //	end: kind 0, then SHA-256 of every byte before it
 //
 // Records are written in a fixed order (by kind, then key), so two nodes
 // that applied the same events write the same bytes.
 const (
 	snapshotMagic   = "TKSN"
-	SnapshotVersion = 2
+	SnapshotVersion = 3
 )
 
 type recordKind byte
@@ -45,6 +46,7 @@ const (
 	recServiceToken
 	recTokenPair
 	recDescriptorSet
+	recAPIKeyUse
 )
 
 // recordKinds is the one table of snapshot records: a new kind is a
@@ -61,6 +63,8 @@ var recordKinds = []recordEntry{
 	// Written by the API key entry, before the keys that refer to them.
 	{recDescriptorSet, nil, restoreDescriptorSet},
 	{recAPIKey, captureAPIKeys, restoreAPIKey},
+	// After the keys: a last use is restored onto its key.
+	{recAPIKeyUse, captureKeyUses, restoreKeyUse},
 	keyed(recServiceToken, func(s *State) map[string]*ServiceToken { return s.serviceTokens }),
 	{recTokenPair, captureTokenPairs, restoreTokenPair},
 }
