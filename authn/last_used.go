@@ -94,7 +94,7 @@ func (u *keyUses) forget(ids []string) {
 // throttle's scale).
 func (s *Service) noteUse(auth *Authentication, a *attempt) {
 	if auth.used != nil {
-		auth.used.note(s.epochMs + a.at/int64(time.Millisecond))
+		auth.used.note((s.epochNs + a.at) / int64(time.Millisecond))
 	}
 }
 

@@ -89,9 +89,9 @@ type Service struct {
 	files             *fileTokenStore
 	uses              keyUses
 	throttle          *throttle.Throttle
-	// epochMs is the throttle's clock origin in epoch ms: an attempt's
+	// epochNs is the throttle's clock origin in epoch ns: an attempt's
 	// admission time (attempt.at) is on that clock.
-	epochMs   int64
+	epochNs   int64
 	crypto    *hashPool
 	costLimit costLimit
 	// dummyHash is verified for a user that does not exist or is
@@ -126,7 +126,7 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	}
 	epoch := now()
 	s := &Service{
-		p: p, st: p.State(), hasher: h, cfg: cfg, now: now, log: cfg.Logger.Named("authn"), epochMs: epoch.UnixMilli(),
+		p: p, st: p.State(), hasher: h, cfg: cfg, now: now, log: cfg.Logger.Named("authn"), epochNs: epoch.UnixNano(),
 		apiKeys:       newVerifyCache[*fsm.APIKey](0, maxCached),
 		serviceTokens: newVerifyCache[*fsm.ServiceToken](0, maxCached),
 		accessTokens:  newVerifyCache[accessTokenVersion](0, maxCached),
