@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,60 +33,49 @@ const useResolution = 100
 func (u *useSlot) note(ms int64) {
 	for {
 		old := u.ms.Load()
-		if ms-old < useResolution || u.ms.CompareAndSwap(old, ms) {
+		if old != 0 && ms-old < useResolution || u.ms.CompareAndSwap(old, ms) {
 			return
 		}
 	}
 }
 
-// keyUses is this node's slots by key id: looked up only when a key's
-// Authentication is built (a cache miss), read once an interval.
-type keyUses struct {
-	mu    sync.Mutex
-	slots map[string]*useSlot
-}
+// keyUses is this node's slots by key id: looked up when a key's
+// Authentication is built (a cache miss, lock-free for a key seen before),
+// read once an interval.
+type keyUses struct{ slots sync.Map } // id → *useSlot
 
 func (u *keyUses) slot(id string) *useSlot {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.slots == nil {
-		u.slots = map[string]*useSlot{}
+	if sl, ok := u.slots.Load(id); ok {
+		return sl.(*useSlot)
 	}
-	sl, ok := u.slots[id]
-	if !ok {
-		sl = &useSlot{}
-		u.slots[id] = sl
-	}
-	return sl
+	sl, _ := u.slots.LoadOrStore(id, &useSlot{})
+	return sl.(*useSlot)
 }
 
 // used is every slot that saw a use: ids in order, and their times.
 func (u *keyUses) used() ([]string, []int64) {
-	u.mu.Lock()
-	ids := make([]string, 0, len(u.slots))
-	for id, sl := range u.slots {
-		if sl.ms.Load() > 0 {
-			ids = append(ids, id)
-		}
+	type use struct {
+		id string
+		at int64
 	}
-	u.mu.Unlock()
-	slices.Sort(ids)
-	at := make([]int64, len(ids))
-	u.mu.Lock()
-	for i, id := range ids {
-		if sl := u.slots[id]; sl != nil {
-			at[i] = sl.ms.Load()
+	var uses []use
+	u.slots.Range(func(id, sl any) bool {
+		if at := sl.(*useSlot).ms.Load(); at > 0 {
+			uses = append(uses, use{id.(string), at})
 		}
+		return true
+	})
+	slices.SortFunc(uses, func(a, b use) int { return strings.Compare(a.id, b.id) })
+	ids, at := make([]string, len(uses)), make([]int64, len(uses))
+	for i, u := range uses {
+		ids[i], at[i] = u.id, u.at
 	}
-	u.mu.Unlock()
 	return ids, at
 }
 
 func (u *keyUses) forget(ids []string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	for _, id := range ids {
-		delete(u.slots, id)
+		u.slots.Delete(id)
 	}
 }
 
@@ -117,7 +107,7 @@ func (s *Service) unrecorded(ids []string, at []int64) (out fsm.APIKeysUsedV1, g
 		switch {
 		case recorded[i] < 0:
 			gone = append(gone, id)
-		case at[i] > 0 && at[i]-recorded[i] >= step:
+		case at[i] > 0 && (recorded[i] == 0 || at[i]-recorded[i] >= step):
 			if size += useBytes(id); size > maxUseBytes {
 				return out, gone, i
 			}
