@@ -54,6 +54,7 @@ test-race: deps nginx
 bench: deps nginx
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
+	$(GO) test -run '^$$' -bench 'LastUsedRound100k' -benchtime 1x -benchmem ./authn
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./snapshot
 
