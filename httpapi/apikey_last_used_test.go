@@ -185,3 +185,28 @@ func TestLastUsedCannotBeForged(t *testing.T) {
 		t.Errorf("the victim key shows last_used %d, never having been used", got)
 	}
 }
+
+// With transport TLS the leader asks the members with its node
+// certificate and no credential; a caller without one is refused, whatever
+// its credential.
+func TestLastUsedOverTLS(t *testing.T) {
+	opts := lastUsedSettings
+	opts.TLS = true
+	c := testcluster.New(t, 3, opts)
+	k := createKey(t, c, 0, testcluster.Elastic, map[string]any{"name": "tls"})
+	f := c.Followers()[0]
+	if status, body := keyWorks(c, f, k); status != http.StatusOK {
+		t.Fatalf("key on node %d: %d %s", f, status, body)
+	}
+	c.Eventually(30*time.Second, "last_used on every node", func() bool {
+		for i := range 3 {
+			if lastUsed(t, c, i, k.ID) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if r := c.Do(f, http.MethodGet, "/_tokenstore/internal/api_key_usage", testcluster.Elastic, nil); r.Status != http.StatusForbidden {
+		t.Errorf("the usage report without a node certificate: %d %s", r.Status, r.Body)
+	}
+}
