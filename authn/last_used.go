@@ -108,9 +108,13 @@ func (s *Service) unrecorded(ids []string, at []int64) (out fsm.APIKeysUsedV1, g
 		case recorded[i] < 0:
 			gone = append(gone, id)
 		case at[i] > 0 && (recorded[i] == 0 || at[i]-recorded[i] >= step):
-			if size += useBytes(id); size > maxUseBytes {
-				return out, gone, i
+			if size+useBytes(id) > maxUseBytes {
+				if len(out.IDs) > 0 {
+					return out, gone, i
+				}
+				continue // an id no event can hold
 			}
+			size += useBytes(id)
 			out.IDs, out.At = append(out.IDs, id), append(out.At, at[i])
 		}
 	}
