@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
@@ -92,5 +94,20 @@ func TestLastUseSurvivesSnapshot(t *testing.T) {
 	}
 	if err := NewState().Restore(bytes.NewReader(buf.Bytes()[:len(buf.Bytes())-40])); !errors.Is(err, ErrBadSnapshot) {
 		t.Errorf("truncated: %v", err)
+	}
+}
+
+// A version 2 snapshot, from before last uses, restores with none.
+func TestVersion2SnapshotRestoresWithoutLastUse(t *testing.T) {
+	b := snapshotBytes(t, usedState(t))
+	binary.BigEndian.PutUint16(b[4:], 2)
+	sum := sha256.Sum256(b[:len(b)-sha256.Size])
+	copy(b[len(b)-sha256.Size:], sum[:])
+	st := NewState()
+	if err := st.Restore(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.APIKeysLastUsed([]string{"a", "b", "c"}); !slices.Equal(got, []int64{0, 0, 0}) {
+		t.Errorf("last used after a version 2 restore: %v", got)
 	}
 }
