@@ -87,13 +87,9 @@ type Service struct {
 	serviceTokens     *verifyCache[*fsm.ServiceToken]
 	accessTokens      *verifyCache[accessTokenVersion]
 	files             *fileTokenStore
-	uses              keyUses
 	throttle          *throttle.Throttle
-	// epochNs is the throttle's clock origin in epoch ns: an attempt's
-	// admission time (attempt.at) is on that clock.
-	epochNs   int64
-	crypto    *hashPool
-	costLimit costLimit
+	crypto            *hashPool
+	costLimit         costLimit
 	// dummyHash is verified for a user that does not exist or is
 	// disabled, so that answering costs what a wrong password does.
 	dummyHash string
@@ -102,6 +98,11 @@ type Service struct {
 	cfg       Config
 	log       hclog.Logger
 	now       func() time.Time
+	// uses is where this node notes API key uses (last_used.go). A use's
+	// time is epochNs, the throttle's clock origin in epoch ns, plus the
+	// attempt's admission time (attempt.at), which is on that clock.
+	uses    keyUses
+	epochNs int64
 }
 
 // New builds the service over a proposer (the cluster node).
