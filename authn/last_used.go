@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -40,16 +41,36 @@ func (u *useSlot) note(ms int64) {
 }
 
 // keyUses is this node's slots by key id: looked up when a key's
-// Authentication is built (a cache miss, lock-free for a key seen before),
-// read once an interval.
-type keyUses struct{ slots sync.Map } // id → *useSlot
+// Authentication is built (a cache miss), read once an interval. Sharded
+// by id, so that misses on many cores rarely meet on one lock.
+type keyUses struct{ shards [useShards]useShard }
+
+const useShards = 64
+
+type useShard struct {
+	mu    sync.Mutex
+	slots map[string]*useSlot
+}
+
+var useSeed = maphash.MakeSeed()
+
+func (u *keyUses) shard(id string) *useShard {
+	return &u.shards[maphash.String(useSeed, id)%useShards]
+}
 
 func (u *keyUses) slot(id string) *useSlot {
-	if sl, ok := u.slots.Load(id); ok {
-		return sl.(*useSlot)
+	sh := u.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sl, ok := sh.slots[id]
+	if !ok {
+		if sh.slots == nil {
+			sh.slots = map[string]*useSlot{}
+		}
+		sl = &useSlot{}
+		sh.slots[id] = sl
 	}
-	sl, _ := u.slots.LoadOrStore(id, &useSlot{})
-	return sl.(*useSlot)
+	return sl
 }
 
 // used is every slot that saw a use: ids in order, and their times.
@@ -59,12 +80,16 @@ func (u *keyUses) used() ([]string, []int64) {
 		at int64
 	}
 	var uses []use
-	u.slots.Range(func(id, sl any) bool {
-		if at := sl.(*useSlot).ms.Load(); at > 0 {
-			uses = append(uses, use{id.(string), at})
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		for id, sl := range sh.slots {
+			if at := sl.ms.Load(); at > 0 {
+				uses = append(uses, use{id, at})
+			}
 		}
-		return true
-	})
+		sh.mu.Unlock()
+	}
 	slices.SortFunc(uses, func(a, b use) int { return strings.Compare(a.id, b.id) })
 	ids, at := make([]string, len(uses)), make([]int64, len(uses))
 	for i, u := range uses {
@@ -75,7 +100,10 @@ func (u *keyUses) used() ([]string, []int64) {
 
 func (u *keyUses) forget(ids []string) {
 	for _, id := range ids {
-		u.slots.Delete(id)
+		sh := u.shard(id)
+		sh.mu.Lock()
+		delete(sh.slots, id)
+		sh.mu.Unlock()
 	}
 }
 
