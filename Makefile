@@ -70,6 +70,7 @@ bench: deps nginx chromium
 	$(GO) test -run '^$$' -bench 'CredentialScrape' -benchmem ./metrics
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'Mount' -benchmem ./httpapi/console
+	$(GO) test -run '^$$' -bench 'LastUsedRound100k' -benchtime 1x -benchmem ./authn
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./snapshot
 

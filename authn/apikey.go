@@ -74,7 +74,11 @@ func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []by
 	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {
 		return nil, "api key is expired", nil
 	}
-	return s.apiKeys.getOrBuild(k.ID, k, func() *Authentication { return apiKeyAuthentication(k) }), "", nil
+	return s.apiKeys.getOrBuild(k.ID, k, func() *Authentication {
+		a := apiKeyAuthentication(k)
+		a.used = s.uses.slot(k.ID)
+		return a
+	}), "", nil
 }
 
 // CreateAPIKeyRequest is the body of create API key (and grant's api_key).

@@ -35,9 +35,31 @@ type GetAPIKeysRequest struct {
 	Owner, WithLimitedBy, ActiveOnly bool
 }
 
+// APIKeyInfo is a key as get and query API key show it: the stored key,
+// and when it was last used (epoch ms, to within
+// xpack.security.authc.api_key.last_used.interval; 0 never).
+type APIKeyInfo struct {
+	*fsm.APIKey
+	LastUsed int64
+}
+
+// withLastUse pairs keys with their last use, read under one lock.
+func (s *Service) withLastUse(keys []*fsm.APIKey) []APIKeyInfo {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	used := s.st.APIKeysLastUsed(ids)
+	out := make([]APIKeyInfo, len(keys))
+	for i, k := range keys {
+		out[i] = APIKeyInfo{APIKey: k, LastUsed: max(used[i], 0)}
+	}
+	return out
+}
+
 // GetAPIKeys returns the keys the request selects and the caller may see.
 // The bool is true when an id was asked for and nothing matched (a 404).
-func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysRequest) ([]*fsm.APIKey, bool, error) {
+func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysRequest) ([]APIKeyInfo, bool, error) {
 	if (req.ID != "" || req.Name != "") && (req.Username != "" || req.RealmName != "") {
 		return nil, false, invalid("username or realm name must not be specified when the api key id or api key name is specified")
 	}
@@ -60,7 +82,7 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	keys := s.selectAPIKeys(nonEmpty(req.ID), func(k *fsm.APIKey) bool {
 		return f.keeps(k) && !(req.ActiveOnly && (k.Invalidated || (k.Expiration > 0 && k.Expiration <= now)))
 	})
-	return keys, req.ID != "" && len(keys) == 0, nil
+	return s.withLastUse(keys), req.ID != "" && len(keys) == 0, nil
 }
 
 // nameMatches is get API key's name filter: "*" or a trailing "*" prefix match.

@@ -13,7 +13,7 @@ import (
 type APIKeyQueryRequest = apikeyquery.Request
 
 // QueryAPIKeys runs the query DSL over the keys the caller may see.
-func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []*fsm.APIKey, [][]any, error) {
+func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []APIKeyInfo, [][]any, error) {
 	all, err := s.keyScope(c, actionAPIKeyQuery)
 	if err != nil {
 		return 0, nil, nil, err
@@ -21,13 +21,14 @@ func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryReq
 	if withLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
 		return 0, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
 	}
+	req.Now = s.now()
 	q, err := apikeyquery.Compile(req)
 	if err != nil {
 		return 0, nil, nil, queryError(err)
 	}
 	s.freshRead(ctx)
-	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || c.Auth.ownsKey(k) })
-	byID := make(map[string]*fsm.APIKey, len(keys))
+	keys := s.withLastUse(s.st.APIKeys(func(k *fsm.APIKey) bool { return all || c.Auth.ownsKey(k) }))
+	byID := make(map[string]APIKeyInfo, len(keys))
 	docs := make([]apikeyquery.Doc, 0, len(keys))
 	for _, k := range keys {
 		byID[k.ID] = k
@@ -35,10 +36,10 @@ func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryReq
 		json.Unmarshal(k.Metadata, &md)
 		docs = append(docs, apikeyquery.Doc{ID: k.ID, Name: k.Name, Username: k.Creator.Principal, Realm: k.Creator.Realm,
 			Type: k.Type, Creation: k.Creation, Expiration: k.Expiration, Invalidated: k.Invalidated,
-			Invalidation: k.Invalidation, Metadata: md})
+			Invalidation: k.Invalidation, LastUsed: k.LastUsed, Metadata: md})
 	}
 	total, page, sortValues := q.Run(docs)
-	out := make([]*fsm.APIKey, len(page))
+	out := make([]APIKeyInfo, len(page))
 	for i, d := range page {
 		out[i] = byID[d.ID]
 	}

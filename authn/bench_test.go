@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/fsm"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -100,5 +101,38 @@ func BenchmarkAuthenticateAPIKeyFirst(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// BenchmarkLastUsedRound100k: 100,000 keys each authenticate, then the
+// leader records their uses. Run with -benchtime 1x: it reports the one
+// round's event size and how many Raft entries it took (one).
+func BenchmarkLastUsedRound100k(b *testing.B) {
+	c, headers := benchKeys(b, 100_000)
+	n := c.Node(0)
+	svc, st := n.Authn(), n.Cluster().State()
+	ctx := context.Background()
+	for _, h := range headers {
+		if _, err := svc.Authenticate(ctx, h, "/", "127.0.0.1:50000"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		report := svc.KeyUsageReport()
+		before := st.AppliedIndex()
+		svc.RecordUsesNow(ctx, n.Cluster())
+		b.ReportMetric(float64(st.AppliedIndex()-before), "raft-entries")
+		b.ReportMetric(float64(len(report)+3), "event-bytes")
+	}
+	b.StopTimer()
+	recorded := 0
+	for _, k := range st.APIKeys(func(*fsm.APIKey) bool { return true }) {
+		if st.APIKeyLastUsed(k.ID) > 0 {
+			recorded++
+		}
+	}
+	if recorded != len(headers) {
+		b.Fatalf("%d of %d keys have a last use", recorded, len(headers))
 	}
 }

@@ -37,6 +37,9 @@ type Authentication struct {
 	Token *TokenRef
 	// key is the stored key behind APIKey, for its permissions and owner.
 	key *fsm.APIKey
+	// used is where this node notes the key's uses (last_used.go); nil
+	// for every other authentication.
+	used *useSlot
 }
 
 // APIKeyRef names the API key a request authenticated with.

@@ -55,6 +55,10 @@ type Config struct {
 	// must pass (tokenstore.forward_auth.rules); nil lets any valid
 	// credential through.
 	ForwardAuthRules *ForwardAuthRules
+	// LastUsedInterval is xpack.security.authc.api_key.last_used.interval:
+	// how often the members' API key uses become one event, and so the
+	// precision of last_used.
+	LastUsedInterval time.Duration
 	// Observers hear every authentication, authorization and write (the
 	// metrics and the audit log).
 	Observers []Observer
@@ -66,7 +70,7 @@ type Config struct {
 // DefaultConfig is Elasticsearch's defaults.
 func DefaultConfig() Config {
 	return Config{PasswordHashing: "bcrypt", CacheTTL: 20 * time.Minute, CatchUpWait: 300 * time.Millisecond,
-		TokensEnabled: true, APIKeysEnabled: true, TokenTimeout: 20 * time.Minute,
+		TokensEnabled: true, APIKeysEnabled: true, TokenTimeout: 20 * time.Minute, LastUsedInterval: time.Hour,
 		CryptoPoolSize: defaultCryptoPoolSize(), CryptoQueueSize: defaultCryptoQueueSize}
 }
 
@@ -94,6 +98,11 @@ type Service struct {
 	cfg       Config
 	log       hclog.Logger
 	now       func() time.Time
+	// uses is where this node notes API key uses (last_used.go). A use's
+	// time is epochNs, the throttle's clock origin in epoch ns, plus the
+	// attempt's admission time (attempt.at), which is on that clock.
+	uses    keyUses
+	epochNs int64
 }
 
 // New builds the service over a proposer (the cluster node).
@@ -113,13 +122,17 @@ func New(p Proposer, cfg Config) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.LastUsedInterval <= 0 {
+		cfg.LastUsedInterval = DefaultConfig().LastUsedInterval
+	}
+	epoch := now()
 	s := &Service{
-		p: p, st: p.State(), hasher: h, cfg: cfg, now: now, log: cfg.Logger.Named("authn"),
+		p: p, st: p.State(), hasher: h, cfg: cfg, now: now, log: cfg.Logger.Named("authn"), epochNs: epoch.UnixNano(),
 		apiKeys:       newVerifyCache[*fsm.APIKey](0, maxCached),
 		serviceTokens: newVerifyCache[*fsm.ServiceToken](0, maxCached),
 		accessTokens:  newVerifyCache[accessTokenVersion](0, maxCached),
 		files:         newFileTokenStore(cfg.ConfigDir, cfg.Logger.Named("service-tokens")),
-		throttle:      throttle.New(cfg.Throttle, now()),
+		throttle:      throttle.New(cfg.Throttle, epoch),
 		crypto:        newHashPool(cfg.CryptoPoolSize, cfg.CryptoQueueSize),
 		costLimit:     newCostLimit(h, cfg.MaxBcryptCost, cfg.MaxPBKDF2Iterations),
 		dummyHash:     dummy,
@@ -234,6 +247,7 @@ func (s *Service) authenticateAttempt(ctx context.Context, header string, a *att
 		s.failed(a, err, !genuine && !undecided(err))
 		return Caller{}, err
 	}
+	s.noteUse(auth, a)
 	s.succeeded(a)
 	return Caller{Auth: auth, Credential: header, from: from}, nil
 }

@@ -33,7 +33,7 @@ const (
 // only nodes call them. With transport TLS the peer certificate admits the
 // caller (RequirePeer); without, the HTTP layer asks for a node's
 // credential (see Node.peerCredential).
-var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm}
+var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm, pathKeyUsage}
 
 // Authorizer is what the leader asks before it acts on another node's
 // request. authn.Service satisfies it; it is given to Handler, which serves
@@ -255,13 +255,15 @@ func (n *Node) call(ctx context.Context, method, url, credential string, body []
 
 // Handler serves the internal endpoints other nodes call. authz is asked
 // before a forwarded write is appended or a node joins; nil refuses both.
-func (n *Node) Handler(authz Authorizer) http.Handler {
+// rep answers the leader's periodic question (usage.go); nil has no answer.
+func (n *Node) Handler(authz Authorizer, rep Reporter) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathPropose, func(w http.ResponseWriter, r *http.Request) { n.handlePropose(w, r, authz) })
 	mux.HandleFunc("POST "+pathJoin, func(w http.ResponseWriter, r *http.Request) { n.handleJoin(w, r, authz) })
 	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
 	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
 	mux.HandleFunc("GET "+pathConfirm, n.handleConfirm)
+	mux.HandleFunc("GET "+pathKeyUsage, func(w http.ResponseWriter, _ *http.Request) { n.handleKeyUsage(w, rep) })
 	return n.RequirePeer(n.cfg.Links.Handler(mux))
 }
 

@@ -34,6 +34,7 @@ const (
 	TokenRefreshed          EventType = 18
 	TokensInvalidated       EventType = 19
 	TokensPurged            EventType = 20
+	APIKeysUsed             EventType = 21
 )
 
 // LeaderOnly is the action of events no client may cause: the leader
@@ -70,6 +71,8 @@ var events = []eventRow{
 	{TokenRefreshed, onlyAdds, security + "token/refresh", versions(on(applyTokenRefreshedV1))},
 	{TokensInvalidated, mayRevoke, security + "token/invalidate", versions(on(applyTokensInvalidatedV1))},
 	{TokensPurged, mayRevoke, LeaderOnly, versions(on(applyTokensPurgedV1))},
+	// The leader gathers the members' uses itself: no client may write one.
+	{APIKeysUsed, onlyAdds, LeaderOnly, versions(on(applyAPIKeysUsedV1))},
 }
 
 // eventRow is everything known about one event type.

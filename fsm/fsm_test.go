@@ -50,6 +50,7 @@ func sampleEvents() []Payload {
 		NodeRegisteredV2{Node: Node{ID: "n2", HTTPAddr: "127.0.0.1:9201", RaftAddr: "127.0.0.1:9301", Applies: EventVersions{RolePut: 1, NodeRegistered: 2}}},
 		RolePutV1{Name: "r9"},
 		RoleDeletedV2{Names: []string{"r9", "nope"}},
+		APIKeysUsedV1{IDs: []string{"k2", "nope", "k2", "k1"}, At: []int64{3000, 4000, 2500, 2000}},
 	}
 }
 
@@ -125,7 +126,7 @@ func TestApplyResults(t *testing.T) {
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
-		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted}
+		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted, Updated}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -134,7 +135,7 @@ func TestApplyResults(t *testing.T) {
 	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
 		t.Errorf("per-item delete results: got %v", got[11].Items)
 	}
-	if last := got[len(got)-1]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
+	if last := got[len(got)-2]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
 		t.Errorf("bulk role delete results: got %v", last.Items)
 	}
 }

@@ -16,19 +16,20 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Snapshot stream format, version 2:
+// Snapshot stream format, version 3:
 //
 //	"TKSN" magic, uint16 format version
-//	records: kind byte, uvarint length, body: JSON, except API keys and
-//	  token pairs, which are binary (snapshot_binary.go); version 1 had
-//	  JSON for those too and is still read
+//	records: kind byte, uvarint length, body: JSON, except API keys, their
+//	  last uses and token pairs, which are binary (snapshot_binary.go,
+//	  apikey_used.go); version 1 had JSON for those too and is still read,
+//	  and versions 1 and 2 had no last uses
 //	end: kind 0, then SHA-256 of every byte before it
 //
 // Records are written in a fixed order (by kind, then key), so two nodes
 // that applied the same events write the same bytes.
 const (
 	snapshotMagic   = "TKSN"
-	SnapshotVersion = 2
+	SnapshotVersion = 3
 )
 
 type recordKind byte
@@ -45,6 +46,7 @@ const (
 	recServiceToken
 	recTokenPair
 	recDescriptorSet
+	recAPIKeyUse
 )
 
 // recordKinds is the one table of snapshot records: a new kind is a
@@ -61,6 +63,8 @@ var recordKinds = []recordEntry{
 	// Written by the API key entry, before the keys that refer to them.
 	{recDescriptorSet, nil, restoreDescriptorSet},
 	{recAPIKey, captureAPIKeys, restoreAPIKey},
+	// After the keys: a last use is restored onto its key.
+	{recAPIKeyUse, captureKeyUses, restoreKeyUse},
 	keyed(recServiceToken, func(s *State) map[string]*ServiceToken { return s.serviceTokens }),
 	{recTokenPair, captureTokenPairs, restoreTokenPair},
 }
@@ -166,16 +170,28 @@ func restoreMeta(s *State, body []byte, r *restoring) error {
 }
 
 // captured is a state's records copied for a snapshot: the writers of
-// every kind, in table order.
-type captured []recordWriter
+// every kind, in table order, and the format version they need.
+type captured struct {
+	writers []recordWriter
+	version uint16
+}
+
+// lastUseVersion is the first format with API key last uses. A state
+// without any is written as the version before, which builds that cannot
+// apply APIKeysUsed (and so read no last uses) still restore during a
+// rolling upgrade: a leader on the new build sends them its snapshots.
+const lastUseVersion = 3
 
 func (s *State) capture() captured {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c := make(captured, 0, len(recordKinds))
+	c := captured{writers: make([]recordWriter, 0, len(recordKinds)), version: lastUseVersion - 1}
+	if s.apiKeys.marks != nil {
+		c.version = lastUseVersion
+	}
 	for _, e := range recordKinds {
 		if e.capture != nil {
-			c = append(c, e.capture(s))
+			c.writers = append(c.writers, e.capture(s))
 		}
 	}
 	return c
@@ -239,9 +255,9 @@ func (sw *snapshotWriter) frame(kind recordKind, body []byte) {
 func (c captured) writeTo(w io.Writer) error {
 	sw := &snapshotWriter{w: bufio.NewWriterSize(w, 64<<10), sum: sha256.New()}
 	head := append([]byte(snapshotMagic), 0, 0)
-	binary.BigEndian.PutUint16(head[4:], SnapshotVersion)
+	binary.BigEndian.PutUint16(head[4:], c.version)
 	sw.write(head)
-	for _, write := range c {
+	for _, write := range c.writers {
 		write(sw)
 	}
 	sw.write([]byte{byte(recEnd)})

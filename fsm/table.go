@@ -8,6 +8,11 @@ type table[V any] struct {
 	slot   map[string]int32
 	values []*V
 	key    func(*V) string
+	// marks is a number per record, beside values, that an event may raise
+	// without replacing the record (an API key's last use: raising it must
+	// not make the record new to the caches keyed by its pointer). Nil
+	// until the first is raised, so a table that never uses it pays nothing.
+	marks []int64
 }
 
 func newTable[V any](key func(*V) string, capacity int) *table[V] {
@@ -36,6 +41,35 @@ func (t *table[V]) put(v *V) {
 	}
 	t.slot[k] = int32(len(t.values))
 	t.values = append(t.values, v)
+	if t.marks != nil {
+		t.marks = append(t.marks, 0)
+	}
+}
+
+// mark is the record's mark; 0 when it has none or there is no record.
+func (t *table[V]) mark(k string) int64 {
+	i, ok := t.slot[k]
+	if !ok || t.marks == nil {
+		return 0
+	}
+	return t.marks[i]
+}
+
+// raise sets the record's mark to v if v is greater, and reports whether
+// it did; a key without a record is left alone.
+func (t *table[V]) raise(k string, v int64) bool {
+	i, ok := t.slot[k]
+	if !ok {
+		return false
+	}
+	if t.marks == nil {
+		t.marks = make([]int64, len(t.values), cap(t.values))
+	}
+	if v <= t.marks[i] {
+		return false
+	}
+	t.marks[i] = v
+	return true
 }
 
 // del removes the record with key k; the last record takes its slot.
@@ -52,6 +86,10 @@ func (t *table[V]) del(k string) {
 	}
 	t.values[last] = nil
 	t.values = t.values[:last]
+	if t.marks != nil {
+		t.marks[i] = t.marks[last]
+		t.marks = t.marks[:last]
+	}
 	delete(t.slot, k)
 }
 
@@ -85,6 +123,16 @@ func (t *table[V]) deleteIf(gone func(*V) bool) []string {
 
 // copyAll is a copy of every record, in no particular order.
 func (t *table[V]) copyAll() []*V { return append([]*V(nil), t.values...) }
+
+// copyWithMarks is a copy of every record and of its mark, in no
+// particular order, or nothing when no mark was ever raised: two memmoves
+// under the caller's lock, the filtering after it.
+func (t *table[V]) copyWithMarks() ([]*V, []int64) {
+	if t.marks == nil {
+		return nil, nil
+	}
+	return append([]*V(nil), t.values...), append([]int64(nil), t.marks...)
+}
 
 func newAPIKeyTable(capacity int) *table[APIKey] {
 	return newTable(func(k *APIKey) string { return k.ID }, capacity)

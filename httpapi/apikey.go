@@ -68,7 +68,7 @@ func (s *Server) handleGrantAPIKey(w http.ResponseWriter, r *http.Request, c aut
 }
 
 // apiKeyView renders a key as get and query API key show it.
-func apiKeyView(k *fsm.APIKey, withLimitedBy bool) map[string]any {
+func apiKeyView(k authn.APIKeyInfo, withLimitedBy bool) map[string]any {
 	md := any(map[string]any{})
 	if len(k.Metadata) > 0 {
 		md = k.Metadata
@@ -87,6 +87,11 @@ func apiKeyView(k *fsm.APIKey, withLimitedBy bool) map[string]any {
 	}
 	if k.Invalidated {
 		v["invalidation"] = k.Invalidation
+	}
+	// Not in Elasticsearch (which does not track it): epoch ms, absent for
+	// a key never used.
+	if k.LastUsed > 0 {
+		v["last_used"] = k.LastUsed
 	}
 	if withLimitedBy {
 		lb := map[string]any{}

@@ -92,7 +92,8 @@ func TestInternalEndpointsNeedANodeCredentialAndBoundTheirWaits(t *testing.T) {
 	putRole(t, c, "watcher", map[string]any{"cluster": []string{"monitor"}})
 	nobody := putUser(t, c, "nobody", "nobody-password", "watcher")
 	leader := c.Leader()
-	paths := []string{"/_tokenstore/internal/status", "/_tokenstore/internal/applied", "/_tokenstore/internal/confirm?index=1"}
+	paths := []string{"/_tokenstore/internal/status", "/_tokenstore/internal/applied", "/_tokenstore/internal/confirm?index=1",
+		"/_tokenstore/internal/api_key_usage"}
 	for _, path := range paths {
 		for _, node := range []int{leader, c.Followers()[0]} {
 			r := c.Do(node, http.MethodGet, path, "", nil)

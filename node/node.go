@@ -24,6 +24,7 @@ import (
 var (
 	_ authn.Proposer     = (*cluster.Node)(nil)
 	_ cluster.Authorizer = (*authn.Service)(nil)
+	_ cluster.Reporter   = (*authn.Service)(nil)
 )
 
 // Config is everything a node needs: flags, settings and environment.
@@ -171,12 +172,14 @@ func (n *Node) authnConfig() authn.Config {
 	return ac
 }
 
-// startBackground runs the purges (which only the leader proposes) and the
-// service_tokens file watcher until the node stops.
+// startBackground runs the purges and the recording of API key uses
+// (which only the leader proposes) and the service_tokens file watcher
+// until the node stops.
 func (n *Node) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBackground = cancel
 	go n.authn.RunPurger(ctx, n.settings.purge)
+	go n.authn.RunLastUsed(ctx, n.cluster)
 	go n.authn.RunFileTokenWatcher(ctx)
 }
 
@@ -185,7 +188,7 @@ func (n *Node) startBackground() {
 func (n *Node) serve() {
 	// The leader authorizes forwarded writes and joins with the security
 	// service: this is where the cluster gets its Authorizer.
-	internal := n.cluster.Handler(n.authn)
+	internal := n.cluster.Handler(n.authn, n.authn)
 	api := httpapi.New(httpapi.Config{
 		Authn: n.authn, Cluster: &clusterAPI{node: n.cluster, authn: n.authn, internal: internal, log: n.log},
 		ClusterName: n.settings.clusterName, TokensEnabled: n.settings.authn.TokensEnabled,

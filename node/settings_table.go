@@ -24,6 +24,9 @@ var settingTable = []setting{
 	{"xpack.security.enabled", "", securityEnabled},
 	{"xpack.security.authc.api_key.delete.retention_period", "7d", purgeTime(true, func(r *resolved) *time.Duration { return &r.purge.Retention })},
 	{"xpack.security.authc.api_key.delete.interval", "24h", purgeTime(false, func(r *resolved) *time.Duration { return &r.purge.Interval })},
+	// How often the members' API key uses become one event: last_used's
+	// precision against one log entry an interval.
+	{"xpack.security.authc.api_key.last_used.interval", "1h", timeFromTo(time.Second, 24*time.Hour, func(r *resolved) *time.Duration { return &r.authn.LastUsedInterval })},
 	{"xpack.security.authc.token.delete.interval", "30m", purgeTime(false, func(r *resolved) *time.Duration { return &r.purge.TokenInterval })},
 	{"xpack.security.authc.token.enabled", "", flag(func(r *resolved, on bool) { r.authn.TokensEnabled = on })},
 	{"xpack.security.authc.api_key.enabled", "", flag(func(r *resolved, on bool) { r.authn.APIKeysEnabled = on })},

@@ -28,6 +28,7 @@ func TestSettingsDefaults(t *testing.T) {
 		"verification_mode":       {r.transportSSL.verifyHostname, true},
 		"tokens enabled":          {r.authn.TokensEnabled, true},
 		"node.voter":              {r.nonVoter, false},
+		"last_used.interval":      {r.authn.LastUsedInterval, time.Hour},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: got %v, want %v", name, c.got, c.want)
@@ -48,6 +49,7 @@ func TestSettingsErrors(t *testing.T) {
 		{Settings{"tokenstore.authc.throttle.address.refill": "0"}, "setting [tokenstore.authc.throttle.address.refill] must be a time value from [1ms] to [1h], got [0]"},
 		{Settings{"tokenstore.http.max_open_connections": "0"}, "setting [tokenstore.http.max_open_connections] must be a number from 1 to 1048576, got [0]"},
 		{Settings{"xpack.security.authc.api_key.delete.interval": "0"}, "failed to parse value [0] for setting [xpack.security.authc.api_key.delete.interval]: must be >= 1s"},
+		{Settings{"xpack.security.authc.api_key.last_used.interval": "500ms"}, "setting [xpack.security.authc.api_key.last_used.interval] must be a time value from [1s] to [24h], got [500ms]"},
 		{Settings{"tokenstore.authc.throttle.enabled": "no"}, "setting [tokenstore.authc.throttle.enabled] must be [true] or [false], got [no]"},
 		{Settings{"node.voter": "maybe"}, "setting [node.voter] must be [true] or [false], got [maybe]"},
 		{Settings{"xpack.security.transport.ssl.enabled": "true", "xpack.security.transport.ssl.certificate": "c", "xpack.security.transport.ssl.key": "k"},

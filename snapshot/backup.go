@@ -21,7 +21,7 @@ const (
 	magic = "TKBACKUP"
 	// FormatVersion is the backup format this build writes; it reads this
 	// and older ones. 2: the state stream has binary API key and token
-	// records (fsm.SnapshotVersion 2).
+	// records (fsm.SnapshotVersion 2, or 3 once API keys have last uses).
 	FormatVersion = 2
 	// maxHeader bounds the JSON header, a few hundred bytes in practice.
 	maxHeader = 64 << 10

@@ -19,6 +19,7 @@ var fieldGetters = map[string]func(*Doc) any{
 	"expiration":   func(d *Doc) any { return d.Expiration },
 	"invalidation": func(d *Doc) any { return d.Invalidation },
 	"invalidated":  func(d *Doc) any { return d.Invalidated },
+	"last_used":    func(d *Doc) any { return d.LastUsed },
 }
 
 // kindOf returns a zero value of the field's kind, or an error for a
@@ -206,7 +207,7 @@ func compileField(t string, body any, b *budget) (matcher, error) {
 		// A set: a long list costs one lookup per value, not a scan.
 		want := make(map[any]struct{}, len(arr))
 		for _, a := range arr {
-			w, err := convert(zero, a)
+			w, err := convertAt(zero, a, b.now, false)
 			if err != nil {
 				return nil, err
 			}
@@ -217,7 +218,7 @@ func compileField(t string, body any, b *budget) (matcher, error) {
 		if o, err = options(t, x, "", "gt", "gte", "lt", "lte", "relation"); err == nil && o["relation"] != nil {
 			err = invalid("range query with relation is not supported for API Key query")
 		}
-		return compileRange(f, zero, o, err)
+		return compileRange(f, zero, o, b.now, err)
 	case "match":
 		if o, err = options(t, x, "query", "query"); err == nil {
 			o["value"] = o["query"]
@@ -234,7 +235,7 @@ func compileField(t string, body any, b *budget) (matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, err := convert(zero, cmp.Or(o["value"], o["wildcard"]))
+	want, err := convertAt(zero, cmp.Or(o["value"], o["wildcard"]), b.now, false)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +262,11 @@ func compileField(t string, body any, b *budget) (matcher, error) {
 	})
 }
 
-func compileRange(f string, zero any, o map[string]any, err error) (matcher, error) {
+func compileRange(f string, zero any, o map[string]any, now int64, err error) (matcher, error) {
 	bounds := map[string]any{}
 	for _, op := range []string{"gt", "gte", "lt", "lte"} {
 		if err == nil && o[op] != nil { // null is an open end in Elasticsearch
-			bounds[op], err = convert(zero, o[op])
+			bounds[op], err = convertAt(zero, o[op], now, op == "gt" || op == "lte")
 		}
 	}
 	if err != nil {

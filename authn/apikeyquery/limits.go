@@ -21,8 +21,12 @@ const (
 	maxShown        = 256 // bytes of a request's input quoted in an error
 )
 
-// budget counts what a query spends of the limits while it compiles.
-type budget struct{ clauses, patternBytes int }
+// budget counts what a query spends of the limits while it compiles, and
+// carries the time its date math counts from (epoch ms).
+type budget struct {
+	clauses, patternBytes int
+	now                   int64
+}
 
 func (b *budget) clause(n int) error {
 	if b.clauses += n; b.clauses > maxClauses {

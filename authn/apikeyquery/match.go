@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 type matcher func(*view) bool
@@ -133,16 +132,22 @@ func convert(zero any, x any) (any, error) {
 	}
 	// Dates: epoch millis, as a number or a string, or ISO-8601 as with
 	// the default format strict_date_optional_time||epoch_millis.
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, nil
-	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && math.Abs(f) < 9e18 {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
 		return int64(f), nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UnixMilli(), nil
+	return parseDate(s)
+}
+
+// convertAt is convert for a query's values, where a date may also be date
+// math counted from now (epoch ms); roundUp is for the bounds gt and lte.
+func convertAt(zero, x any, now int64, roundUp bool) (any, error) {
+	if s, isStr := x.(string); isStr && isDateMath(s) {
+		if _, isDate := zero.(int64); isDate {
+			return dateMath(s, now, roundUp)
 		}
 	}
-	return nil, invalid("failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]", s)
+	return convert(zero, x)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"time"
 )
 
 // Doc is one API key as the query sees it. Zero times mean absent;
@@ -19,6 +20,7 @@ type Doc struct {
 	Expiration   int64  // epoch millis, 0 = never; query field "expiration"
 	Invalidated  bool   // query field "invalidated"
 	Invalidation int64  // epoch millis, 0 = absent; query field "invalidation"
+	LastUsed     int64  // epoch millis, 0 = never used; query field "last_used"
 	// Metadata is queried as "metadata.<path>" (dotted paths into nested
 	// objects) or as "metadata" (any leaf). Values come from encoding/json.
 	Metadata map[string]any
@@ -31,6 +33,9 @@ type Request struct {
 	Size        *int            `json:"size,omitempty"`
 	Sort        json.RawMessage `json:"sort,omitempty"`
 	SearchAfter []any           `json:"search_after,omitempty"`
+	// Now is what date math ("now-90d") counts from; zero means the
+	// clock's now.
+	Now time.Time `json:"-"`
 }
 
 // Query is a compiled query; Run may be called concurrently.
@@ -44,6 +49,9 @@ type Query struct {
 // Compile validates and compiles a request; errors are *Error.
 func Compile(req Request) (*Query, error) {
 	q := &Query{size: 10, match: func(*view) bool { return true }}
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
 	if req.From != nil {
 		if q.from = *req.From; q.from < 0 {
 			return nil, invalid("[from] parameter cannot be negative, found [%d]", q.from)
@@ -63,7 +71,7 @@ func Compile(req Request) (*Query, error) {
 		return nil, err
 	}
 	if m, isObj := v.(map[string]any); v != nil && (!isObj || len(m) > 0) {
-		if q.match, err = compile(v, 0, &budget{}); err != nil {
+		if q.match, err = compile(v, 0, &budget{now: req.Now.UnixMilli()}); err != nil {
 			return nil, err
 		}
 	}

@@ -26,6 +26,7 @@ func TestEveryEventIsClassified(t *testing.T) {
 		fsm.TokenIssued: fsm.TokenIssuedV1{}, fsm.TokenRefreshed: fsm.TokenRefreshedV1{}, fsm.TokensInvalidated: fsm.TokensInvalidatedV1{},
 		fsm.ElasticBootstrapped: fsm.ElasticBootstrappedV1{}, fsm.NodeRegistered: fsm.NodeRegisteredV1{},
 		fsm.APIKeysPurged: fsm.APIKeysPurgedV1{}, fsm.TokensPurged: fsm.TokensPurgedV1{},
+		fsm.APIKeysUsed: fsm.APIKeysUsedV1{},
 	}
 	for _, typ := range fsm.EventTypes() {
 		if p, ok := changes[typ]; ok {
@@ -65,6 +66,19 @@ func TestChangesHoldNoHashes(t *testing.T) {
 			if strings.Contains(string(ch.body), s) {
 				t.Errorf("%T: %s holds %q", p, ch.body, s)
 			}
+		}
+	}
+}
+
+func TestBulkRoleDeleteIsADeleteRoleEach(t *testing.T) {
+	got := oneChangeEach(fsm.RoleDeletedV2{Names: []string{"r1", "r2"}})
+	if len(got) != 2 {
+		t.Fatalf("got %d changes, want 2", len(got))
+	}
+	for i, name := range []string{"r1", "r2"} {
+		ch, ok := describeChange(got[i], authn.Caller{}, nil)
+		if !ok || ch.action != "delete_role" || !strings.Contains(string(ch.body), `"`+name+`"`) {
+			t.Errorf("change %d: got %s %s, want delete_role of %s", i, ch.action, ch.body, name)
 		}
 	}
 }

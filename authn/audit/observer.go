@@ -136,12 +136,29 @@ func (l *Log) Wrote(c authn.Caller, p fsm.Payload, _ fsm.Result, _ error, _ time
 	if c.Internal() || !l.events.Has(SecurityConfigChange) {
 		return
 	}
-	ch, ok := describeChange(p, c, bodyOf(c.Request))
-	if !ok {
-		return
+	for _, p := range oneChangeEach(p) {
+		ch, ok := describeChange(p, c, bodyOf(c.Request))
+		if !ok {
+			continue
+		}
+		l.enqueue(Record{Time: l.now(), EventType: typeConfigChange, EventAction: ch.action,
+			RequestID: requestID(c.Request), ChangeField: ch.field, Change: ch.body})
 	}
-	l.enqueue(Record{Time: l.now(), EventType: typeConfigChange, EventAction: ch.action,
-		RequestID: requestID(c.Request), ChangeField: ch.field, Change: ch.body})
+}
+
+// oneChangeEach splits a bulk write into the single changes it makes: a
+// bulk role delete is a delete_role record per role, as SIEM rules written
+// for the single delete expect.
+func oneChangeEach(p fsm.Payload) []fsm.Payload {
+	d, ok := p.(fsm.RoleDeletedV2)
+	if !ok {
+		return []fsm.Payload{p}
+	}
+	out := make([]fsm.Payload, len(d.Names))
+	for i, name := range d.Names {
+		out[i] = fsm.RoleDeletedV1{Name: name}
+	}
+	return out
 }
 
 // restRecord is an event of the REST layer about request r.
