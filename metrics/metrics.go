@@ -54,6 +54,9 @@ type Node struct {
 	State      *fsm.State
 	FileTokens func() int
 	Now        func() time.Time
+	// AuditDropped counts audit records dropped because the audit log's
+	// queue was full; nil without an audit log.
+	AuditDropped func() uint64
 }
 
 // Watch adds the collectors that read the node when scraped; called once,
@@ -63,6 +66,11 @@ func (m *Metrics) Watch(n Node) {
 		n.Now = time.Now
 	}
 	m.reg.MustRegister(newRaftCollector(n.Raft), newCredentialCollector(n.State, n.FileTokens, n.Now))
+	if n.AuditDropped != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "audit_dropped_records_total",
+			Help: "Audit records dropped because the audit log's queue was full (the writer could not keep up)."},
+			func() float64 { return float64(n.AuditDropped()) }))
+	}
 }
 
 // Handler serves the registry in Prometheus' text format, or OpenMetrics

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -244,5 +246,17 @@ func TestMetricsNeedMonitor(t *testing.T) {
 	resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/openmetrics-text") {
 		t.Errorf("OpenMetrics asked: %d %q", resp.StatusCode, ct)
+	}
+}
+
+// A node with the audit log on reports how many records its queue
+// dropped; one without has no such series.
+func TestAuditDropsAreCounted(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		c := testcluster.New(t, 1, testcluster.Options{Settings: node.Settings{"xpack.security.audit.enabled": fmt.Sprint(on)}})
+		got := scrape(t, c, 0, testcluster.Elastic).value("tokenstore_audit_dropped_records_total")
+		if want := map[bool]float64{false: -1, true: 0}[on]; got != want {
+			t.Errorf("audit enabled %v: dropped records %v, want %v", on, got, want)
+		}
 	}
 }

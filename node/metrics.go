@@ -8,6 +8,10 @@ import (
 // security service, which report to them) read both at scrape time. They
 // are served at GET /_prometheus/metrics to callers with monitor.
 func (n *Node) watchMetrics() {
-	n.metrics.Watch(metrics.Node{Raft: n.cluster.RaftStatus, State: n.cluster.State(),
-		FileTokens: n.authn.FileTokenCount, Now: n.cfg.Clock})
+	w := metrics.Node{Raft: n.cluster.RaftStatus, State: n.cluster.State(),
+		FileTokens: n.authn.FileTokenCount, Now: n.cfg.Clock}
+	if n.audit != nil {
+		w.AuditDropped = n.audit.Dropped
+	}
+	n.metrics.Watch(w)
 }
