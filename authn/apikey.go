@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
@@ -98,21 +97,11 @@ type CreatedAPIKey struct {
 }
 
 func validateAPIKeyRequest(req CreateAPIKeyRequest) error {
-	var msgs []string
 	name := ""
 	if req.Name != nil {
 		name = *req.Name
 	}
-	switch {
-	case name == "":
-		msgs = append(msgs, "api key name is required")
-	case len([]rune(name)) > 256:
-		msgs = append(msgs, "api key name may not be more than 256 characters long")
-	case unicode.IsSpace([]rune(name)[0]) || unicode.IsSpace([]rune(name)[len([]rune(name))-1]):
-		msgs = append(msgs, "api key name may not begin or end with whitespace")
-	case strings.HasPrefix(name, "_"):
-		msgs = append(msgs, "api key name may not begin with an underscore")
-	}
+	msgs := apiKeyNameProblems(name)
 	if err := checkAPIKeyMetadata(req.Metadata); err != nil {
 		msgs = append(msgs, err.Error())
 	}

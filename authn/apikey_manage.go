@@ -51,8 +51,8 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	if !all && !c.Auth.namesOwnKeys(nonEmpty(req.ID), req.Owner, req.Username, req.RealmName) {
 		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
-	if req.WithLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
-		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	if req.WithLimitedBy && !all && c.Auth.APIKey != nil {
+		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
 	s.freshRead(ctx)
 	now := s.now().UnixMilli()
