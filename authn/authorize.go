@@ -40,6 +40,9 @@ func ClusterPrivilegeNames() []string { return authz.ClusterPrivilegeNames() }
 // IndexPrivilegeNames lists the predefined index privileges, sorted.
 func IndexPrivilegeNames() []string { return authz.IndexPrivilegeNames() }
 
+// RemoteClusterPrivilegeNames lists the remote_cluster privileges, sorted.
+func RemoteClusterPrivilegeNames() []string { return authz.RemoteClusterPrivilegeNames() }
+
 // IsReservedRole reports whether a role name belongs to a built-in role.
 func IsReservedRole(name string) bool { return authz.IsReservedRole(name) }
 
