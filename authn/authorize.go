@@ -66,6 +66,12 @@ func modelError(err error) error {
 		return err
 	case e.Validation:
 		return validation(e.Reason)
+	case e.Type != "":
+		out := &Error{Kind: Invalid, Type: e.Type, Reason: e.Reason}
+		if e.Cause != nil {
+			out.CausedBy = &Error{Kind: Invalid, Type: e.Cause.Type, Reason: e.Cause.Reason}
+		}
+		return out
 	}
 	return &Error{Kind: Invalid, Type: "illegal_argument_exception", Reason: e.Reason}
 }

@@ -17,7 +17,10 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 				c, strings.Join(ClusterPrivilegeNames(), ","))
 		}
 	}
-	for _, ip := range d.Indices {
+	for i, ip := range d.Indices {
+		if err := queryRefused(ip, i); err != nil {
+			return err
+		}
 		if len(ip.Names) == 0 {
 			return validation("indices privileges must refer to at least one index name or index name pattern")
 		}
@@ -29,6 +32,11 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 				return invalidf("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges [%s] or a pattern over one of the available index actions",
 					priv, strings.Join(IndexPrivilegeNames(), ","))
 			}
+		}
+	}
+	for i, rp := range d.RemoteIndices {
+		if err := queryRefused(rp.IndicesPrivileges, i); err != nil {
+			return err
 		}
 	}
 	for _, ap := range d.Applications {
@@ -69,6 +77,22 @@ func CheckMetadataKeys(raw json.RawMessage) error {
 type Error struct {
 	Reason     string
 	Validation bool
+	// Type, when set, is the exception type instead (a role's query that
+	// does not parse is a parse_exception); Cause is its caused_by.
+	Type  string
+	Cause *QueryError
+}
+
+// queryRefused is the parse_exception for the i-th indices privilege's
+// query, nil when Elasticsearch would take it.
+func queryRefused(ip fsm.IndicesPrivileges, i int) *Error {
+	err := checkRoleQuery(ip.Query)
+	if err == nil {
+		return nil
+	}
+	qe, _ := err.(*QueryError)
+	return &Error{Type: "parse_exception", Cause: qe, Reason: fmt.Sprintf(
+		"failed to parse field 'query' for indices [%s] at index privilege [%d] of role descriptor", strings.Join(ip.Names, ","), i)}
 }
 
 func (e *Error) Error() string { return e.Reason }
