@@ -106,6 +106,9 @@ func (s *Service) Authorize(c Caller, action string) error {
 
 func forbidden(a *Authentication, action string) *Error {
 	reason := fmt.Sprintf("action [%s] is unauthorized for user [%s]", action, a.Username)
+	if a.RunBy != nil {
+		reason = fmt.Sprintf("action [%s] is unauthorized for %s run as [%s]", action, authenticatedUser(a.RunBy), a.Username)
+	}
 	if a.APIKey != nil {
 		reason = fmt.Sprintf("action [%s] is unauthorized for API key id [%s] of user [%s]", action, a.APIKey.ID, a.Username)
 	} else if len(a.Roles) > 0 {

@@ -37,6 +37,10 @@ type Authentication struct {
 	Token *TokenRef
 	// key is the stored key behind APIKey, for its permissions and owner.
 	key *fsm.APIKey
+	// RunBy is who authenticated when this is a run-as user (the
+	// es-security-runas-user header): Realm is then the lookup realm and
+	// RunBy's realm the authentication realm.
+	RunBy *Authentication
 }
 
 // APIKeyRef names the API key a request authenticated with.
