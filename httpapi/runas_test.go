@@ -136,9 +136,9 @@ func TestRunAs(t *testing.T) {
 			cred, owner string
 			ok          bool
 		}{
-			{runner + "\trun-as:ra_bob", "ra_bob", false},  // not granted to run as bob
-			{runner + "\trun-as:ra_off", "ra_off", false},  // disabled
-			{runner, "ra_alice", false},                     // no run-as: the runner is not alice
+			{runner + "\trun-as:ra_bob", "ra_bob", false}, // not granted to run as bob
+			{runner + "\trun-as:ra_off", "ra_off", false}, // disabled
+			{runner, "ra_alice", false},                   // no run-as: the runner is not alice
 		} {
 			if r := forge(t, c, tc.cred, "", key(tc.owner)); r.Status == 200 {
 				t.Errorf("forged for %s accepted: %s", tc.owner, r.Body)
