@@ -23,8 +23,8 @@ type Observer interface {
 }
 
 // RunAsObserver is an Observer that also hears run-as decisions (the audit
-// log's run_as_granted and run_as_denied). c is the authenticated caller,
-// before it runs as target.
+// log's run_as_granted and run_as_denied). c is the caller run as target
+// when granted, the authenticating caller when denied.
 type RunAsObserver interface {
 	RanAs(c Caller, target, action string, granted bool)
 }

@@ -37,7 +37,7 @@ func (s *Service) RunAs(c Caller, target, action string) (Caller, error) {
 		s.obs.ranAs(c, target, action, false)
 		return c, runAsDenied(c.Auth, target, action)
 	}
-	s.obs.ranAs(c, target, action, true)
+	s.obs.ranAs(out, target, action, true)
 	return out, nil
 }
 
