@@ -182,7 +182,8 @@ func mapValues[V any](m map[string]V) iter.Seq[V] {
 }
 
 func hasPrivileges(d fsm.RoleDescriptor) bool {
-	return len(d.Cluster) > 0 || len(d.Indices) > 0 || len(d.Applications) > 0 || len(d.RunAs) > 0 || len(d.RemoteIndices) > 0
+	return len(d.Cluster) > 0 || len(d.Indices) > 0 || len(d.Applications) > 0 || len(d.RunAs) > 0 || len(d.RemoteIndices) > 0 ||
+		len(d.RemoteCluster) > 0
 }
 
 func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRequest, creator fsm.Creator, limitedBy map[string]fsm.RoleDescriptor) (CreatedAPIKey, error) {
@@ -201,7 +202,11 @@ func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRe
 	id, secret := newAPIKeyID(), newSecret()
 	key := fsm.APIKey{ID: id, Name: *req.Name, Type: "rest", Hash: hashSSHA256(secret), Creation: now, Expiration: exp,
 		RoleDescriptors: rds, LimitedBy: limitedBy, Metadata: compactObject(req.Metadata), Creator: creator}
-	res, err := s.propose(ctx, c, fsm.APIKeyCreatedV1{Key: key})
+	var event fsm.Payload = fsm.APIKeyCreatedV1{Key: key}
+	if fsm.HasRemoteCluster(key.RoleDescriptors, key.LimitedBy) {
+		event = fsm.APIKeyCreatedV2{Key: key}
+	}
+	res, err := s.propose(ctx, c, event)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}

@@ -115,7 +115,7 @@ func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyR
 		}
 	}
 	if len(upd.IDs) > 0 {
-		res, err := s.propose(ctx, c, upd)
+		res, err := s.propose(ctx, c, keyUpdateEvent(upd))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -324,4 +324,17 @@ func nonEmpty(id string) []string {
 		return nil
 	}
 	return []string{id}
+}
+
+// keyUpdateEvent is the update as version 2, or as version 3 when its
+// descriptors grant remote_cluster (which version 2 appliers would drop).
+func keyUpdateEvent(upd fsm.APIKeyUpdatedV2) fsm.Payload {
+	rds := map[string]fsm.RoleDescriptor{}
+	if upd.RoleDescriptors != nil {
+		rds = *upd.RoleDescriptors
+	}
+	if fsm.HasRemoteCluster(rds, upd.LimitedBy) {
+		return fsm.APIKeyUpdatedV3(upd)
+	}
+	return upd
 }

@@ -28,7 +28,11 @@ func (s *Service) PutRole(ctx context.Context, c Caller, name string, d fsm.Role
 	if err := ValidateRoleDescriptor(d); err != nil {
 		return false, err
 	}
-	res, err := s.propose(ctx, c, fsm.RolePutV1{Name: name, Descriptor: d})
+	var event fsm.Payload = fsm.RolePutV1{Name: name, Descriptor: d}
+	if len(d.RemoteCluster) > 0 {
+		event = fsm.RolePutV2{Name: name, Descriptor: d}
+	}
+	res, err := s.propose(ctx, c, event)
 	if err != nil {
 		return false, err
 	}

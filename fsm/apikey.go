@@ -120,6 +120,14 @@ type APIKeyCreatedV1 struct {
 // EventType implements Payload.
 func (APIKeyCreatedV1) EventType() (EventType, uint8) { return APIKeyCreated, 1 }
 
+// APIKeyCreatedV2 is APIKeyCreatedV1 for a key whose descriptors (its own
+// or its limited_by) grant remote_cluster, which a build applying only
+// version 1 would silently drop.
+type APIKeyCreatedV2 APIKeyCreatedV1
+
+// EventType implements Payload.
+func (APIKeyCreatedV2) EventType() (EventType, uint8) { return APIKeyCreated, 2 }
+
 // APIKeyUpdatedV1 replaces the mutable parts of a key. Nil fields keep their
 // value; LimitedBy is always the owner's fresh snapshot. Apply decides
 // whether anything changed, in log order.
@@ -159,6 +167,14 @@ type APIKeyUpdatedV2 struct {
 
 // EventType implements Payload.
 func (APIKeyUpdatedV2) EventType() (EventType, uint8) { return APIKeyUpdated, 2 }
+
+// APIKeyUpdatedV3 is APIKeyUpdatedV2 for descriptors (new ones or the
+// owner's snapshot) that grant remote_cluster, which a build applying only
+// version 2 would silently drop.
+type APIKeyUpdatedV3 APIKeyUpdatedV2
+
+// EventType implements Payload.
+func (APIKeyUpdatedV3) EventType() (EventType, uint8) { return APIKeyUpdated, 3 }
 
 // Changes reports whether applying the update to k would change it; the
 // caller uses it to leave no-ops out of the event, Apply to report them.
@@ -220,6 +236,14 @@ func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	s.apiKeys.put(&k)
 	return Result{Status: Created}
+}
+
+func applyAPIKeyCreatedV2(s *State, index uint64, p APIKeyCreatedV2) Result {
+	return applyAPIKeyCreatedV1(s, index, APIKeyCreatedV1(p))
+}
+
+func applyAPIKeyUpdatedV3(s *State, index uint64, p APIKeyUpdatedV3) Result {
+	return applyAPIKeyUpdatedV2(s, index, APIKeyUpdatedV2(p))
 }
 
 func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {

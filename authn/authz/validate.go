@@ -3,7 +3,9 @@ package authz
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -34,10 +36,8 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 			}
 		}
 	}
-	for i, rp := range d.RemoteIndices {
-		if err := queryRefused(rp.IndicesPrivileges, i); err != nil {
-			return err
-		}
+	if err := validateRemote(d); err != nil {
+		return err
 	}
 	for _, ap := range d.Applications {
 		if ap.Application == "" {
@@ -100,3 +100,53 @@ func (e *Error) Error() string { return e.Reason }
 func invalidf(format string, a ...any) *Error { return &Error{Reason: fmt.Sprintf(format, a...)} }
 
 func validation(msg string) *Error { return &Error{Reason: msg, Validation: true} }
+
+// maxDescriptionLength is Elasticsearch's bound on a role's description.
+const maxDescriptionLength = 1000
+
+// validateRemote checks description, remote_indices and remote_cluster as
+// Elasticsearch 8.17 does.
+func validateRemote(d fsm.RoleDescriptor) error {
+	if d.Description != nil && len(utf16.Encode([]rune(*d.Description))) > maxDescriptionLength {
+		return validation(fmt.Sprintf("Role description must be less than %d characters.", maxDescriptionLength))
+	}
+	for i, rp := range d.RemoteIndices {
+		if len(rp.Clusters) == 0 {
+			return validation("remote index privileges must refer to at least one cluster alias or cluster alias pattern")
+		}
+		if len(rp.Names) == 0 {
+			return validation("remote index privileges must refer to at least one index name or index name pattern")
+		}
+		if len(rp.Privileges) == 0 {
+			return validation("remote index privileges must define at least one privilege")
+		}
+		for _, priv := range rp.Privileges {
+			if !ValidIndexPrivilege(priv) {
+				return invalidf("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges [%s] or a pattern over one of the available index actions",
+					priv, strings.Join(IndexPrivilegeNames(), ","))
+			}
+		}
+		if err := queryRefused(rp.IndicesPrivileges, i); err != nil {
+			return err
+		}
+	}
+	for _, rc := range d.RemoteCluster {
+		if len(rc.Clusters) == 0 {
+			return validation("remote cluster privileges must refer to at least one cluster alias or cluster alias pattern")
+		}
+		if len(rc.Privileges) == 0 {
+			return validation("remote cluster privileges must define at least one privilege")
+		}
+		var unsupported []string
+		for _, p := range rc.Privileges {
+			if !slices.Contains(remoteClusterPrivileges, p) && !slices.Contains(unsupported, p) {
+				unsupported = append(unsupported, p)
+			}
+		}
+		if len(unsupported) > 0 {
+			return invalidf("Invalid remote_cluster permissions found. Please remove the following: [%s] Only [%s] are allowed",
+				strings.Join(unsupported, ", "), strings.Join(remoteClusterPrivileges, ", "))
+		}
+	}
+	return nil
+}
