@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,7 +43,7 @@ func (s *Service) RunAs(c Caller, target, action string) (Caller, error) {
 }
 
 // errRunAs is why a run-as was refused; the client sees only the 403.
-var errRunAs = fmt.Errorf("run as refused")
+var errRunAs = errors.New("run as refused")
 
 func (s *Service) runAs(c Caller, target string) (Caller, error) {
 	a := c.Auth
