@@ -224,7 +224,14 @@ type APIKeysPurgedV1 struct {
 // EventType implements Payload.
 func (APIKeysPurgedV1) EventType() (EventType, uint8) { return APIKeysPurged, 1 }
 
+// applyAPIKeyCreatedV1 keeps no remote_cluster, as the builds before it
+// did: a version 1 event must build the same state on every build.
 func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
+	p.Key.RoleDescriptors, p.Key.LimitedBy = withoutRemoteCluster(p.Key.RoleDescriptors), withoutRemoteCluster(p.Key.LimitedBy)
+	return createAPIKey(s, index, p)
+}
+
+func createAPIKey(s *State, index uint64, p APIKeyCreatedV1) Result {
 	if _, exists := s.apiKeys.get(p.Key.ID); exists {
 		return Result{Status: AlreadyExists}
 	}
@@ -239,15 +246,26 @@ func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 }
 
 func applyAPIKeyCreatedV2(s *State, index uint64, p APIKeyCreatedV2) Result {
-	return applyAPIKeyCreatedV1(s, index, APIKeyCreatedV1(p))
+	return createAPIKey(s, index, APIKeyCreatedV1(p))
 }
 
 func applyAPIKeyUpdatedV3(s *State, index uint64, p APIKeyUpdatedV3) Result {
-	return applyAPIKeyUpdatedV2(s, index, APIKeyUpdatedV2(p))
+	return updateAPIKeys(s, index, APIKeyUpdatedV2(p))
+}
+
+// stripRemoteCluster is what builds before remote_cluster keep of an
+// update's descriptors (versions 1 and 2).
+func (p *APIKeyUpdatedV2) stripRemoteCluster() {
+	if p.RoleDescriptors != nil {
+		rds := withoutRemoteCluster(*p.RoleDescriptors)
+		p.RoleDescriptors = &rds
+	}
+	p.LimitedBy = withoutRemoteCluster(p.LimitedBy)
 }
 
 func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {
 	upd := p.AsV2()
+	upd.stripRemoteCluster()
 	old, st := s.updatableKey(p.ID, &upd)
 	if old == nil {
 		return Result{Status: st}
@@ -264,6 +282,11 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {
 }
 
 func applyAPIKeyUpdatedV2(s *State, index uint64, p APIKeyUpdatedV2) Result {
+	p.stripRemoteCluster()
+	return updateAPIKeys(s, index, p)
+}
+
+func updateAPIKeys(s *State, index uint64, p APIKeyUpdatedV2) Result {
 	if p.RoleDescriptors != nil {
 		rds := s.intern(*p.RoleDescriptors)
 		p.RoleDescriptors = &rds

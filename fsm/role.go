@@ -20,6 +20,20 @@ type RoleDescriptor struct {
 	RemoteCluster []RemoteClusterPrivilege `json:"remote_cluster,omitempty"`
 }
 
+// withoutRemoteCluster is a descriptor set as a build before remote_cluster
+// reads it: the same map when nothing in it has one.
+func withoutRemoteCluster(set map[string]RoleDescriptor) map[string]RoleDescriptor {
+	if !HasRemoteCluster(set) {
+		return set
+	}
+	out := make(map[string]RoleDescriptor, len(set))
+	for name, d := range set {
+		d.RemoteCluster = nil
+		out[name] = d
+	}
+	return out
+}
+
 // RemoteClusterPrivilege grants cluster privileges on remote clusters.
 type RemoteClusterPrivilege struct {
 	Privileges []string `json:"privileges"`
@@ -101,17 +115,24 @@ type RoleDeletedV2 struct {
 // EventType implements Payload.
 func (RoleDeletedV2) EventType() (EventType, uint8) { return RoleDeleted, 2 }
 
+// applyRolePutV1 keeps no remote_cluster, as the builds before it did: a
+// version 1 event must build the same state on every build.
 func applyRolePutV1(s *State, index uint64, p RolePutV1) Result {
+	p.Descriptor.RemoteCluster = nil
+	return putRole(s, index, p)
+}
+
+func applyRolePutV2(s *State, index uint64, p RolePutV2) Result {
+	return putRole(s, index, RolePutV1(p))
+}
+
+func putRole(s *State, index uint64, p RolePutV1) Result {
 	_, exists := s.roles[p.Name]
 	s.roles[p.Name] = &Role{Name: p.Name, Descriptor: p.Descriptor, ModIndex: index}
 	if exists {
 		return Result{Status: Updated}
 	}
 	return Result{Status: Created}
-}
-
-func applyRolePutV2(s *State, index uint64, p RolePutV2) Result {
-	return applyRolePutV1(s, index, RolePutV1(p))
 }
 
 func applyRoleDeletedV1(s *State, _ uint64, p RoleDeletedV1) Result {
