@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/fsm"
@@ -102,21 +101,11 @@ type CreatedAPIKey struct {
 }
 
 func validateAPIKeyRequest(req CreateAPIKeyRequest) error {
-	var msgs []string
 	name := ""
 	if req.Name != nil {
 		name = *req.Name
 	}
-	switch {
-	case name == "":
-		msgs = append(msgs, "api key name is required")
-	case len([]rune(name)) > 256:
-		msgs = append(msgs, "api key name may not be more than 256 characters long")
-	case unicode.IsSpace([]rune(name)[0]) || unicode.IsSpace([]rune(name)[len([]rune(name))-1]):
-		msgs = append(msgs, "api key name may not begin or end with whitespace")
-	case strings.HasPrefix(name, "_"):
-		msgs = append(msgs, "api key name may not begin with an underscore")
-	}
+	msgs := apiKeyNameProblems(name)
 	if err := checkAPIKeyMetadata(req.Metadata); err != nil {
 		msgs = append(msgs, err.Error())
 	}
@@ -197,7 +186,8 @@ func mapValues[V any](m map[string]V) iter.Seq[V] {
 }
 
 func hasPrivileges(d fsm.RoleDescriptor) bool {
-	return len(d.Cluster) > 0 || len(d.Indices) > 0 || len(d.Applications) > 0 || len(d.RunAs) > 0 || len(d.RemoteIndices) > 0
+	return len(d.Cluster) > 0 || len(d.Indices) > 0 || len(d.Applications) > 0 || len(d.RunAs) > 0 || len(d.RemoteIndices) > 0 ||
+		len(d.RemoteCluster) > 0
 }
 
 func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRequest, creator fsm.Creator, limitedBy map[string]fsm.RoleDescriptor) (CreatedAPIKey, error) {
@@ -216,7 +206,11 @@ func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRe
 	id, secret := newAPIKeyID(), newSecret()
 	key := fsm.APIKey{ID: id, Name: *req.Name, Type: "rest", Hash: hashSSHA256(secret), Creation: now, Expiration: exp,
 		RoleDescriptors: rds, LimitedBy: limitedBy, Metadata: compactObject(req.Metadata), Creator: creator}
-	res, err := s.propose(ctx, c, fsm.APIKeyCreatedV1{Key: key})
+	var event fsm.Payload = fsm.APIKeyCreatedV1{Key: key}
+	if fsm.HasRemoteCluster(key.RoleDescriptors, key.LimitedBy) {
+		event = fsm.APIKeyCreatedV2{Key: key}
+	}
+	res, err := s.propose(ctx, c, event)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}

@@ -73,8 +73,8 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 	if !all && !c.Auth.namesOwnKeys(nonEmpty(req.ID), req.Owner, req.Username, req.RealmName) {
 		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
-	if req.WithLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
-		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	if req.WithLimitedBy && !all && c.Auth.APIKey != nil {
+		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
 	}
 	s.freshRead(ctx)
 	now := s.now().UnixMilli()
@@ -137,7 +137,7 @@ func (s *Service) UpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyR
 		}
 	}
 	if len(upd.IDs) > 0 {
-		res, err := s.propose(ctx, c, upd)
+		res, err := s.propose(ctx, c, keyUpdateEvent(upd))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -346,4 +346,17 @@ func nonEmpty(id string) []string {
 		return nil
 	}
 	return []string{id}
+}
+
+// keyUpdateEvent is the update as version 2, or as version 3 when its
+// descriptors grant remote_cluster (which version 2 appliers would drop).
+func keyUpdateEvent(upd fsm.APIKeyUpdatedV2) fsm.Payload {
+	rds := map[string]fsm.RoleDescriptor{}
+	if upd.RoleDescriptors != nil {
+		rds = *upd.RoleDescriptors
+	}
+	if fsm.HasRemoteCluster(rds, upd.LimitedBy) {
+		return fsm.APIKeyUpdatedV3(upd)
+	}
+	return upd
 }

@@ -18,8 +18,10 @@ func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryReq
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if withLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
-		return 0, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+	// manage_own_api_key shows an owner the limited_by of its keys, but
+	// never to an API key (ManageOwnApiKeyClusterPrivilege).
+	if withLimitedBy && !all && c.Auth.APIKey != nil {
+		return 0, nil, nil, forbidden(c.Auth, actionAPIKeyQuery)
 	}
 	req.Now = s.now()
 	q, err := apikeyquery.Compile(req)

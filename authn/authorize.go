@@ -40,6 +40,9 @@ func ClusterPrivilegeNames() []string { return authz.ClusterPrivilegeNames() }
 // IndexPrivilegeNames lists the predefined index privileges, sorted.
 func IndexPrivilegeNames() []string { return authz.IndexPrivilegeNames() }
 
+// RemoteClusterPrivilegeNames lists the remote_cluster privileges, sorted.
+func RemoteClusterPrivilegeNames() []string { return authz.RemoteClusterPrivilegeNames() }
+
 // IsReservedRole reports whether a role name belongs to a built-in role.
 func IsReservedRole(name string) bool { return authz.IsReservedRole(name) }
 
@@ -63,6 +66,12 @@ func modelError(err error) error {
 		return err
 	case e.Validation:
 		return validation(e.Reason)
+	case e.Type != "":
+		out := &Error{Kind: Invalid, Type: e.Type, Reason: e.Reason}
+		if e.Cause != nil {
+			out.CausedBy = &Error{Kind: Invalid, Type: e.Cause.Type, Reason: e.Cause.Reason}
+		}
+		return out
 	}
 	return &Error{Kind: Invalid, Type: "illegal_argument_exception", Reason: e.Reason}
 }
@@ -97,6 +106,9 @@ func (s *Service) Authorize(c Caller, action string) error {
 
 func forbidden(a *Authentication, action string) *Error {
 	reason := fmt.Sprintf("action [%s] is unauthorized for user [%s]", action, a.Username)
+	if a.RunBy != nil {
+		reason = fmt.Sprintf("action [%s] is unauthorized for %s run as [%s]", action, authenticatedUser(a.RunBy), a.Username)
+	}
 	if a.APIKey != nil {
 		reason = fmt.Sprintf("action [%s] is unauthorized for API key id [%s] of user [%s]", action, a.APIKey.ID, a.Username)
 	} else if len(a.Roles) > 0 {

@@ -35,7 +35,9 @@ type Error struct {
 	OAuth string
 	// RetryAfter is when a Throttled request may be tried again.
 	RetryAfter time.Duration
-	Err        error
+	// CausedBy is Elasticsearch's caused_by: the exception under this one.
+	CausedBy *Error
+	Err      error
 }
 
 func (e *Error) Error() string {

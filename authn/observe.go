@@ -22,6 +22,13 @@ type Observer interface {
 	Wrote(c Caller, p fsm.Payload, res fsm.Result, err error, took time.Duration)
 }
 
+// RunAsObserver is an Observer that also hears run-as decisions (the audit
+// log's run_as_granted and run_as_denied). c is the caller run as target
+// when granted, the authenticating caller when denied.
+type RunAsObserver interface {
+	RanAs(c Caller, target, action string, granted bool)
+}
+
 // AuthResult is how an authentication attempt ended.
 type AuthResult uint8
 
@@ -98,6 +105,14 @@ func (o observers) authenticated(a *attempt, auth *Authentication, err error, st
 func (o observers) authorized(c Caller, action string, granted bool) {
 	for _, ob := range o {
 		ob.Authorized(c, action, granted)
+	}
+}
+
+func (o observers) ranAs(c Caller, target, action string, granted bool) {
+	for _, ob := range o {
+		if r, ok := ob.(RunAsObserver); ok {
+			r.RanAs(c, target, action, granted)
+		}
 	}
 }
 

@@ -89,13 +89,6 @@ func (h Hasher) Hash(password []byte) (string, error) {
 	}
 }
 
-// Accepts reports whether a prehashed password_hash is in this hasher's
-// family, as Elasticsearch requires for put user and change password.
-func (h Hasher) Accepts(hash string) bool {
-	family, _, ok := hashCost(hash)
-	return ok && family == h.family
-}
-
 // costLimit bounds what one verification of a user's stored hash may cost:
 // the hash is the user's choice (password_hash), and bcrypt at cost 31
 // would hold a core for a day and a half per wrong password.

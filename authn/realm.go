@@ -40,6 +40,10 @@ type Authentication struct {
 	// used is where this node notes the key's uses (last_used.go); nil
 	// for every other authentication.
 	used *useSlot
+	// RunBy is who authenticated when this is a run-as user (the
+	// es-security-runas-user header): Realm is then the lookup realm and
+	// RunBy's realm the authentication realm.
+	RunBy *Authentication
 }
 
 // APIKeyRef names the API key a request authenticated with.

@@ -28,7 +28,7 @@ func (s *Service) PutRole(ctx context.Context, c Caller, name string, d fsm.Role
 	if err := ValidateRoleDescriptor(d); err != nil {
 		return false, err
 	}
-	res, err := s.propose(ctx, c, fsm.RolePutV1{Name: name, Descriptor: d})
+	res, err := s.propose(ctx, c, rolePutEvent(name, d))
 	if err != nil {
 		return false, err
 	}
@@ -85,4 +85,14 @@ func (s *Service) GetRoles(ctx context.Context, c Caller, names []string) ([]Nam
 		}
 	}
 	return out, missing, nil
+}
+
+// rolePutEvent is the event that writes a role: version 1, which every
+// build applies, unless the descriptor has remote_cluster, which only
+// version 2 keeps (older builds would drop it).
+func rolePutEvent(name string, d fsm.RoleDescriptor) fsm.Payload {
+	if len(d.RemoteCluster) > 0 {
+		return fsm.RolePutV2{Name: name, Descriptor: d}
+	}
+	return fsm.RolePutV1{Name: name, Descriptor: d}
 }

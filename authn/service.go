@@ -201,18 +201,32 @@ func (s *Service) Authenticate(ctx context.Context, header, path, remoteAddr str
 func (s *Service) AuthenticateRequest(r *http.Request) (Caller, error) {
 	start := time.Now()
 	a := newAttempt(clientOrigin(r.RemoteAddr), "", r.URL.Path)
-	c, err := s.authenticateAttempt(r.Context(), r.Header.Get("Authorization"), &a)
+	header, target, runAs := splitRunAs(r.Header.Get("Authorization"))
+	c, err := s.authenticateAttempt(r.Context(), header, &a)
 	c.Request = r
 	s.obs.authenticated(&a, c.Auth, err, start, r)
-	return c, err
+	if err != nil || !runAs {
+		return c, err
+	}
+	return s.RunAs(c, target, r.URL.Path)
 }
 
 func (s *Service) authenticate(ctx context.Context, header, path string, from origin) (Caller, error) {
 	start := time.Now()
+	// A forwarded write made under run-as carries the run-as user: the
+	// leader checks again that the credential may run as that user.
+	header, target, runAs := splitRunAs(header)
 	a := newAttempt(from, "", path)
 	c, err := s.authenticateAttempt(ctx, header, &a)
 	s.obs.authenticated(&a, c.Auth, err, start, nil)
-	return c, err
+	if err != nil || !runAs {
+		return c, err
+	}
+	as, err := s.runAs(c, target)
+	if err != nil {
+		return Caller{}, runAsDenied(c.Auth, target, path)
+	}
+	return as, nil
 }
 
 func (s *Service) authenticateAttempt(ctx context.Context, header string, a *attempt) (Caller, error) {

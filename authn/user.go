@@ -130,16 +130,17 @@ func (s *Service) passwordHash(ctx context.Context, password *Secret, prehashed 
 	return "", nil
 }
 
-// checkPrehashed admits a password_hash as Elasticsearch does, of the
-// configured algorithm's family, and only within the cost limit: every
-// later login with a wrong password pays what the hash costs.
+// checkPrehashed admits a password_hash as Elasticsearch does, of any of
+// its password hashers, and only within the cost limit: every later login
+// with a wrong password pays what the hash costs.
 func (s *Service) checkPrehashed(hash string) error {
-	const reason = "The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. The supported password hash algorithm is [%s]"
-	if !s.hasher.Accepts(hash) {
-		return invalid(reason, s.hasher.Name())
+	const reason = "The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. The supported password hash algorithms are %s"
+	if !s.hasher.acceptsPrehashed(hash) {
+		return invalid(reason, supportedHashers)
 	}
 	if !s.costLimit.allows(hash) {
-		return invalid(reason+", with %s", s.hasher.Name(), s.costLimit.describe(s.hasher.family))
+		family, _, _ := hashCost(hash)
+		return invalid(reason+", with %s", supportedHashers, s.costLimit.describe(family))
 	}
 	return nil
 }

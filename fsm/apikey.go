@@ -120,6 +120,14 @@ type APIKeyCreatedV1 struct {
 // EventType implements Payload.
 func (APIKeyCreatedV1) EventType() (EventType, uint8) { return APIKeyCreated, 1 }
 
+// APIKeyCreatedV2 is APIKeyCreatedV1 for a key whose descriptors (its own
+// or its limited_by) grant remote_cluster, which a build applying only
+// version 1 would silently drop.
+type APIKeyCreatedV2 APIKeyCreatedV1
+
+// EventType implements Payload.
+func (APIKeyCreatedV2) EventType() (EventType, uint8) { return APIKeyCreated, 2 }
+
 // APIKeyUpdatedV1 replaces the mutable parts of a key. Nil fields keep their
 // value; LimitedBy is always the owner's fresh snapshot. Apply decides
 // whether anything changed, in log order.
@@ -159,6 +167,14 @@ type APIKeyUpdatedV2 struct {
 
 // EventType implements Payload.
 func (APIKeyUpdatedV2) EventType() (EventType, uint8) { return APIKeyUpdated, 2 }
+
+// APIKeyUpdatedV3 is APIKeyUpdatedV2 for descriptors (new ones or the
+// owner's snapshot) that grant remote_cluster, which a build applying only
+// version 2 would silently drop.
+type APIKeyUpdatedV3 APIKeyUpdatedV2
+
+// EventType implements Payload.
+func (APIKeyUpdatedV3) EventType() (EventType, uint8) { return APIKeyUpdated, 3 }
 
 // Changes reports whether applying the update to k would change it; the
 // caller uses it to leave no-ops out of the event, Apply to report them.
@@ -208,7 +224,14 @@ type APIKeysPurgedV1 struct {
 // EventType implements Payload.
 func (APIKeysPurgedV1) EventType() (EventType, uint8) { return APIKeysPurged, 1 }
 
+// applyAPIKeyCreatedV1 keeps no remote_cluster, as the builds before it
+// did: a version 1 event must build the same state on every build.
 func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
+	p.Key.RoleDescriptors, p.Key.LimitedBy = withoutRemoteCluster(p.Key.RoleDescriptors), withoutRemoteCluster(p.Key.LimitedBy)
+	return createAPIKey(s, index, p)
+}
+
+func createAPIKey(s *State, index uint64, p APIKeyCreatedV1) Result {
 	if _, exists := s.apiKeys.get(p.Key.ID); exists {
 		return Result{Status: AlreadyExists}
 	}
@@ -222,8 +245,27 @@ func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 	return Result{Status: Created}
 }
 
+func applyAPIKeyCreatedV2(s *State, index uint64, p APIKeyCreatedV2) Result {
+	return createAPIKey(s, index, APIKeyCreatedV1(p))
+}
+
+func applyAPIKeyUpdatedV3(s *State, index uint64, p APIKeyUpdatedV3) Result {
+	return updateAPIKeys(s, index, APIKeyUpdatedV2(p))
+}
+
+// stripRemoteCluster is what builds before remote_cluster keep of an
+// update's descriptors (versions 1 and 2).
+func (p *APIKeyUpdatedV2) stripRemoteCluster() {
+	if p.RoleDescriptors != nil {
+		rds := withoutRemoteCluster(*p.RoleDescriptors)
+		p.RoleDescriptors = &rds
+	}
+	p.LimitedBy = withoutRemoteCluster(p.LimitedBy)
+}
+
 func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {
 	upd := p.AsV2()
+	upd.stripRemoteCluster()
 	old, st := s.updatableKey(p.ID, &upd)
 	if old == nil {
 		return Result{Status: st}
@@ -240,6 +282,11 @@ func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {
 }
 
 func applyAPIKeyUpdatedV2(s *State, index uint64, p APIKeyUpdatedV2) Result {
+	p.stripRemoteCluster()
+	return updateAPIKeys(s, index, p)
+}
+
+func updateAPIKeys(s *State, index uint64, p APIKeyUpdatedV2) Result {
 	if p.RoleDescriptors != nil {
 		rds := s.intern(*p.RoleDescriptors)
 		p.RoleDescriptors = &rds

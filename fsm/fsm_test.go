@@ -50,9 +50,15 @@ func sampleEvents() []Payload {
 		NodeRegisteredV2{Node: Node{ID: "n2", HTTPAddr: "127.0.0.1:9201", RaftAddr: "127.0.0.1:9301", Applies: EventVersions{RolePut: 1, NodeRegistered: 2}}},
 		RolePutV1{Name: "r9"},
 		RoleDeletedV2{Names: []string{"r9", "nope"}},
+		RolePutV2{Name: "rc", Descriptor: RoleDescriptor{Cluster: []string{}, RemoteCluster: remoteEnrich}},
+		APIKeyCreatedV2{Key: APIKey{ID: "k3", Name: "three", Type: "rest", Hash: "x", Creation: 3000, Expiration: 4000, LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}},
+			Creator: Creator{Principal: "joe", Realm: "default_native"}}},
+		APIKeyUpdatedV3{IDs: []string{"k3"}, Metadata: rawp(`{"v":3}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}}},
 		APIKeysUsedV1{IDs: []string{"k2", "nope", "k2", "k1"}, At: []int64{3000, 4000, 2500, 2000}},
 	}
 }
+
+var remoteEnrich = []RemoteClusterPrivilege{{Privileges: []string{"monitor_enrich"}, Clusters: []string{"remote-*"}}}
 
 func rawp(s string) *json.RawMessage {
 	r := json.RawMessage(s)
@@ -126,7 +132,8 @@ func TestApplyResults(t *testing.T) {
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
-		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted, Updated}
+		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted,
+		Created, Created, Updated, Updated}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -135,7 +142,7 @@ func TestApplyResults(t *testing.T) {
 	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
 		t.Errorf("per-item delete results: got %v", got[11].Items)
 	}
-	if last := got[len(got)-2]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
+	if last := got[len(got)-5]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
 		t.Errorf("bulk role delete results: got %v", last.Items)
 	}
 }

@@ -14,6 +14,43 @@ type RoleDescriptor struct {
 	Global            json.RawMessage          `json:"global,omitempty"`
 	Description       *string                  `json:"description,omitempty"`
 	RemoteIndices     []RemoteIndicesPrivilege `json:"remote_indices,omitempty"`
+	// RemoteCluster is newer than the first build: an event carrying a
+	// descriptor with it is a version older builds do not apply (they
+	// would drop it), RolePutV2, APIKeyCreatedV2 or APIKeyUpdatedV3.
+	RemoteCluster []RemoteClusterPrivilege `json:"remote_cluster,omitempty"`
+}
+
+// withoutRemoteCluster is a descriptor set as a build before remote_cluster
+// reads it: the same map when nothing in it has one.
+func withoutRemoteCluster(set map[string]RoleDescriptor) map[string]RoleDescriptor {
+	if !HasRemoteCluster(set) {
+		return set
+	}
+	out := make(map[string]RoleDescriptor, len(set))
+	for name, d := range set {
+		d.RemoteCluster = nil
+		out[name] = d
+	}
+	return out
+}
+
+// RemoteClusterPrivilege grants cluster privileges on remote clusters.
+type RemoteClusterPrivilege struct {
+	Privileges []string `json:"privileges"`
+	Clusters   []string `json:"clusters"`
+}
+
+// HasRemoteCluster reports whether any of the descriptors grants
+// remote_cluster privileges: an event carrying one needs the newer version.
+func HasRemoteCluster(sets ...map[string]RoleDescriptor) bool {
+	for _, set := range sets {
+		for _, d := range set {
+			if len(d.RemoteCluster) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IndicesPrivileges grants privileges on index name patterns.
@@ -54,6 +91,13 @@ type RolePutV1 struct {
 // EventType implements Payload.
 func (RolePutV1) EventType() (EventType, uint8) { return RolePut, 1 }
 
+// RolePutV2 is RolePutV1 for a descriptor with remote_cluster, which a
+// build applying only version 1 would silently drop.
+type RolePutV2 RolePutV1
+
+// EventType implements Payload.
+func (RolePutV2) EventType() (EventType, uint8) { return RolePut, 2 }
+
 // RoleDeletedV1 removes a role.
 type RoleDeletedV1 struct {
 	Name string `json:"name"`
@@ -71,7 +115,18 @@ type RoleDeletedV2 struct {
 // EventType implements Payload.
 func (RoleDeletedV2) EventType() (EventType, uint8) { return RoleDeleted, 2 }
 
+// applyRolePutV1 keeps no remote_cluster, as the builds before it did: a
+// version 1 event must build the same state on every build.
 func applyRolePutV1(s *State, index uint64, p RolePutV1) Result {
+	p.Descriptor.RemoteCluster = nil
+	return putRole(s, index, p)
+}
+
+func applyRolePutV2(s *State, index uint64, p RolePutV2) Result {
+	return putRole(s, index, RolePutV1(p))
+}
+
+func putRole(s *State, index uint64, p RolePutV1) Result {
 	_, exists := s.roles[p.Name]
 	s.roles[p.Name] = &Role{Name: p.Name, Descriptor: p.Descriptor, ModIndex: index}
 	if exists {

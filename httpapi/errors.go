@@ -52,6 +52,7 @@ type esCause struct {
 	Reason     string    `json:"reason"`
 	Additional string    `json:"additional_unsuccessful_credentials,omitempty"`
 	Header     any       `json:"header,omitempty"`
+	CausedBy   *esCause  `json:"caused_by,omitempty"`
 }
 
 // writeError turns any error into an Elasticsearch error response. Errors
@@ -96,6 +97,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	root := cause
+	root.CausedBy = nil
 	cause.RootCause = []esCause{root}
 	writeJSON(w, r, status, esError{Error: cause, Status: status})
 }
@@ -108,7 +110,12 @@ func classify(err error) (int, esCause) {
 		if typ == "" {
 			typ = k.typ
 		}
-		return k.status, esCause{Type: typ, Reason: ae.Reason, Additional: ae.Additional}
+		c := esCause{Type: typ, Reason: ae.Reason, Additional: ae.Additional}
+		if ae.CausedBy != nil {
+			_, under := classify(ae.CausedBy)
+			c.CausedBy = &under
+		}
+		return k.status, c
 	}
 	var he *httpError
 	if errors.As(err, &he) {

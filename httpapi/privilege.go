@@ -111,6 +111,7 @@ func (s *Server) handleBuiltinPrivileges(w http.ResponseWriter, r *http.Request,
 	if err := s.authn.Authorize(c, "cluster:admin/xpack/security/privilege/builtin/get"); err != nil {
 		return err
 	}
-	writeJSON(w, r, http.StatusOK, map[string][]string{"cluster": authn.ClusterPrivilegeNames(), "index": authn.IndexPrivilegeNames()})
+	writeJSON(w, r, http.StatusOK, map[string][]string{"cluster": authn.ClusterPrivilegeNames(),
+		"index": authn.IndexPrivilegeNames(), "remote_cluster": authn.RemoteClusterPrivilegeNames()})
 	return nil
 }

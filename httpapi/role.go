@@ -21,6 +21,7 @@ type roleRequest struct {
 	Global            json.RawMessage              `json:"global"`
 	Description       *string                      `json:"description"`
 	RemoteIndices     []fsm.RemoteIndicesPrivilege `json:"remote_indices"`
+	RemoteCluster     []fsm.RemoteClusterPrivilege `json:"remote_cluster"`
 }
 
 type indicesRequest struct {
@@ -50,7 +51,8 @@ func (s *stringOrList) UnmarshalJSON(b []byte) error {
 
 func (rr roleRequest) descriptor() fsm.RoleDescriptor {
 	d := fsm.RoleDescriptor{Cluster: orEmpty(rr.Cluster), Applications: rr.Applications, RunAs: orEmpty(rr.RunAs),
-		Metadata: rr.Metadata, Global: rr.Global, Description: rr.Description, RemoteIndices: rr.RemoteIndices}
+		Metadata: rr.Metadata, Global: rr.Global, Description: rr.Description, RemoteIndices: rr.RemoteIndices,
+		RemoteCluster: rr.RemoteCluster}
 	for _, ip := range append(rr.Indices, rr.Index...) {
 		d.Indices = append(d.Indices, fsm.IndicesPrivileges{Names: ip.Names, Privileges: ip.Privileges,
 			FieldSecurity: ip.FieldSecurity, Query: ip.Query, AllowRestrictedIndices: ip.AllowRestrictedIndices})
@@ -98,6 +100,9 @@ func roleView(d fsm.RoleDescriptor) map[string]any {
 	}
 	if len(d.RemoteIndices) > 0 {
 		out["remote_indices"] = d.RemoteIndices
+	}
+	if len(d.RemoteCluster) > 0 {
+		out["remote_cluster"] = d.RemoteCluster
 	}
 	return out
 }

@@ -139,22 +139,16 @@ func (s *Server) common(next http.Handler) http.Handler {
 	})
 }
 
-// authenticated authenticates the request locally before the handler runs.
-// runAsHeader is Elasticsearch's run-as header, in canonical form.
-const runAsHeader = "Es-Security-Runas-User"
-
+// authenticated authenticates the request locally, and applies the run-as
+// header, before the handler runs.
 func (s *Server) authenticated(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authn.AuthenticateRequest(r)
+		if err == nil {
+			c, err = s.runAs(r, c)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
-			return
-		}
-		if _, ok := r.Header[runAsHeader]; ok {
-			// Run-as is not built: answering as the authenticated user would
-			// give a proxy that asks to drop privileges more than it asked.
-			s.writeError(w, r, &httpError{status: http.StatusForbidden, typ: "security_exception",
-				reason: "run as [" + authn.Clip(r.Header.Get(runAsHeader), 256) + "] is not supported: the " + runAsHeader + " header is refused"})
 			return
 		}
 		if err := h(w, r, c); err != nil {

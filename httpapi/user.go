@@ -35,8 +35,14 @@ func authenticationJSON(a *authn.Authentication) authenticationView {
 	if roles == nil {
 		roles = []string{}
 	}
-	return authenticationView{Username: a.Username, Roles: roles, FullName: a.FullName, Email: a.Email, Metadata: md,
+	v := authenticationView{Username: a.Username, Roles: roles, FullName: a.FullName, Email: a.Email, Metadata: md,
 		Enabled: a.Enabled, AuthenticationRealm: a.Realm, LookupRealm: a.Realm, AuthenticationType: a.Type, APIKey: a.APIKey, Token: a.Token}
+	if by := a.RunBy; by != nil {
+		// Run as: the user is the one looked up, the credential the one
+		// that authenticated.
+		v.AuthenticationRealm, v.AuthenticationType, v.APIKey, v.Token = by.Realm, by.Type, by.APIKey, by.Token
+	}
+	return v
 }
 
 func (s *Server) handlePutUser(w http.ResponseWriter, r *http.Request, c authn.Caller) error {

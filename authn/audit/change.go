@@ -36,6 +36,8 @@ func describeChange(p fsm.Payload, c authn.Caller, body []byte) (change, bool) {
 		return mk("change_password", "change", obj{"password", obj{"user", named{p.Username}}}), true
 	case fsm.RolePutV1:
 		return mk("put_role", "put", obj{"role", rolePut{p.Name, descriptor(p.Descriptor)}}), true
+	case fsm.RolePutV2:
+		return mk("put_role", "put", obj{"role", rolePut{p.Name, descriptor(p.Descriptor)}}), true
 	case fsm.RoleDeletedV1:
 		return mk("delete_role", "delete", obj{"role", named{p.Name}}), true
 	case fsm.ApplicationPrivilegePutV1:
@@ -44,10 +46,14 @@ func describeChange(p fsm.Payload, c authn.Caller, body []byte) (change, bool) {
 		return mk("delete_privileges", "delete", obj{"privileges", privilegesDeleted{p.Application, nonNil(p.Names)}}), true
 	case fsm.APIKeyCreatedV1:
 		return apiKeyCreated(p.Key, c, body), true
+	case fsm.APIKeyCreatedV2:
+		return apiKeyCreated(p.Key, c, body), true
 	case fsm.APIKeyUpdatedV1:
 		return apiKeyUpdated(p.AsV2(), c, body), true
 	case fsm.APIKeyUpdatedV2:
 		return apiKeyUpdated(p, c, body), true
+	case fsm.APIKeyUpdatedV3:
+		return apiKeyUpdated(fsm.APIKeyUpdatedV2(p), c, body), true
 	case fsm.APIKeysInvalidatedV1:
 		return mk("invalidate_apikeys", "invalidate", obj{"apikeys", invalidation(p.IDs, body)}), true
 	case fsm.ServiceTokenCreatedV1:

@@ -128,6 +128,40 @@ func (l *Log) Authorized(c authn.Caller, action string, granted bool) {
 	l.enqueue(r)
 }
 
+// RanAs records run_as_granted and run_as_denied: c is the caller run as
+// target when granted, the authenticating caller when denied. The roles
+// are the authenticating user's, as in Elasticsearch.
+func (l *Log) RanAs(c authn.Caller, target, action string, granted bool) {
+	if c.Internal() || c.Auth == nil {
+		return
+	}
+	level, name := RunAsDenied, "run_as_denied"
+	if granted {
+		level, name = RunAsGranted, "run_as_granted"
+	}
+	if !l.events.Has(level) {
+		return
+	}
+	by := c.Auth
+	if by.RunBy != nil {
+		by = by.RunBy
+	}
+	roles := by.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	if l.filters.ignores(subject{user: by.Username, realm: realmOf(by), action: action, roles: roles}) {
+		return
+	}
+	r := l.transportRecord(name, action, c.Request)
+	setAuthentication(&r, c.Auth)
+	if !granted {
+		r.RunAsName = target
+	}
+	r.Roles = roles
+	l.enqueue(r)
+}
+
 // Wrote records security_config_change for every credential write this
 // node proposed for a client, whatever became of it: Elasticsearch records
 // a change once it is authorized. Ignore filters do not apply to it, as in
@@ -199,6 +233,11 @@ func setRequest(rec *Record, r *http.Request) {
 // API key's user.realm is its owner's realm, a service account's token is
 // named beside it.
 func setAuthentication(rec *Record, a *authn.Authentication) {
+	if by := a.RunBy; by != nil {
+		setAuthentication(rec, by)
+		rec.RunAsName, rec.RunAsRealm = a.Username, a.Realm.Name
+		return
+	}
 	rec.UserName = a.Username
 	rec.AuthenticationType = strings.ToUpper(a.Type)
 	rec.UserRealm = realmOf(a)

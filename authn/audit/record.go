@@ -14,6 +14,9 @@ type Record struct {
 	EventType, EventAction       string
 	AuthenticationType, UserName string
 	UserRealm                    string
+	// RunAsName and RunAsRealm are the run-as user and its lookup realm;
+	// UserName is then who authenticated.
+	RunAsName, RunAsRealm string
 	// Roles is written when not nil, an empty list as [].
 	Roles                     []string
 	APIKeyID, APIKeyName      string
@@ -49,7 +52,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	for _, f := range []struct{ name, v string }{
 		{"cluster.uuid", r.ClusterUUID}, {"node.id", r.NodeID},
 		{"event.type", r.EventType}, {"event.action", r.EventAction},
-		{"authentication.type", r.AuthenticationType}, {"user.name", r.UserName}, {"user.realm", r.UserRealm},
+		{"authentication.type", r.AuthenticationType}, {"user.name", r.UserName}, {"user.run_as.name", r.RunAsName},
+		{"user.realm", r.UserRealm}, {"user.run_as.realm", r.RunAsRealm},
 	} {
 		b = appendField(b, f.name, f.v)
 	}

@@ -47,7 +47,8 @@ var readSecurityActions = []string{
 	SecPrefix + "user/list_privileges", SecPrefix + "user/has_privileges", SecPrefix + "settings/get",
 }
 
-// clusterPrivileges are ordered from narrow to broad; the 403 message lists
+// clusterPrivileges are Elasticsearch 8.17's predefined cluster privileges
+// (GET /_security/privilege/_builtin lists 62), ordered from narrow to broad; the 403 message lists
 // the ones granting an action in this order, as Elasticsearch does.
 var clusterPrivileges = []clusterPrivilege{
 	{name: "none"},
@@ -56,7 +57,11 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "monitor_watcher", grants: []string{"cluster:monitor/xpack/watcher/*"}},
 	{name: "monitor_rollup", grants: []string{"cluster:monitor/xpack/rollup/*"}},
 	{name: "monitor_transform", grants: []string{"cluster:monitor/data_frame/*", "cluster:monitor/transform/*"}},
+	{name: "monitor_data_frame_transforms", grants: []string{"cluster:monitor/data_frame/*", "cluster:monitor/transform/*"}},
+	{name: "monitor_stats", grants: []string{"cluster:monitor/stats*"}},
+	{name: "monitor_data_stream_global_retention", grants: []string{"cluster:monitor/data_stream/global_retention/*"}},
 	{name: "monitor_snapshot", grants: []string{"cluster:admin/snapshot/status*", "cluster:admin/snapshot/get", "cluster:admin/repository/get"}},
+	{name: "create_snapshot", grants: []string{"cluster:admin/snapshot/create", "cluster:admin/snapshot/status*", "cluster:admin/snapshot/get", "cluster:admin/repository/get"}},
 	{name: "monitor_enrich", grants: []string{"cluster:admin/xpack/enrich/get"}},
 	{name: "monitor_text_structure", grants: []string{"cluster:monitor/text_structure/*"}},
 	{name: "read_ilm", grants: []string{"cluster:admin/ilm/get", "cluster:admin/ilm/operation_mode/get"}},
@@ -65,6 +70,11 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "read_pipeline", grants: []string{"cluster:admin/ingest/pipeline/get", "cluster:admin/ingest/pipeline/simulate"}},
 	{name: "read_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/get"}},
 	{name: "write_fleet_secrets", grants: []string{"cluster:admin/fleet/secrets/post", "cluster:admin/fleet/secrets/delete"}},
+	{name: "read_connector_secrets", grants: []string{"cluster:admin/xpack/connector/secret/get"}},
+	{name: "write_connector_secrets", grants: []string{"cluster:admin/xpack/connector/secret/post", "cluster:admin/xpack/connector/secret/put", "cluster:admin/xpack/connector/secret/delete"}},
+	{name: "post_behavioral_analytics_event", grants: []string{"cluster:admin/xpack/application/analytics/post_event"}},
+	{name: "cross_cluster_search", grants: []string{"cluster:internal/remote_cluster/handshake", "cluster:internal/remote_cluster/nodes", "cluster:monitor/xpack/info"}},
+	{name: "cross_cluster_replication", grants: []string{"cluster:internal/remote_cluster/handshake", "cluster:internal/remote_cluster/nodes", "cluster:monitor/xpack/info", "cluster:monitor/state"}},
 	{name: "cancel_task", grants: []string{"cluster:admin/tasks/cancel"}},
 	{name: "delegate_pki", grants: []string{SecPrefix + "delegate_pki"}},
 	{name: "grant_api_key", grants: []string{SecPrefix + "api_key/grant*"}},
@@ -83,6 +93,8 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "manage_slm", grants: []string{"cluster:admin/slm/*"}},
 	{name: "manage_enrich", grants: []string{"cluster:admin/xpack/enrich/*"}},
 	{name: "manage_transform", grants: []string{"cluster:admin/data_frame/*", "cluster:admin/transform/*"}},
+	{name: "manage_data_frame_transforms", grants: []string{"cluster:admin/data_frame/*", "cluster:admin/transform/*"}},
+	{name: "manage_data_stream_global_retention", grants: []string{"cluster:admin/data_stream/global_retention/*", "cluster:monitor/data_stream/global_retention/*"}},
 	{name: "manage_ml", grants: []string{"cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"}},
 	{name: "manage_watcher", grants: []string{"cluster:admin/xpack/watcher/*", "cluster:monitor/xpack/watcher/*"}},
 	{name: "manage_rollup", grants: []string{"cluster:admin/xpack/rollup/*", "cluster:monitor/xpack/rollup/*"}},
@@ -92,6 +104,9 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "manage_inference", grants: []string{"cluster:admin/xpack/inference/*", "cluster:monitor/xpack/inference*"}},
 	{name: "monitor_inference", grants: []string{"cluster:monitor/xpack/inference*"}},
 	{name: "manage_search_application", grants: []string{"cluster:admin/xpack/application/search_application/*"}},
+	{name: "manage_behavioral_analytics", grants: []string{"cluster:admin/xpack/application/analytics/*"}},
+	{name: "manage_search_query_rules", grants: []string{"cluster:admin/xpack/query_rules/*"}},
+	{name: "manage_search_synonyms", grants: []string{"cluster:admin/synonyms/*", "cluster:admin/synonyms_sets/*", "cluster:admin/synonym_rules/*"}},
 	{name: "monitor_connector", grants: []string{"cluster:monitor/xpack/connector/*"}},
 	{name: "manage_connector", grants: []string{"cluster:admin/xpack/connector/*", "cluster:monitor/xpack/connector/*"}},
 	{name: "transport_client", grants: []string{"cluster:monitor/nodes/liveness", "cluster:monitor/state"}},
@@ -161,8 +176,9 @@ func PrivilegesGranting(action string) []string {
 	return out
 }
 
-// indexPrivilegeImplies says which index privileges each named privilege
-// covers; a privilege always covers itself and "all" covers everything.
+// indexPrivilegeImplies holds 8.17's 23 index privileges (read_failure_store
+// is behind its feature flag there, manage_failure_store came later) and
+// which index privileges each covers; a privilege always covers itself and "all" covers everything.
 var indexPrivilegeImplies = map[string][]string{
 	"all":                                nil,
 	"none":                               {},
@@ -186,7 +202,6 @@ var indexPrivilegeImplies = map[string][]string{
 	"cross_cluster_replication":          {},
 	"cross_cluster_replication_internal": {},
 	"manage_data_stream_lifecycle":       {},
-	"manage_failure_store":               {},
 	"read_failure_store":                 {},
 }
 
@@ -210,3 +225,10 @@ func indexPrivilegeCovers(granted, requested string) bool {
 
 // IndexPrivilegeNames lists the predefined index privileges, sorted.
 func IndexPrivilegeNames() []string { return slices.Sorted(maps.Keys(indexPrivilegeImplies)) }
+
+// remoteClusterPrivileges are the privileges a role may grant under
+// remote_cluster (RemoteClusterPermissions in 8.17).
+var remoteClusterPrivileges = []string{"monitor_enrich", "monitor_stats"}
+
+// RemoteClusterPrivilegeNames lists the remote_cluster privileges, sorted.
+func RemoteClusterPrivilegeNames() []string { return slices.Clone(remoteClusterPrivileges) }

@@ -3,7 +3,9 @@ package authz
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -17,7 +19,10 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 				c, strings.Join(ClusterPrivilegeNames(), ","))
 		}
 	}
-	for _, ip := range d.Indices {
+	for i, ip := range d.Indices {
+		if err := queryRefused(ip, i); err != nil {
+			return err
+		}
 		if len(ip.Names) == 0 {
 			return validation("indices privileges must refer to at least one index name or index name pattern")
 		}
@@ -30,6 +35,9 @@ func ValidateRoleDescriptor(d fsm.RoleDescriptor) error {
 					priv, strings.Join(IndexPrivilegeNames(), ","))
 			}
 		}
+	}
+	if err := validateRemote(d); err != nil {
+		return err
 	}
 	for _, ap := range d.Applications {
 		if ap.Application == "" {
@@ -69,6 +77,22 @@ func CheckMetadataKeys(raw json.RawMessage) error {
 type Error struct {
 	Reason     string
 	Validation bool
+	// Type, when set, is the exception type instead (a role's query that
+	// does not parse is a parse_exception); Cause is its caused_by.
+	Type  string
+	Cause *QueryError
+}
+
+// queryRefused is the parse_exception for the i-th indices privilege's
+// query, nil when Elasticsearch would take it.
+func queryRefused(ip fsm.IndicesPrivileges, i int) *Error {
+	err := checkRoleQuery(ip.Query)
+	if err == nil {
+		return nil
+	}
+	qe, _ := err.(*QueryError)
+	return &Error{Type: "parse_exception", Cause: qe, Reason: fmt.Sprintf(
+		"failed to parse field 'query' for indices [%s] at index privilege [%d] of role descriptor", strings.Join(ip.Names, ","), i)}
 }
 
 func (e *Error) Error() string { return e.Reason }
@@ -76,3 +100,53 @@ func (e *Error) Error() string { return e.Reason }
 func invalidf(format string, a ...any) *Error { return &Error{Reason: fmt.Sprintf(format, a...)} }
 
 func validation(msg string) *Error { return &Error{Reason: msg, Validation: true} }
+
+// maxDescriptionLength is Elasticsearch's bound on a role's description.
+const maxDescriptionLength = 1000
+
+// validateRemote checks description, remote_indices and remote_cluster as
+// Elasticsearch 8.17 does.
+func validateRemote(d fsm.RoleDescriptor) error {
+	if d.Description != nil && len(utf16.Encode([]rune(*d.Description))) > maxDescriptionLength {
+		return validation(fmt.Sprintf("Role description must be less than %d characters.", maxDescriptionLength))
+	}
+	for i, rp := range d.RemoteIndices {
+		if len(rp.Clusters) == 0 {
+			return validation("remote index privileges must refer to at least one cluster alias or cluster alias pattern")
+		}
+		if len(rp.Names) == 0 {
+			return validation("remote index privileges must refer to at least one index name or index name pattern")
+		}
+		if len(rp.Privileges) == 0 {
+			return validation("remote index privileges must define at least one privilege")
+		}
+		for _, priv := range rp.Privileges {
+			if !ValidIndexPrivilege(priv) {
+				return invalidf("unknown index privilege [%s]. a privilege must be either one of the predefined fixed indices privileges [%s] or a pattern over one of the available index actions",
+					priv, strings.Join(IndexPrivilegeNames(), ","))
+			}
+		}
+		if err := queryRefused(rp.IndicesPrivileges, i); err != nil {
+			return err
+		}
+	}
+	for _, rc := range d.RemoteCluster {
+		if len(rc.Clusters) == 0 {
+			return validation("remote cluster privileges must refer to at least one cluster alias or cluster alias pattern")
+		}
+		if len(rc.Privileges) == 0 {
+			return validation("remote cluster privileges must define at least one privilege")
+		}
+		var unsupported []string
+		for _, p := range rc.Privileges {
+			if !slices.Contains(remoteClusterPrivileges, p) && !slices.Contains(unsupported, p) {
+				unsupported = append(unsupported, p)
+			}
+		}
+		if len(unsupported) > 0 {
+			return invalidf("Invalid remote_cluster permissions found. Please remove the following: [%s] Only [%s] are allowed",
+				strings.Join(unsupported, ", "), strings.Join(remoteClusterPrivileges, ", "))
+		}
+	}
+	return nil
+}
