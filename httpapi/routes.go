@@ -100,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
 
+	s.routes = listRoutes(r)
 	s.measure(r)
 	return s.common(s.unlessHalted(r))
 }
