@@ -27,6 +27,7 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
 	r.Handle(pathFileTokens, s.cluster.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
+	r.Handle(pathClearCache, s.cluster.RequirePeer(s.authenticated(s.handleLocalClearCache))).Methods(http.MethodGet)
 	prefix, nodeOnly, internal := s.cluster.Internal()
 	for _, p := range nodeOnly {
 		r.Handle(p, s.nodeOnly(internal))
@@ -53,6 +54,7 @@ func (s *Server) Handler() http.Handler {
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 
+	api("/_security/user/_privileges", s.handleGetUserPrivileges, http.MethodGet)
 	api("/_security/user/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
 	api("/_security/user/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
 	api("/_security/user", s.handleGetUsers, http.MethodGet)
@@ -66,6 +68,10 @@ func (s *Server) Handler() http.Handler {
 
 	api("/_security/role", s.handleGetRoles, http.MethodGet)
 	api("/_security/role", s.handleBulkDeleteRoles, http.MethodDelete)
+	api("/_security/role", s.handleBulkPutRoles, http.MethodPost)
+	api("/_security/role/{name}/_clear_cache", s.clearCache(authn.RoleCache, "name"), http.MethodPost)
+	api("/_security/realm/{realms}/_clear_cache", s.clearCache(authn.RealmCache, "realms"), http.MethodPost)
+	api("/_security/privilege/{application}/_clear_cache", s.clearCache(authn.PrivilegeCache, "application"), http.MethodPost)
 	api("/_security/role/", s.handleBulkDeleteRoles, http.MethodDelete)
 	api("/_security/role/{name}", s.handleGetRoles, http.MethodGet)
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
