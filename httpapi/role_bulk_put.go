@@ -57,19 +57,20 @@ func orderedRoles(raw jsontext.Value) ([]authn.NamedRole, error) {
 	dec.ReadToken() // {
 	var out []authn.NamedRole
 	for dec.PeekKind() != '}' {
-		name, err := dec.ReadToken()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, badRequest("x_content_parse_exception", parseReason(err))
 		}
+		name := tok.String() // read before the next call voids the token
 		v, err := dec.ReadValue()
 		if err != nil {
 			return nil, badRequest("x_content_parse_exception", parseReason(err))
 		}
 		var rr roleRequest
 		if err := json.Unmarshal(v, &rr, json.RejectUnknownMembers(true)); err != nil {
-			return nil, badRequest("x_content_parse_exception", "role ["+authn.Clip(name.String(), 256)+"]: "+parseReason(err))
+			return nil, badRequest("x_content_parse_exception", "role ["+authn.Clip(name, 256)+"]: "+parseReason(err))
 		}
-		out = append(out, authn.NamedRole{Name: name.String(), Descriptor: rr.descriptor()})
+		out = append(out, authn.NamedRole{Name: name, Descriptor: rr.descriptor()})
 	}
 	return out, nil
 }

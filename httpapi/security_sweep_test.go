@@ -156,6 +156,8 @@ func sweepRoutes() []sweepRoute {
 		// are a proxy's tiny bodies, not Elasticsearch errors (forward_auth_convention_test.go).
 		{method: "GET", path: "/_tokenstore/forward_auth", allow: swAnyone, read: true, skip: []string{"anonymous"}},
 		{method: "POST", path: "/_security/user/_has_privileges", body: `{"cluster":["monitor"]}`, allow: swAnyone, read: true},
+		// A key with descriptors of its own is refused with 400, as Elasticsearch refuses it.
+		{method: "GET", path: "/_security/user/_privileges", allow: append(slices.Clone(swRealm), "token_low", "service_token"), read: true, want: swKeys400},
 		{method: "PUT", path: "/_security/user/_password", body: `{` + pw + `}`, allow: swRealm},
 		{method: "PUT", path: "/_security/user/elastic/_password", body: `{` + pw + `}`, allow: swSec},
 		{method: "GET", path: "/_security/user", allow: swReadSec, read: true},
@@ -169,6 +171,10 @@ func sweepRoutes() []sweepRoute {
 		{method: "PUT", path: "/_security/role/sw_monitor", body: `{"cluster":["all"]}`, allow: swSec},
 		{method: "DELETE", path: "/_security/role/sw_monitor", allow: swSec},
 		{method: "DELETE", path: "/_security/role", body: `{"names":["sw_nothing"]}`, allow: swSec},
+		{method: "POST", path: "/_security/role", body: `{"roles":{"sw_bulk":{"cluster":["all"]}}}`, allow: swSec},
+		{method: "POST", path: "/_security/role/sw_monitor/_clear_cache", allow: swSec, read: true},
+		{method: "POST", path: "/_security/realm/default_native/_clear_cache?usernames=sw_none", allow: swSec, read: true},
+		{method: "POST", path: "/_security/privilege/swapp/_clear_cache", allow: swSec, read: true},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"client_credentials"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"password","username":"elastic","password":"` + testcluster.ElasticPassword + `"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "DELETE", path: "/_security/oauth2/token", body: `{"username":"elastic"}`, allow: []string{"manage_token", "manage_security"}},
@@ -197,6 +203,7 @@ func sweepRoutes() []sweepRoute {
 	}
 	// Internal endpoints need a node certificate, whoever the caller is.
 	for _, p := range []string{"GET /_tokenstore/internal/file_tokens?principal=elastic/fleet-server",
+		"GET /_tokenstore/internal/clear_cache?kind=realm&names=_all",
 		"POST /_tokenstore/internal/propose", "POST /_tokenstore/internal/join", "GET /_tokenstore/internal/applied",
 		"GET /_tokenstore/internal/status", "GET /_tokenstore/internal/confirm?index=1"} {
 		m, path, _ := strings.Cut(p, " ")
