@@ -166,6 +166,18 @@ type state [][]string
 // step returns the remainders after descending into field key, and
 // whether some filter ends exactly at key (the field matches whole).
 func (s state) step(key string) (state, bool) {
+	// A field named with dots ("heap.percent" in _cat) is matched as the
+	// path it spells, as filters name it.
+	if parts := strings.Split(key, "."); len(parts) > 1 {
+		matched := false
+		for _, p := range parts {
+			var m bool
+			if s, m = s.step(p); m {
+				matched = true
+			}
+		}
+		return s, matched
+	}
 	var next state
 	matched := false
 	for _, f := range s {

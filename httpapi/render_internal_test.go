@@ -19,9 +19,26 @@ func TestFilterJSON(t *testing.T) {
 		{"clu*", `{"cluster_name":"c"}`},
 		{"*_name", `{"cluster_name":"c"}`},
 		{"nothing", `{}`},
+		{"cluster_name.x", `{}`},
 		{"-nodes,-api_keys,-_nodes.failed", `{"_nodes":{"total":3},"cluster_name":"c"}`},
 		{"-**.name,nodes", `{"nodes":{"n1":{},"n2":{}}}`},
 		{"-api_keys.role_descriptors,api_keys", `{"api_keys":[{"id":"a","name":"x"},{"id":"b","name":"y"}]}`},
+	} {
+		got, err := filterJSON([]byte(doc), parseFilterPath(tc.filter))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("filter_path=%s: got %s (%v), want %s", tc.filter, got, err, tc.want)
+		}
+	}
+}
+
+// A field named with dots, as _cat's JSON has them, is the path it spells.
+func TestFilterJSONDottedFieldNames(t *testing.T) {
+	doc := `[{"heap.percent":"3","ip":"x","a":{"b.c":1,"b":{"d":2}}}]`
+	for _, tc := range []struct{ filter, want string }{
+		{"heap.percent", `[{"heap.percent":"3"}]`},
+		{"heap", `[{"heap.percent":"3"}]`},
+		{"a.b.c", `[{"a":{"b.c":1}}]`},
+		{"-heap.percent,-a", `[{"ip":"x"}]`},
 	} {
 		got, err := filterJSON([]byte(doc), parseFilterPath(tc.filter))
 		if err != nil || string(got) != tc.want {
