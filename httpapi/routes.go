@@ -88,6 +88,8 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/api_key/{ids}/_clear_cache", s.handleClearAPIKeyCache, http.MethodPost)
 	api("/_security/api_key/{id}", s.handleUpdateAPIKey, http.MethodPut)
 	api("/_security/_query/api_key", s.handleQueryAPIKeys, http.MethodGet, http.MethodPost)
+	api("/_security/_query/role", s.handleQueryRoles, http.MethodGet, http.MethodPost)
+	api("/_security/_query/user", s.handleQueryUsers, http.MethodGet, http.MethodPost)
 
 	api("/_security/service", s.handleGetServiceAccounts, http.MethodGet)
 	api("/_security/service/{namespace}", s.handleGetServiceAccounts, http.MethodGet)
