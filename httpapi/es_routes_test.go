@@ -240,4 +240,18 @@ func TestMissingRoutes(t *testing.T) {
 			t.Fatalf("stack trace without error_trace: %d %s", r.Status, r.Body)
 		}
 	})
+
+	// Last: it stops a node. A member that does not answer is a failure
+	// of the envelope, not of the call.
+	t.Run("cache clear with a node down", func(t *testing.T) {
+		rc.c.Stop(2)
+		r, err := rc.admin[0].Security.ClearCachedRealms("_all").Do(ctx)
+		if err != nil || r.NodeStats.Total != 3 || r.NodeStats.Successful != 2 || r.NodeStats.Failed != 1 ||
+			len(r.NodeStats.Failures) != 1 || r.NodeStats.Failures[0].Type != "failed_node_exception" || len(r.Nodes) != 2 {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if _, ok := r.Nodes[rc.c.ID(2)]; ok {
+			t.Fatalf("the stopped node is listed as cleared: %v", r.Nodes)
+		}
+	})
 }
