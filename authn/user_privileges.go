@@ -10,15 +10,15 @@ import (
 
 const actionUserPrivileges = secPrefix + "user/list_privileges"
 
-// UserPrivileges is the answer of GET /_security/user/_privileges: the
-// union of what the caller's roles grant.
+// UserPrivileges is what GET /_security/user/_privileges reports: the
+// union of what the caller's roles grant, duplicates dropped.
 type UserPrivileges struct {
-	Cluster       []string                     `json:"cluster"`
-	Global        []json.RawMessage            `json:"global"`
-	Indices       []fsm.IndicesPrivileges      `json:"indices"`
-	Applications  []fsm.ApplicationPrivileges  `json:"applications"`
-	RunAs         []string                     `json:"run_as"`
-	RemoteIndices []fsm.RemoteIndicesPrivilege `json:"remote_indices,omitempty"`
+	Cluster       []string
+	Global        []json.RawMessage
+	Indices       []fsm.IndicesPrivileges
+	Applications  []fsm.ApplicationPrivileges
+	RunAs         []string
+	RemoteIndices []fsm.RemoteIndicesPrivilege
 }
 
 // GetUserPrivileges lists the caller's own privileges; as in

@@ -39,7 +39,8 @@ func (rc *routeClients) pick() (admin, plain *elasticsearch.TypedClient, node in
 func newRouteClients(t *testing.T) *routeClients {
 	c := testcluster.New(t, 3, testcluster.Options{})
 	for _, w := range []struct{ path, body string }{
-		{"/_security/role/rt_priv", `{"cluster":["monitor"],"indices":[{"names":["logs-*"],"privileges":["read"]}],` +
+		{"/_security/role/rt_priv", `{"cluster":["monitor"],"indices":[{"names":["logs-*"],"privileges":["read"],` +
+			`"field_security":{"grant":["title"]},"query":{"match":{"title":"foo"}}}],` +
 			`"applications":[{"application":"rtapp","privileges":["read"],"resources":["*"]}],"run_as":["bob"],"description":"for routes"}`},
 		{"/_security/user/rt_plain", `{"password":"` + routesPassword + `","roles":["rt_priv"],"full_name":"Plain User","email":"plain@example.com"}`},
 		{"/_security/user/rt_other", `{"password":"` + routesPassword + `","roles":["viewer"],"enabled":false}`},
@@ -87,6 +88,9 @@ func TestMissingRoutes(t *testing.T) {
 		if !slices.Equal(p.Cluster, []string{"monitor"}) || !slices.Equal(p.RunAs, []string{"bob"}) || len(p.Indices) != 1 ||
 			!slices.Equal(p.Indices[0].Names, []string{"logs-*"}) || len(p.Applications) != 1 || p.Applications[0].Application != "rtapp" {
 			t.Fatalf("privileges %+v", p)
+		}
+		if fs := p.Indices[0].FieldSecurity; len(fs) != 1 || !slices.Equal(fs[0].Grant, []string{"title"}) || len(p.Indices[0].Query) != 1 {
+			t.Fatalf("document and field security %+v", p.Indices[0])
 		}
 		admin, _, _ := rc.pick()
 		if p, err := admin.Security.GetUserPrivileges().Do(ctx); err != nil || !slices.Equal(p.Cluster, []string{"all"}) {
