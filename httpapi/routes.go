@@ -53,8 +53,8 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
+	s.routesSince815(api) // before /_security/user/{username}, which would take _privileges
 
-	api("/_security/user/_privileges", s.handleGetUserPrivileges, http.MethodGet)
 	api("/_security/user/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
 	api("/_security/user/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
 	api("/_security/user", s.handleGetUsers, http.MethodGet)
@@ -68,10 +68,6 @@ func (s *Server) Handler() http.Handler {
 
 	api("/_security/role", s.handleGetRoles, http.MethodGet)
 	api("/_security/role", s.handleBulkDeleteRoles, http.MethodDelete)
-	api("/_security/role", s.handleBulkPutRoles, http.MethodPost)
-	api("/_security/role/{name}/_clear_cache", s.clearCache(authn.RoleCache, "name"), http.MethodPost)
-	api("/_security/realm/{realms}/_clear_cache", s.clearCache(authn.RealmCache, "realms"), http.MethodPost)
-	api("/_security/privilege/{application}/_clear_cache", s.clearCache(authn.PrivilegeCache, "application"), http.MethodPost)
 	api("/_security/role/", s.handleBulkDeleteRoles, http.MethodDelete)
 	api("/_security/role/{name}", s.handleGetRoles, http.MethodGet)
 	api("/_security/role/{name}", s.handlePutRole, http.MethodPut, http.MethodPost)
@@ -88,8 +84,6 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/api_key/{ids}/_clear_cache", s.handleClearAPIKeyCache, http.MethodPost)
 	api("/_security/api_key/{id}", s.handleUpdateAPIKey, http.MethodPut)
 	api("/_security/_query/api_key", s.handleQueryAPIKeys, http.MethodGet, http.MethodPost)
-	api("/_security/_query/role", s.handleQueryRoles, http.MethodGet, http.MethodPost)
-	api("/_security/_query/user", s.handleQueryUsers, http.MethodGet, http.MethodPost)
 
 	api("/_security/service", s.handleGetServiceAccounts, http.MethodGet)
 	api("/_security/service/{namespace}", s.handleGetServiceAccounts, http.MethodGet)
