@@ -37,7 +37,10 @@ func (rc *routeClients) pick() (admin, plain *elasticsearch.TypedClient, node in
 }
 
 func newRouteClients(t *testing.T) *routeClients {
-	c := testcluster.New(t, 3, testcluster.Options{})
+	// The native realm caches verified passwords, as Elasticsearch's does
+	// by default (20m), so that a realm cache clear has something to drop.
+	c := testcluster.New(t, 3, testcluster.Options{Settings: map[string]string{
+		"xpack.security.authc.realms.native.default_native.cache.ttl": "20m"}})
 	for _, w := range []struct{ path, body string }{
 		{"/_security/role/rt_priv", `{"cluster":["monitor"],"indices":[{"names":["logs-*"],"privileges":["read"],` +
 			`"field_security":{"grant":["title"]},"query":{"match":{"title":"foo"}}}],` +
@@ -83,6 +86,7 @@ func TestMissingRoutes(t *testing.T) {
 	}{
 		{"get user privileges", routeGetUserPrivileges},
 		{"cache clears answer for every node", routeCacheClearsAnswerForEveryNode},
+		{"realm cache clear reaches every node", routeRealmCacheClearReachesEveryNode},
 		{"bulk put roles", routeBulkPutRoles},
 		{"query roles", routeQueryRoles},
 		{"query users", routeQueryUsers},
@@ -172,6 +176,46 @@ func routeCacheClearsAnswerForEveryNode(t *testing.T, rc *routeClients) {
 	admin, _, _ := rc.pick()
 	_, err := admin.Security.ClearCachedRealms("ldap1").Do(ctx)
 	esError(t, err, 400, "could not find active realm [ldap1]")
+}
+
+// routeRealmCacheClearReachesEveryNode counts each node's password hash
+// verifications: a cached user costs none, and after a clear through one
+// node the user costs one again on every node.
+func routeRealmCacheClearReachesEveryNode(t *testing.T, rc *routeClients) {
+	user := testcluster.Basic("cached_user", routesPassword)
+	if r := rc.c.Do(0, "PUT", "/_security/user/cached_user", testcluster.Elastic,
+		`{"password":"`+routesPassword+`","roles":["viewer"]}`); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	verifications := func(i int) float64 {
+		r := rc.c.Do(i, "GET", "/_tokenstore/stats", testcluster.Elastic, nil)
+		return r.JSON()["authentication"].(map[string]any)["hash_verifications"].(float64)
+	}
+	authenticate := func() {
+		for i := range 3 {
+			if r := rc.c.Do(i, "GET", "/_security/_authenticate", user, nil); r.Status != 200 {
+				t.Fatalf("node %d: %d %s", i, r.Status, r.Body)
+			}
+		}
+	}
+	authenticate() // fills every node's cache
+	before := []float64{verifications(0), verifications(1), verifications(2)}
+	authenticate()
+	for i := range 3 {
+		if v := verifications(i); v != before[i] {
+			t.Fatalf("node %d verified a cached password: %v -> %v", i, before[i], v)
+		}
+	}
+	admin, _, _ := rc.pick()
+	if _, err := admin.Security.ClearCachedRealms("default_native").Usernames("cached_user").Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	authenticate()
+	for i := range 3 {
+		if v := verifications(i); v != before[i]+1 {
+			t.Fatalf("node %d after the clear: %v verifications, want %v", i, v, before[i]+1)
+		}
+	}
 }
 
 func routeBulkPutRoles(t *testing.T, rc *routeClients) {
