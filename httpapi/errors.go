@@ -53,6 +53,9 @@ type esCause struct {
 	Additional string    `json:"additional_unsuccessful_credentials,omitempty"`
 	Header     any       `json:"header,omitempty"`
 	CausedBy   *esCause  `json:"caused_by,omitempty"`
+	// StackTrace answers ?error_trace: Elasticsearch's Java trace; here
+	// the exception and reason only, nothing of this process's internals.
+	StackTrace string `json:"stack_trace,omitempty"`
 }
 
 // writeError turns any error into an Elasticsearch error response. Errors
@@ -95,6 +98,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		} else {
 			cause.Header = map[string]any{"WWW-Authenticate": values}
 		}
+	}
+	if flagSet(r.URL.Query(), "error_trace") {
+		cause.StackTrace = "ElasticsearchException[" + cause.Type + ": " + cause.Reason + "]"
 	}
 	root := cause
 	root.CausedBy = nil
@@ -198,6 +204,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"exception","reason":"cannot encode response"},"status":500}`)
 	}
+	body = render(r, body)
 	w.Header().Set("Content-Type", responseMediaType(r))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

@@ -27,6 +27,7 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.wrongMethod)
 
 	r.Handle(pathFileTokens, s.cluster.RequirePeer(s.authenticated(s.handleLocalFileTokens))).Methods(http.MethodGet)
+	r.Handle(pathClearCache, s.cluster.RequirePeer(s.authenticated(s.handleLocalClearCache))).Methods(http.MethodGet)
 	prefix, nodeOnly, internal := s.cluster.Internal()
 	for _, p := range nodeOnly {
 		r.Handle(p, s.nodeOnly(internal))
@@ -56,6 +57,7 @@ func (s *Server) Handler() http.Handler {
 	api("/_tokenstore/cluster/{id}", s.changeMember(Remove), http.MethodDelete)
 
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
+	s.routesSince815(api) // before /_security/user/{username}, which would take _privileges
 
 	api("/_security/user/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
 	api("/_security/user/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
@@ -104,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
 
+	s.routes = listRoutes(r)
 	s.measure(r)
 	return s.common(s.unlessHalted(r))
 }

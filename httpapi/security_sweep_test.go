@@ -161,6 +161,8 @@ func sweepRoutes() []sweepRoute {
 		// are a proxy's tiny bodies, not Elasticsearch errors (forward_auth_convention_test.go).
 		{method: "GET", path: "/_tokenstore/forward_auth", allow: swAnyone, read: true, skip: []string{"anonymous"}},
 		{method: "POST", path: "/_security/user/_has_privileges", body: `{"cluster":["monitor"]}`, allow: swAnyone, read: true},
+		// A key with descriptors of its own is refused with 400, as Elasticsearch refuses it.
+		{method: "GET", path: "/_security/user/_privileges", allow: append(slices.Clone(swRealm), "token_low", "service_token"), read: true, want: swKeys400},
 		{method: "PUT", path: "/_security/user/_password", body: `{` + pw + `}`, allow: swRealm},
 		{method: "PUT", path: "/_security/user/elastic/_password", body: `{` + pw + `}`, allow: swSec},
 		{method: "GET", path: "/_security/user", allow: swReadSec, read: true},
@@ -174,6 +176,10 @@ func sweepRoutes() []sweepRoute {
 		{method: "PUT", path: "/_security/role/sw_monitor", body: `{"cluster":["all"]}`, allow: swSec},
 		{method: "DELETE", path: "/_security/role/sw_monitor", allow: swSec},
 		{method: "DELETE", path: "/_security/role", body: `{"names":["sw_nothing"]}`, allow: swSec},
+		{method: "POST", path: "/_security/role", body: `{"roles":{"sw_bulk":{"cluster":["all"]}}}`, allow: swSec},
+		{method: "POST", path: "/_security/role/sw_monitor/_clear_cache", allow: swSec, read: true},
+		{method: "POST", path: "/_security/realm/default_native/_clear_cache?usernames=sw_none", allow: swSec, read: true},
+		{method: "POST", path: "/_security/privilege/swapp/_clear_cache", allow: swSec, read: true},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"client_credentials"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "POST", path: "/_security/oauth2/token", body: `{"grant_type":"password","username":"elastic","password":"` + testcluster.ElasticPassword + `"}`, allow: []string{"manage_token", "manage_security"}},
 		{method: "DELETE", path: "/_security/oauth2/token", body: `{"username":"elastic"}`, allow: []string{"manage_token", "manage_security"}},
@@ -186,6 +192,8 @@ func sweepRoutes() []sweepRoute {
 		{method: "PUT", path: "/_security/api_key/swNoSuchKey000000000", body: `{}`, allow: swOwnKeys, read: true, want: swKeys400},
 		{method: "POST", path: "/_security/api_key/swNoSuchKey000000000/_clear_cache", allow: []string{"manage_api_key", "manage_security"}, read: true},
 		{method: "POST", path: "/_security/_query/api_key", body: `{}`, allow: append([]string{"read_security"}, swOwnKeys...), skip: []string{"key_own"}, read: true},
+		{method: "POST", path: "/_security/_query/role", body: `{"query":{"term":{"name":"sw_monitor"}}}`, allow: swReadSec, read: true},
+		{method: "POST", path: "/_security/_query/user?with_profile_uid=true", body: `{"sort":["username"]}`, allow: swReadSec, read: true},
 		{method: "GET", path: "/_security/service", allow: swReadSec, read: true},
 		{method: "GET", path: "/_security/service/elastic", allow: swReadSec, read: true},
 		{method: "GET", path: svc, allow: swReadSec, read: true},
@@ -202,6 +210,7 @@ func sweepRoutes() []sweepRoute {
 	}
 	// Internal endpoints need a node certificate, whoever the caller is.
 	for _, p := range []string{"GET /_tokenstore/internal/file_tokens?principal=elastic/fleet-server",
+		"GET /_tokenstore/internal/clear_cache?kind=realm&names=_all",
 		"POST /_tokenstore/internal/propose", "POST /_tokenstore/internal/join", "GET /_tokenstore/internal/applied",
 		"GET /_tokenstore/internal/status", "GET /_tokenstore/internal/confirm?index=1", "GET /_tokenstore/internal/api_key_usage"} {
 		m, path, _ := strings.Cut(p, " ")

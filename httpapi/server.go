@@ -49,6 +49,8 @@ type Server struct {
 	cluster Cluster
 	// authenticate is the WWW-Authenticate set of a 401.
 	authenticate []string
+	// routes lists the router's routes once Handler built it.
+	routes []Route
 }
 
 // New builds the API's handler.

@@ -69,6 +69,7 @@ type Node struct {
 	authn    *authn.Service
 	metrics  *metrics.Metrics
 	http     *http.Server
+	routes   []httpapi.Route
 	audit    *audit.Log // nil unless xpack.security.audit.enabled
 	done     chan error
 	// stopBackground ends the purges and the file watcher.
@@ -198,6 +199,7 @@ func (n *Node) serve() {
 	})
 	// The console calls the API in process: its writes are audited too.
 	n.http = newHTTPServer(n.withConsole(n.auditRequests(api.Handler())), n.settings.net, n.log)
+	n.routes = api.Routes()
 	n.warnPlainText()
 	serve := func() error { return n.http.Serve(n.listener) }
 	if n.tls.server != nil {
@@ -234,6 +236,10 @@ func (n *Node) URL() string { return n.cluster.PeerURL(n.listener.Addr().String(
 
 // Authn is the node's security service.
 func (n *Node) Authn() *authn.Service { return n.authn }
+
+// Routes lists the node's API routes, for tests that hold every route to
+// the API's conventions.
+func (n *Node) Routes() []httpapi.Route { return n.routes }
 
 // Cluster is the node's Raft member.
 func (n *Node) Cluster() *cluster.Node { return n.cluster }
