@@ -120,6 +120,18 @@ type APIKeyCreatedV1 struct {
 // EventType implements Payload.
 func (APIKeyCreatedV1) EventType() (EventType, uint8) { return APIKeyCreated, 1 }
 
+// APIKeyCreatedV2 stores a new key of any type; version 1 is written for
+// REST keys. A cross-cluster key is written only as version 2, so that it
+// reaches the log only once every member applies version 2, and so knows
+// that such a key never authenticates a REST request (a member that did
+// not would take it for a REST key).
+type APIKeyCreatedV2 struct {
+	Key APIKey `json:"key"`
+}
+
+// EventType implements Payload.
+func (APIKeyCreatedV2) EventType() (EventType, uint8) { return APIKeyCreated, 2 }
+
 // APIKeyUpdatedV1 replaces the mutable parts of a key. Nil fields keep their
 // value; LimitedBy is always the owner's fresh snapshot. Apply decides
 // whether anything changed, in log order.
@@ -220,6 +232,10 @@ func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
 	s.apiKeys.put(&k)
 	return Result{Status: Created}
+}
+
+func applyAPIKeyCreatedV2(s *State, index uint64, p APIKeyCreatedV2) Result {
+	return applyAPIKeyCreatedV1(s, index, APIKeyCreatedV1(p))
 }
 
 func applyAPIKeyUpdatedV1(s *State, index uint64, p APIKeyUpdatedV1) Result {

@@ -60,7 +60,7 @@ var events = []eventRow{
 	{ApplicationPrivilegePut, mayRevoke, security + "privilege/put", versions(on(applyApplicationPrivilegePutV1))},
 	{ApplicationPrivilegeDel, mayRevoke, security + "privilege/delete", versions(on(applyApplicationPrivilegeDelV1))},
 	{NodeRegistered, onlyAdds, LeaderOnly, versions(on(applyNodeRegisteredV1), on(applyNodeRegisteredV2))},
-	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1))},
+	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1), on(applyAPIKeyCreatedV2))},
 	{APIKeyUpdated, mayRevoke, security + "api_key/update", versions(on(applyAPIKeyUpdatedV1), on(applyAPIKeyUpdatedV2))},
 	{APIKeysInvalidated, mayRevoke, security + "api_key/invalidate", versions(on(applyAPIKeysInvalidatedV1))},
 	{APIKeysPurged, mayRevoke, LeaderOnly, versions(on(applyAPIKeysPurgedV1))},

@@ -88,6 +88,11 @@ func apiKeyView(k *fsm.APIKey, withLimitedBy bool) map[string]any {
 	if k.Invalidated {
 		v["invalidation"] = k.Invalidation
 	}
+	if k.Type == "cross_cluster" {
+		// Its access is its descriptor; it has no limited_by.
+		v["access"] = authn.AccessOf(k)
+		return v
+	}
 	if withLimitedBy {
 		lb := map[string]any{}
 		for name, d := range k.LimitedBy {

@@ -181,6 +181,8 @@ func sweepRoutes() []sweepRoute {
 		{method: "PUT", path: "/_security/api_key/swNoSuchKey000000000", body: `{}`, allow: swOwnKeys, read: true, want: swKeys400},
 		{method: "POST", path: "/_security/api_key/swNoSuchKey000000000/_clear_cache", allow: []string{"manage_api_key", "manage_security"}, read: true},
 		{method: "POST", path: "/_security/_query/api_key", body: `{}`, allow: append([]string{"read_security"}, swOwnKeys...), skip: []string{"key_own"}, read: true},
+		{method: "POST", path: "/_security/cross_cluster/api_key", body: `{"name":"sw","access":{"search":[{"names":["x"]}]}}`, allow: swSec},
+		{method: "PUT", path: "/_security/cross_cluster/api_key/swNoSuchKey000000000", body: `{"metadata":{}}`, allow: swSec, read: true},
 		{method: "GET", path: "/_security/service", allow: swReadSec, read: true},
 		{method: "GET", path: "/_security/service/elastic", allow: swReadSec, read: true},
 		{method: "GET", path: svc, allow: swReadSec, read: true},

@@ -44,6 +44,8 @@ func describeChange(p fsm.Payload, c authn.Caller, body []byte) (change, bool) {
 		return mk("delete_privileges", "delete", obj{"privileges", privilegesDeleted{p.Application, nonNil(p.Names)}}), true
 	case fsm.APIKeyCreatedV1:
 		return apiKeyCreated(p.Key, c, body), true
+	case fsm.APIKeyCreatedV2:
+		return apiKeyCreated(p.Key, c, body), true
 	case fsm.APIKeyUpdatedV1:
 		return apiKeyUpdated(p.AsV2(), c, body), true
 	case fsm.APIKeyUpdatedV2:
