@@ -12,18 +12,19 @@ import (
 // APIKeyQueryRequest is the body of POST /_security/_query/api_key.
 type APIKeyQueryRequest = apikeyquery.Request
 
-// QueryAPIKeys runs the query DSL over the keys the caller may see.
-func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []*fsm.APIKey, [][]any, error) {
+// QueryAPIKeys runs the query DSL over the keys the caller may see; the
+// map is the aggregations' answer, nil when the request had none.
+func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryRequest, withLimitedBy bool) (int, []*fsm.APIKey, [][]any, map[string]any, error) {
 	all, err := s.keyScope(c, actionAPIKeyQuery)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, nil, err
 	}
 	if withLimitedBy && !s.Permission(c).HasClusterPrivilege("manage_api_key") {
-		return 0, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
+		return 0, nil, nil, nil, forbiddenWith(c.Auth, actionAPIKeyQuery+"[with_limited_by]", []string{"manage_api_key", "manage_security", "all"})
 	}
 	q, err := apikeyquery.Compile(req)
 	if err != nil {
-		return 0, nil, nil, queryError(err)
+		return 0, nil, nil, nil, queryError(err)
 	}
 	s.freshRead(ctx)
 	keys := s.st.APIKeys(func(k *fsm.APIKey) bool { return all || c.Auth.ownsKey(k) })
@@ -37,12 +38,16 @@ func (s *Service) QueryAPIKeys(ctx context.Context, c Caller, req APIKeyQueryReq
 			Type: k.Type, Creation: k.Creation, Expiration: k.Expiration, Invalidated: k.Invalidated,
 			Invalidation: k.Invalidation, Metadata: md})
 	}
+	aggs, err := q.Aggregate(docs, req.TypedKeys)
+	if err != nil {
+		return 0, nil, nil, nil, queryError(err)
+	}
 	total, page, sortValues := q.Run(docs)
 	out := make([]*fsm.APIKey, len(page))
 	for i, d := range page {
 		out[i] = byID[d.ID]
 	}
-	return total, out, sortValues, nil
+	return total, out, sortValues, aggs, nil
 }
 
 // queryError is the 400 for a query the query language refused.

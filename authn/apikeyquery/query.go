@@ -31,6 +31,11 @@ type Request struct {
 	Size        *int            `json:"size,omitempty"`
 	Sort        json.RawMessage `json:"sort,omitempty"`
 	SearchAfter []any           `json:"search_after,omitempty"`
+	// Aggs and Aggregations are the same thing under its two names (agg.go).
+	Aggs         json.RawMessage `json:"aggs,omitempty"`
+	Aggregations json.RawMessage `json:"aggregations,omitempty"`
+	// TypedKeys is the typed_keys query parameter.
+	TypedKeys bool `json:"-"`
 }
 
 // Query is a compiled query; Run may be called concurrently.
@@ -39,6 +44,7 @@ type Query struct {
 	from, size int
 	sort       []sortKey
 	after      []any // nil unless search_after was given
+	aggs       []*agg
 }
 
 // Compile validates and compiles a request; errors are *Error.
@@ -68,6 +74,9 @@ func Compile(req Request) (*Query, error) {
 		}
 	}
 	if q.sort, err = parseSort(req.Sort); err != nil {
+		return nil, err
+	}
+	if q.aggs, err = parseAggs(req); err != nil {
 		return nil, err
 	}
 	switch {
