@@ -28,7 +28,7 @@ func aggsRequest() *queryapikeys.Request {
 
 // aggCounts reads the typed client's answer into counts by username and
 // by range ("before"/"after").
-func aggCounts(t *testing.T, res *queryapikeys.Response) map[string]int64 {
+func aggCounts(t testing.TB, res *queryapikeys.Response) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	terms, ok := res.Aggregations["by_user"].(*types.StringTermsAggregate)
@@ -52,7 +52,7 @@ func aggCounts(t *testing.T, res *queryapikeys.Response) map[string]int64 {
 }
 
 // listedCounts counts the same by listing every key with get API key.
-func listedCounts(t *testing.T, c *testcluster.Cluster, node int, split time.Time) (map[string]int64, int) {
+func listedCounts(t testing.TB, c *testcluster.Cluster, node int, split time.Time) (map[string]int64, int) {
 	t.Helper()
 	r := c.Do(node, http.MethodGet, "/_security/api_key", testcluster.Elastic, nil)
 	var got struct {
