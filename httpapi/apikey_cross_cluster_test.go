@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/security/createcrossclusterapikey"
@@ -15,6 +16,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/apikeytype"
 
+	"github.com/tokenstore/tokenstore/fsm"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -221,5 +223,67 @@ func TestCrossClusterAPIKeyRules(t *testing.T) {
 	inv = send(t, c, next(), "DELETE", "/_security/api_key", who["admin"], fmt.Sprintf(`{"ids":[%q]}`, id))
 	if inv.status != 200 || !bytes.Contains(inv.body, []byte(`"invalidated_api_keys":["`+id+`"]`)) {
 		t.Fatalf("invalidate as manage_security: %d %s", inv.status, inv.body)
+	}
+}
+
+// A forwarded cross-cluster key or update is held on the leader to what
+// the public API writes: manage_security, version 2, the generated
+// descriptor, no limited_by; its owner who lost manage_security can
+// neither update nor invalidate it.
+func TestForwardedCrossClusterContentIsValidated(t *testing.T) {
+	c := testcluster.New(t, 1)
+	putRole(t, c, "ccf_admin", map[string]any{"cluster": []string{"manage_security"}})
+	putRole(t, c, "ccf_own", map[string]any{"cluster": []string{"manage_own_api_key"}})
+	admin := putUser(t, c, "ccf_admin", ccPassword, "ccf_admin")
+	bob := putUser(t, c, "ccf_bob", ccPassword, "ccf_own")
+	st := c.Node(0).Cluster().State()
+	seq := 0
+	key := func(principal string, mutate func(*fsm.APIKey)) fsm.APIKey {
+		seq++
+		k := fsm.APIKey{ID: fmt.Sprintf("forgedccky%010d", seq), Name: "cc", Type: "cross_cluster",
+			Hash: "{SSHA256}AAAAAAAAAAA=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", Creation: time.Now().UnixMilli(),
+			RoleDescriptors: map[string]fsm.RoleDescriptor{"cross_cluster": {Cluster: []string{"cross_cluster_replication"}, RunAs: []string{},
+				Indices: []fsm.IndicesPrivileges{{Names: []string{"a"}, Privileges: []string{"cross_cluster_replication", "cross_cluster_replication_internal"}}}}},
+			LimitedBy: map[string]fsm.RoleDescriptor{}, Creator: fsm.Creator{Principal: principal, Realm: "default_native", RealmType: "native"}}
+		mutate(&k)
+		return k
+	}
+	good := key("ccf_admin", func(*fsm.APIKey) {})
+	if r := forge(t, c, admin, "", fsm.APIKeyCreatedV2{Key: good}); r.Status != http.StatusOK {
+		t.Fatalf("a key as the API writes it was refused: %d %s", r.Status, r.Body)
+	}
+	for what, ev := range map[string]fsm.Payload{
+		"by manage_own_api_key":  fsm.APIKeyCreatedV2{Key: key("ccf_bob", func(*fsm.APIKey) {})},
+		"as version 1":           fsm.APIKeyCreatedV1{Key: key("ccf_admin", func(*fsm.APIKey) {})},
+		"of type rest as v2":     fsm.APIKeyCreatedV2{Key: key("ccf_admin", func(k *fsm.APIKey) { k.Type = "rest" })},
+		"with cluster all":       fsm.APIKeyCreatedV2{Key: key("ccf_admin", func(k *fsm.APIKey) { k.RoleDescriptors["cross_cluster"] = fsm.RoleDescriptor{Cluster: []string{"all"}} })},
+		"with a limited_by":      fsm.APIKeyCreatedV2{Key: key("ccf_admin", func(k *fsm.APIKey) { k.LimitedBy = map[string]fsm.RoleDescriptor{"r": {Cluster: []string{"all"}}} })},
+		"with a DLS replication": fsm.APIKeyCreatedV2{Key: key("ccf_admin", func(k *fsm.APIKey) { k.RoleDescriptors["cross_cluster"].Indices[0].Query = json.RawMessage(`{}`) })},
+	} {
+		if r := forge(t, c, admin, "", ev); r.Status != http.StatusForbidden && what != "by manage_own_api_key" {
+			t.Errorf("key %s: %d %s", what, r.Status, r.Body)
+		}
+		if r := forge(t, c, bob, "", ev); r.Status != http.StatusForbidden {
+			t.Errorf("key %s as bob: %d %s", what, r.Status, r.Body)
+		}
+	}
+	if n := len(st.APIKeys(func(k *fsm.APIKey) bool { return k.Type == "cross_cluster" })); n != 1 {
+		t.Fatalf("%d cross-cluster keys in the state, want the one good one", n)
+	}
+	md := json.RawMessage(`{"x":1}`)
+	asRest := fsm.APIKeyUpdatedV2{IDs: []string{good.ID}, Metadata: &md, Owner: "ccf_admin", OwnerRealm: "default_native",
+		LimitedBy: map[string]fsm.RoleDescriptor{"ccf_admin": {Cluster: []string{"manage_security"}}}}
+	if r := forge(t, c, admin, "", asRest); r.Status != http.StatusForbidden {
+		t.Errorf("an update with a limited_by: %d %s", r.Status, r.Body)
+	}
+	putRole(t, c, "ccf_admin", map[string]any{"cluster": []string{"manage_own_api_key"}})
+	asRest.LimitedBy = map[string]fsm.RoleDescriptor{}
+	for what, ev := range map[string]fsm.Payload{"update": asRest, "invalidation": fsm.APIKeysInvalidatedV1{IDs: []string{good.ID}, Time: time.Now().UnixMilli()}} {
+		if r := forge(t, c, admin, "", ev); r.Status != http.StatusForbidden {
+			t.Errorf("%s by the owner without manage_security: %d %s", what, r.Status, r.Body)
+		}
+	}
+	if k, _ := st.APIKey(good.ID); k.Invalidated || len(k.Metadata) > 0 {
+		t.Errorf("a refused write reached the key: %+v", k)
 	}
 }
