@@ -39,6 +39,7 @@ type agg struct {
 	sources    []compositeSource
 	after      map[string]any
 	subs       []*agg
+	meta       any // echoed in the answer
 }
 
 type termsOrder struct {
@@ -130,7 +131,7 @@ func compileAgg(name string, v any, depth int, b *aggBudget) (*agg, error) {
 	if kind == "" {
 		return nil, invalid("Missing definition for aggregation [%s]", name)
 	}
-	a := &agg{name: name, kind: kind}
+	a := &agg{name: name, kind: kind, meta: o["meta"]}
 	if err := a.compileBody(o[kind]); err != nil {
 		return nil, err
 	}
@@ -319,18 +320,15 @@ func (a *agg) compileRange(x any, now int64) (aggRange, error) {
 	return r, nil
 }
 
-// bound reads a range end: null is open, date_range takes date math
-// relative to now ("now", "now-7d", "now+1h").
+// bound reads a range end on a date field: null is open; epoch millis,
+// an ISO date, or date math relative to now ("now", "now-7d", "now+1h").
 func (a *agg) bound(v any, now int64) (*int64, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if s, isStr := v.(string); isStr && a.kind == "date_range" && strings.HasPrefix(s, "now") {
+	if s, isStr := v.(string); isStr && strings.HasPrefix(s, "now") {
 		ms, err := dateMath(s, now)
 		return &ms, err
-	}
-	if _, isStr := v.(string); isStr && a.kind == "range" {
-		return nil, invalid("[range] [from] and [to] must be numbers")
 	}
 	x, err := convert(int64(0), v)
 	if err != nil {

@@ -49,6 +49,9 @@ func (r *aggRun) all(aggs []*agg, vs []*view) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if a.meta != nil {
+			res["meta"] = a.meta
+		}
 		name := a.name
 		if r.typed {
 			name = typ + "#" + name

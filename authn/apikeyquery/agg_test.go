@@ -41,6 +41,7 @@ func TestAggregations(t *testing.T) {
 			`{"date_range#exp":{"buckets":[{"doc_count":1,"key":"*-` + d5 + `","to":5000,"to_as_string":"` + d5 + `"},{"doc_count":3,"from":5000,"from_as_string":"` + d5 + `","key":"` + d5 + `-*"}]}}`},
 		{"keyed range", "", `{"cr":{"range":{"field":"creation","keyed":true,"ranges":[{"key":"early","to":3000}]}}}`, false,
 			`{"cr":{"buckets":{"early":{"doc_count":3,"key":"early","to":3000,"to_as_string":"1970-01-01T00:00:03.000Z"}}}}`},
+		{"meta is echoed", "", `{"m":{"missing":{"field":"expiration"},"meta":{"k":"v"}}}`, false, `{"m":{"doc_count":4,"meta":{"k":"v"}}}`},
 		{"missing, value_count, cardinality", "", `{"m":{"missing":{"field":"expiration"}},"v":{"value_count":{"field":"metadata.tags"}},"c":{"cardinality":{"field":"realm_name"}}}`, true,
 			`{"cardinality#c":{"value":3},"missing#m":{"doc_count":4},"value_count#v":{"value":3}}`},
 		{"filter with a sub-aggregation", "", `{"f":{"filter":{"term":{"invalidated":true}},"aggs":{"u":{"terms":{"field":"username"}}}}}`, false,
