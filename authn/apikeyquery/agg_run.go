@@ -19,9 +19,11 @@ func (q *Query) Aggregate(docs []Doc, typedKeys bool) (map[string]any, error) {
 	if q.aggs == nil {
 		return nil, nil
 	}
+	views := make([]view, len(docs))
 	var matched []*view
 	for i := range docs {
-		if v := (&view{doc: &docs[i], idx: i}); q.match(v) {
+		views[i] = view{doc: &docs[i], idx: i}
+		if v := &views[i]; q.match(v) {
 			matched = append(matched, v)
 		}
 	}
@@ -115,6 +117,13 @@ func (r *aggRun) subs(a *agg, in []*view, bucket map[string]any) error {
 
 // distinctValues are a doc's values of a field, each once.
 func distinctValues(v *view, f string) []any {
+	if get := fieldGetters[f]; get != nil {
+		// One value at most: spare values' slice for the fixed fields.
+		if x := get(v.doc); x != "" && x != int64(0) {
+			return []any{x}
+		}
+		return nil
+	}
 	vals := values(v, f)
 	if len(vals) < 2 {
 		return vals
@@ -136,17 +145,27 @@ type termBucket struct {
 
 func (r *aggRun) terms(a *agg, vs []*view) (map[string]any, string, error) {
 	byKey := map[any]*termBucket{}
+	add := func(v *view, x any) {
+		b := byKey[x]
+		if b == nil {
+			b = &termBucket{key: x}
+			byKey[x] = b
+		}
+		b.n++
+		if len(a.subs) > 0 {
+			b.docs = append(b.docs, v)
+		}
+	}
+	get := fieldGetters[a.field]
 	for _, v := range vs {
+		if get != nil {
+			if x := get(v.doc); x != "" && x != int64(0) {
+				add(v, x)
+			}
+			continue
+		}
 		for _, x := range distinctValues(v, a.field) {
-			b := byKey[x]
-			if b == nil {
-				b = &termBucket{key: x}
-				byKey[x] = b
-			}
-			b.n++
-			if len(a.subs) > 0 {
-				b.docs = append(b.docs, v)
-			}
+			add(v, x)
 		}
 	}
 	list := slices.Collect(maps.Values(byKey))
@@ -228,10 +247,15 @@ func (r *aggRun) ranges(a *agg, vs []*view) (map[string]any, error) {
 	}
 	var list []any
 	keyed := map[string]any{}
+	date, fixed := dateGetters[a.field]
 	for _, rg := range a.ranges {
 		var in []*view
 		for _, v := range vs {
-			if slices.ContainsFunc(values(v, a.field), rg.contains) {
+			if fixed {
+				if x := date(v.doc); x != 0 && rg.contains(x) {
+					in = append(in, v)
+				}
+			} else if slices.ContainsFunc(values(v, a.field), rg.contains) {
 				in = append(in, v)
 			}
 		}
@@ -251,6 +275,13 @@ func (r *aggRun) ranges(a *agg, vs []*view) (map[string]any, error) {
 		return map[string]any{"buckets": keyed}, nil
 	}
 	return map[string]any{"buckets": list}, nil
+}
+
+// dateGetters read the date fields without boxing them; 0 is absent.
+var dateGetters = map[string]func(*Doc) int64{
+	"creation":     func(d *Doc) int64 { return d.Creation },
+	"expiration":   func(d *Doc) int64 { return d.Expiration },
+	"invalidation": func(d *Doc) int64 { return d.Invalidation },
 }
 
 func (rg aggRange) contains(x any) bool {
