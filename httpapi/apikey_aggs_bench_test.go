@@ -15,9 +15,9 @@ import (
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
-// seedKeys creates n keys over three nodes for eight users, a third
+// seedAggKeys creates n keys over three nodes for eight users, a third
 // without expiration, a third for a day, a third for a month.
-func seedKeys(b *testing.B, c *testcluster.Cluster, n int) {
+func seedAggKeys(b *testing.B, c *testcluster.Cluster, n int) {
 	putRole(b, c, "bench_own", map[string]any{"cluster": []string{"manage_own_api_key"}})
 	var users []string
 	for u := 0; u < 8; u++ {
@@ -54,7 +54,7 @@ func seedKeys(b *testing.B, c *testcluster.Cluster, n int) {
 // against a listing of every key.
 func BenchmarkQueryAPIKeyAggs10k(b *testing.B) {
 	c := testcluster.New(b, 3)
-	seedKeys(b, c, 10_000)
+	seedAggKeys(b, c, 10_000)
 	var clients []*elasticsearch.TypedClient
 	for i := 0; i < c.Len(); i++ {
 		es, err := elasticsearch.NewTypedClient(elasticsearch.Config{Addresses: []string{c.URL(i)}, Username: "elastic", Password: testcluster.ElasticPassword})

@@ -120,5 +120,5 @@ func TestQueryAPIKeyAggregationsCountAsListing(t *testing.T) {
 	bad := sweepResp{}
 	r := c.Do(2, http.MethodPost, "/_security/_query/api_key", testcluster.Elastic, `{"aggs":{"a":{"avg":{"field":"creation"}}}}`)
 	bad.status, bad.header, bad.body = r.Status, r.Header, r.Body
-	wantReason(t, bad, 400, "Unsupported API Keys agg [a] of type [avg]")
+	ccWantReason(t, bad, 400, "Unsupported API Keys agg [a] of type [avg]")
 }

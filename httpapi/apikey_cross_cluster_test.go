@@ -49,12 +49,12 @@ func crossClusterCluster(t *testing.T) (*testcluster.Cluster, []*elasticsearch.T
 	return c, clients, who
 }
 
-func send(t *testing.T, c *testcluster.Cluster, i int, method, path, auth, body string) sweepResp {
+func ccSend(t *testing.T, c *testcluster.Cluster, i int, method, path, auth, body string) sweepResp {
 	t.Helper()
 	return sweepSend(t, c.URL(i%c.Len()), method, path, auth, []byte(body), nil)
 }
 
-func wantReason(t *testing.T, r sweepResp, status int, reason string) {
+func ccWantReason(t *testing.T, r sweepResp, status int, reason string) {
 	t.Helper()
 	checkESError(t, r, status)
 	if !strings.Contains(string(r.body), reason) {
@@ -85,7 +85,7 @@ func TestCrossClusterAPIKeyEverywhere(t *testing.T) {
 		`"metadata":{},"run_as":[],"transient_metadata":{"enabled":true}}}`
 	wantAccess := `{"replication":[{"allow_restricted_indices":true,"names":["archive"]}],"search":[{"allow_restricted_indices":false,"names":["logs*"]}]}`
 	for i := 0; i < c.Len(); i++ {
-		r := send(t, c, i, "GET", "/_security/api_key?with_limited_by=true&id="+created.Id, who["admin"], "")
+		r := ccSend(t, c, i, "GET", "/_security/api_key?with_limited_by=true&id="+created.Id, who["admin"], "")
 		var got struct {
 			APIKeys []map[string]json.RawMessage `json:"api_keys"`
 		}
@@ -93,10 +93,10 @@ func TestCrossClusterAPIKeyEverywhere(t *testing.T) {
 			t.Fatalf("node %d: get: %d %s", i, r.status, r.body)
 		}
 		k := got.APIKeys[0]
-		if string(k["type"]) != `"cross_cluster"` || canon(t, k["role_descriptors"]) != wantRD || canon(t, k["access"]) != wantAccess || k["limited_by"] != nil {
+		if string(k["type"]) != `"cross_cluster"` || ccCanon(t, k["role_descriptors"]) != wantRD || ccCanon(t, k["access"]) != wantAccess || k["limited_by"] != nil {
 			t.Fatalf("node %d: got %s", i, r.body)
 		}
-		q := send(t, c, i, "POST", "/_security/_query/api_key", who["keys"], `{"query":{"term":{"type":"cross_cluster"}}}`)
+		q := ccSend(t, c, i, "POST", "/_security/_query/api_key", who["keys"], `{"query":{"term":{"type":"cross_cluster"}}}`)
 		if q.status != 200 || !bytes.Contains(q.body, []byte(`"total":1}`)) || !bytes.Contains(q.body, []byte(created.Id)) {
 			t.Fatalf("node %d: query by type: %d %s", i, q.status, q.body)
 		}
@@ -107,7 +107,7 @@ func TestCrossClusterAPIKeyEverywhere(t *testing.T) {
 		t.Fatalf("typed GetApiKey: %+v, %v", typed, err)
 	}
 	rest := createKey(t, c, 2, who["admin"], map[string]any{"name": "rest-key"})
-	if r := send(t, c, 2, "GET", "/_security/api_key?id="+rest.ID, who["admin"], ""); !bytes.Contains(r.body, []byte(`"type":"rest"`)) {
+	if r := ccSend(t, c, 2, "GET", "/_security/api_key?id="+rest.ID, who["admin"], ""); !bytes.Contains(r.body, []byte(`"type":"rest"`)) {
 		t.Fatalf("a REST key's type: %s", r.body)
 	}
 
@@ -123,13 +123,13 @@ func TestCrossClusterAPIKeyEverywhere(t *testing.T) {
 				t.Fatalf("node %d %s %s: a cross-cluster key got %d %.200s", i, rt.method, rt.path, r.status, r.body)
 			}
 		}
-		r := send(t, c, i, "GET", "/_security/_authenticate", auth, "")
-		wantReason(t, r, 401, fmt.Sprintf("authentication expected API key type of [rest], but API key [%s] has type [cross_cluster]", created.Id))
+		r := ccSend(t, c, i, "GET", "/_security/_authenticate", auth, "")
+		ccWantReason(t, r, 401, fmt.Sprintf("authentication expected API key type of [rest], but API key [%s] has type [cross_cluster]", created.Id))
 	}
 }
 
-// canon re-encodes JSON with sorted keys.
-func canon(t *testing.T, raw json.RawMessage) string {
+// ccCanon re-encodes JSON with sorted keys.
+func ccCanon(t *testing.T, raw json.RawMessage) string {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -142,16 +142,15 @@ func canon(t *testing.T, raw json.RawMessage) string {
 // Updates, privileges and bad bodies, requests round-robin over the nodes.
 func TestCrossClusterAPIKeyRules(t *testing.T) {
 	c, es, who := crossClusterCluster(t)
-	ctx := context.Background()
 	body := `{"name":"cc","access":{"search":[{"names":["metrics"],"query":{"term":{"tag":42}}}]}}`
 	n := 0
 	next := func() int { n++; return n % c.Len() }
 
 	// Wrong privilege: 403 with Elasticsearch's message; an API key: 400.
-	wantReason(t, send(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["keys"], body), 403,
+	ccWantReason(t, ccSend(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["keys"], body), 403,
 		"action [cluster:admin/xpack/security/cross_cluster/api_key/create] is unauthorized for user [cc_keys] with effective roles [cc_keys], this action is granted by the cluster privileges [manage_security,all]")
 	adminKey := createKey(t, c, next(), who["admin"], map[string]any{"name": "admin-key"})
-	wantReason(t, send(t, c, next(), "POST", "/_security/cross_cluster/api_key", keyAuth(adminKey), body), 400,
+	ccWantReason(t, ccSend(t, c, next(), "POST", "/_security/cross_cluster/api_key", keyAuth(adminKey), body), 400,
 		"authentication via API key not supported: An API key cannot be used to create a cross-cluster API key")
 
 	// Bad bodies: 400 and nothing changed.
@@ -167,13 +166,20 @@ func TestCrossClusterAPIKeyRules(t *testing.T) {
 		`{"name":"cc","access":{"search":[{"names":["a"],"field_security":{"grant":["*"]}}],"replication":[{"names":["b"]}]}}`: "search does not support document or field level security if replication is assigned",
 		`{"name":" cc","access":{"search":[{"names":["a"]}]}}`:                                                                 "api key name may not begin or end with whitespace",
 	} {
-		wantReason(t, send(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["admin"], bad), 400, reason)
+		ccWantReason(t, ccSend(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["admin"], bad), 400, reason)
 	}
 	if !bytes.Equal(before, stateFingerprint(t, c)) {
 		t.Fatal("a refused create changed the state")
 	}
 
-	r := send(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["admin"], body)
+	checkCrossClusterUpdates(t, c, es, who, body, next)
+}
+
+// checkCrossClusterUpdates: update through the official client, a no-op,
+// the refused updates (nothing changed) and invalidation by privilege.
+func checkCrossClusterUpdates(t *testing.T, c *testcluster.Cluster, es []*elasticsearch.TypedClient, who map[string]string, body string, next func() int) {
+	ctx := context.Background()
+	r := ccSend(t, c, next(), "POST", "/_security/cross_cluster/api_key", who["admin"], body)
 	var created struct{ ID string }
 	if r.status != 200 || json.Unmarshal(r.body, &created) != nil {
 		t.Fatalf("create: %d %s", r.status, r.body)
@@ -186,19 +192,19 @@ func TestCrossClusterAPIKeyRules(t *testing.T) {
 		t.Fatalf("UpdateCrossClusterApiKey: %+v, %v", up, err)
 	}
 	for i := 0; i < c.Len(); i++ {
-		g := send(t, c, i, "GET", "/_security/api_key?id="+id, who["admin"], "")
+		g := ccSend(t, c, i, "GET", "/_security/api_key?id="+id, who["admin"], "")
 		if !bytes.Contains(g.body, []byte(`"cluster":["cross_cluster_replication"]`)) || !bytes.Contains(g.body, []byte(`"access":{"replication":[{"names":["archive"],"allow_restricted_indices":false}]}`)) ||
 			!bytes.Contains(g.body, []byte(`"metadata":{"tag":"prod"}`)) {
 			t.Fatalf("node %d after update: %s", i, g.body)
 		}
 	}
-	noop := send(t, c, next(), "PUT", "/_security/cross_cluster/api_key/"+id, who["admin"], `{"access":{"replication":[{"names":["archive"]}]},"metadata":{"tag":"prod"}}`)
+	noop := ccSend(t, c, next(), "PUT", "/_security/cross_cluster/api_key/"+id, who["admin"], `{"access":{"replication":[{"names":["archive"]}]},"metadata":{"tag":"prod"}}`)
 	if noop.status != 200 || string(noop.body) != `{"updated":false}` {
 		t.Fatalf("no-op update: %d %s", noop.status, noop.body)
 	}
 
 	rest := createKey(t, c, next(), who["admin"], map[string]any{"name": "rest"})
-	before = stateFingerprint(t, c)
+	before := stateFingerprint(t, c)
 	for _, tc := range []struct{ path, auth, body, reason string }{
 		{"/_security/cross_cluster/api_key/" + id, who["admin"], ``, "request body is required"},
 		{"/_security/cross_cluster/api_key/" + id, who["admin"], `{}`, "must update either [access] or [metadata] for cross-cluster API keys"},
@@ -206,21 +212,21 @@ func TestCrossClusterAPIKeyRules(t *testing.T) {
 		{"/_security/api_key/" + id, who["admin"], `{"metadata":{}}`, "cannot update API key of type [cross_cluster] while expected type is [rest]"},
 		{"/_security/cross_cluster/api_key/" + rest.ID, who["admin"], `{"metadata":{}}`, "cannot update API key of type [rest] while expected type is [cross_cluster]"},
 	} {
-		wantReason(t, send(t, c, next(), "PUT", tc.path, tc.auth, tc.body), 400, tc.reason)
+		ccWantReason(t, ccSend(t, c, next(), "PUT", tc.path, tc.auth, tc.body), 400, tc.reason)
 	}
-	wantReason(t, send(t, c, next(), "PUT", "/_security/cross_cluster/api_key/"+id, who["keys"], `{"metadata":{}}`), 403,
+	ccWantReason(t, ccSend(t, c, next(), "PUT", "/_security/cross_cluster/api_key/"+id, who["keys"], `{"metadata":{}}`), 403,
 		"action [cluster:admin/xpack/security/cross_cluster/api_key/update] is unauthorized")
 	if !bytes.Equal(before, stateFingerprint(t, c)) {
 		t.Fatal("a refused update changed the state")
 	}
 
 	// manage_api_key invalidates REST keys but not cross-cluster ones.
-	inv := send(t, c, next(), "DELETE", "/_security/api_key", who["keys"], fmt.Sprintf(`{"ids":[%q,%q]}`, id, rest.ID))
+	inv := ccSend(t, c, next(), "DELETE", "/_security/api_key", who["keys"], fmt.Sprintf(`{"ids":[%q,%q]}`, id, rest.ID))
 	want := fmt.Sprintf(`{"invalidated_api_keys":[%q],"previously_invalidated_api_keys":[],"error_count":1,"error_details":[{"type":"security_exception","reason":"Cannot invalidate cross-cluster API key [%s]. This requires [manage_security] cluster privilege or higher"}]}`, rest.ID, id)
 	if inv.status != 200 || string(inv.body) != want {
 		t.Fatalf("invalidate as manage_api_key: %d %s\nwant %s", inv.status, inv.body, want)
 	}
-	inv = send(t, c, next(), "DELETE", "/_security/api_key", who["admin"], fmt.Sprintf(`{"ids":[%q]}`, id))
+	inv = ccSend(t, c, next(), "DELETE", "/_security/api_key", who["admin"], fmt.Sprintf(`{"ids":[%q]}`, id))
 	if inv.status != 200 || !bytes.Contains(inv.body, []byte(`"invalidated_api_keys":["`+id+`"]`)) {
 		t.Fatalf("invalidate as manage_security: %d %s", inv.status, inv.body)
 	}
