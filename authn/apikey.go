@@ -70,6 +70,10 @@ func (s *Service) authenticateAPIKey(ctx context.Context, id string, secret []by
 		}
 		return nil, fmt.Sprintf("api key [%s] has been invalidated", id), nil
 	}
+	if k.Type != keyTypeREST {
+		// Only a holder of the secret learns the key's type.
+		return nil, fmt.Sprintf("authentication expected API key type of [%s], but API key [%s] has type [%s]", keyTypeREST, id, k.Type), nil
+	}
 	if k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration {
 		return nil, "api key is expired", nil
 	}
@@ -88,6 +92,9 @@ type CreateAPIKeyRequest struct {
 	// HasRoleDescriptors tells an absent role_descriptors from an empty one.
 	HasRoleDescriptors bool            `json:"-"`
 	Metadata           json.RawMessage `json:"metadata"`
+	// keyType is "rest" when empty; cross-cluster keys come from their own
+	// API, which generates their descriptor.
+	keyType string
 }
 
 // CreatedAPIKey is create API key's answer. APIKey is the secret, shown
@@ -111,6 +118,9 @@ func validateAPIKeyRequest(req CreateAPIKeyRequest) error {
 	}
 	if len(msgs) > 0 {
 		return validation(msgs...)
+	}
+	if req.keyType == keyTypeCrossCluster {
+		return nil
 	}
 	for _, d := range req.RoleDescriptors {
 		if err := ValidateRoleDescriptor(d); err != nil {
@@ -204,10 +214,14 @@ func (s *Service) createAPIKey(ctx context.Context, c Caller, req CreateAPIKeyRe
 		rds = map[string]fsm.RoleDescriptor{}
 	}
 	id, secret := newAPIKeyID(), newSecret()
-	key := fsm.APIKey{ID: id, Name: *req.Name, Type: "rest", Hash: hashSSHA256(secret), Creation: now, Expiration: exp,
+	key := fsm.APIKey{ID: id, Name: *req.Name, Type: keyTypeREST, Hash: hashSSHA256(secret), Creation: now, Expiration: exp,
 		RoleDescriptors: rds, LimitedBy: limitedBy, Metadata: compactObject(req.Metadata), Creator: creator}
 	var event fsm.Payload = fsm.APIKeyCreatedV1{Key: key}
-	if fsm.HasRemoteCluster(key.RoleDescriptors, key.LimitedBy) {
+	if req.keyType == keyTypeCrossCluster {
+		key.Type = keyTypeCrossCluster
+		event = fsm.APIKeyCreatedV1{Key: key}
+	}
+	if key.Type == keyTypeCrossCluster || fsm.HasRemoteCluster(key.RoleDescriptors, key.LimitedBy) {
 		event = fsm.APIKeyCreatedV2{Key: key}
 	}
 	res, err := s.propose(ctx, c, event)

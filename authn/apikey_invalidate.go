@@ -24,6 +24,14 @@ type InvalidateResult struct {
 	Invalidated           []string `json:"invalidated_api_keys"`
 	PreviouslyInvalidated []string `json:"previously_invalidated_api_keys"`
 	ErrorCount            int      `json:"error_count"`
+	// ErrorDetails has one entry per key that could not be invalidated.
+	ErrorDetails []ErrorDetail `json:"error_details,omitempty"`
+}
+
+// ErrorDetail is one of invalidate's per-key errors.
+type ErrorDetail struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
 }
 
 // InvalidateAPIKeys invalidates the selected keys in one event.
@@ -53,8 +61,18 @@ func (s *Service) InvalidateAPIKeys(ctx context.Context, c Caller, req Invalidat
 		return out, nil
 	}
 	event := fsm.APIKeysInvalidatedV1{Time: s.now().UnixMilli()}
+	mayCrossCluster := s.mayManageCrossClusterKeys(c)
 	for _, k := range keys {
+		if k.Type == keyTypeCrossCluster && !mayCrossCluster {
+			e := cannotInvalidateCrossCluster(k.ID)
+			out.ErrorDetails = append(out.ErrorDetails, ErrorDetail{Type: e.Type, Reason: e.Reason})
+			continue
+		}
 		event.IDs = append(event.IDs, k.ID)
+	}
+	out.ErrorCount = len(out.ErrorDetails)
+	if len(event.IDs) == 0 {
+		return out, nil
 	}
 	res, err := s.propose(ctx, c, event)
 	if err != nil {

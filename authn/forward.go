@@ -109,9 +109,16 @@ func forwardedRefusal(msg string, err error) error {
 func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, v uint8, body []byte) error {
 	switch t {
 	case fsm.APIKeyCreated:
-		var p fsm.APIKeyCreatedV1
+		var p fsm.APIKeyCreatedV1 // version 2 has the same body
 		if err := json.Unmarshal(body, &p); err != nil {
 			return err
+		}
+		needsV2 := p.Key.Type == keyTypeCrossCluster || fsm.HasRemoteCluster(p.Key.RoleDescriptors, p.Key.LimitedBy)
+		if (v >= 2) != needsV2 {
+			return errors.New("a cross-cluster key, or one with remote_cluster privileges, is written as version 2 of its event, and only it")
+		}
+		if p.Key.Type == keyTypeCrossCluster {
+			return s.checkForwardedCrossClusterKey(c, subject, p.Key)
 		}
 		who, err := s.forwardedKeyOwner(ctx, c, subject, p.Key)
 		if err != nil {
@@ -130,6 +137,9 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
 			return forbidden(c.Auth, actionAPIKeyUpdate)
 		}
+		if s.namesCrossClusterKey(p.IDs) {
+			return s.checkForwardedCrossClusterUpdate(c, p)
+		}
 		if err := s.checkKeyUpdate(p); err != nil {
 			return err
 		}
@@ -143,8 +153,14 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 			return errors.New("the invalidation time is too far from the leader's clock")
 		}
 		all, err := s.keyScope(c, actionAPIKeyInvalidate)
-		if err != nil || all {
+		if err != nil {
 			return err
+		}
+		if s.namesCrossClusterKey(p.IDs) && !s.mayManageCrossClusterKeys(c) {
+			return forbidden(c.Auth, actionCrossClusterUpdate)
+		}
+		if all {
+			return nil
 		}
 		for _, id := range p.IDs {
 			k, ok := s.st.APIKey(id)
@@ -313,13 +329,13 @@ func (s *Service) checkNewKey(k fsm.APIKey, who *Authentication) error {
 	switch {
 	case !wellFormed(k.ID, 20) || len(salt) != 8 || len(k.Hash) != len("{SSHA256}")+12+44:
 		return errors.New("the key's id or hash is not one this service generates")
-	case k.Type != "rest" || k.Invalidated || k.Invalidation != 0:
+	case (k.Type != keyTypeREST && k.Type != keyTypeCrossCluster) || k.Invalidated || k.Invalidation != 0:
 		return errors.New("the key's type or state is not that of a new key")
 	case !s.timely(k.Creation, maxKeyClockSkew) || (k.Expiration != 0 && k.Expiration <= k.Creation):
 		return errors.New("the key's times are not those of a new key")
 	}
 	name := k.Name
-	if err := validateAPIKeyRequest(CreateAPIKeyRequest{Name: &name, Metadata: k.Metadata, RoleDescriptors: k.RoleDescriptors}); err != nil {
+	if err := validateAPIKeyRequest(CreateAPIKeyRequest{Name: &name, Metadata: k.Metadata, RoleDescriptors: k.RoleDescriptors, keyType: k.Type}); err != nil {
 		return err
 	}
 	got, _ := json.Marshal(k.Creator)

@@ -120,9 +120,12 @@ type APIKeyCreatedV1 struct {
 // EventType implements Payload.
 func (APIKeyCreatedV1) EventType() (EventType, uint8) { return APIKeyCreated, 1 }
 
-// APIKeyCreatedV2 is APIKeyCreatedV1 for a key whose descriptors (its own
-// or its limited_by) grant remote_cluster, which a build applying only
-// version 1 would silently drop.
+// APIKeyCreatedV2 is APIKeyCreatedV1 for a key a build applying only
+// version 1 would take wrongly: one whose descriptors (its own or its
+// limited_by) grant remote_cluster, which version 1 drops, or a
+// cross-cluster key, which such a build would take for a REST key. So
+// those keys reach the log only once every member applies version 2;
+// other keys are still written as version 1.
 type APIKeyCreatedV2 APIKeyCreatedV1
 
 // EventType implements Payload.

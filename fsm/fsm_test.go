@@ -33,6 +33,9 @@ func sampleEvents() []Payload {
 			RoleDescriptors: map[string]RoleDescriptor{"b": {Cluster: []string{"all"}}, "a": {Cluster: []string{"monitor"}}},
 			LimitedBy:       map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}, Creator: Creator{Principal: "joe", Realm: "default_native", RealmType: "native"}}},
 		APIKeyCreatedV1{Key: APIKey{ID: "k2", Name: "two", Type: "rest", Hash: "x", Creation: 1000, Expiration: 5000, Creator: Creator{Principal: "joe", Realm: "default_native"}}},
+		APIKeyCreatedV2{Key: APIKey{ID: "k3", Name: "cc", Type: "cross_cluster", Hash: "x", Creation: 1000, Expiration: 5500, Creator: Creator{Principal: "joe", Realm: "default_native"},
+			RoleDescriptors: map[string]RoleDescriptor{"cross_cluster": {Cluster: []string{"cross_cluster_search", "monitor_enrich"},
+				Indices: []IndicesPrivileges{{Names: []string{"logs*"}, Privileges: []string{"read", "read_cross_cluster", "view_index_metadata"}}}}}}},
 		APIKeyUpdatedV1{ID: "k1", Metadata: rawp(`{"env":"prod"}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}},
 		APIKeysInvalidatedV1{IDs: []string{"k1", "nope"}, Time: 2000},
 		APIKeysPurgedV1{Before: 1500},
@@ -51,9 +54,9 @@ func sampleEvents() []Payload {
 		RolePutV1{Name: "r9"},
 		RoleDeletedV2{Names: []string{"r9", "nope"}},
 		RolePutV2{Name: "rc", Descriptor: RoleDescriptor{Cluster: []string{}, RemoteCluster: remoteEnrich}},
-		APIKeyCreatedV2{Key: APIKey{ID: "k3", Name: "three", Type: "rest", Hash: "x", Creation: 3000, Expiration: 4000, LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}},
+		APIKeyCreatedV2{Key: APIKey{ID: "k4", Name: "four", Type: "rest", Hash: "x", Creation: 3000, Expiration: 4000, LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}},
 			Creator: Creator{Principal: "joe", Realm: "default_native"}}},
-		APIKeyUpdatedV3{IDs: []string{"k3"}, Metadata: rawp(`{"v":3}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}}},
+		APIKeyUpdatedV3{IDs: []string{"k4"}, Metadata: rawp(`{"v":3}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}}},
 		APIKeysUsedV1{IDs: []string{"k2", "nope", "k2", "k1"}, At: []int64{3000, 4000, 2500, 2000}},
 	}
 }
@@ -130,7 +133,7 @@ func TestSameEventsGiveIdenticalSnapshots(t *testing.T) {
 func TestApplyResults(t *testing.T) {
 	got := applyAll(t, New(), sampleEvents())
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
-		Created, Created, Updated, Updated, Unchanged,
+		Created, Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
 		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted,
 		Created, Created, Updated, Updated}

@@ -93,6 +93,11 @@ func apiKeyView(k authn.APIKeyInfo, withLimitedBy bool) map[string]any {
 	if k.LastUsed > 0 {
 		v["last_used"] = k.LastUsed
 	}
+	if k.Type == "cross_cluster" {
+		// Its access is its descriptor; it has no limited_by.
+		v["access"] = authn.AccessOf(k.APIKey)
+		return v
+	}
 	if withLimitedBy {
 		lb := map[string]any{}
 		for name, d := range k.LimitedBy {
@@ -260,7 +265,10 @@ func (s *Server) handleQueryAPIKeys(w http.ResponseWriter, r *http.Request, c au
 	if err != nil {
 		return err
 	}
-	total, keys, sortValues, err := s.authn.QueryAPIKeys(r.Context(), c, req, withLimitedBy)
+	if req.TypedKeys, err = boolParam(r, "typed_keys"); err != nil {
+		return err
+	}
+	total, keys, sortValues, aggs, err := s.authn.QueryAPIKeys(r.Context(), c, req, withLimitedBy)
 	if err != nil {
 		return err
 	}
@@ -272,7 +280,11 @@ func (s *Server) handleQueryAPIKeys(w http.ResponseWriter, r *http.Request, c au
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, r, http.StatusOK, map[string]any{"total": total, "count": len(views), "api_keys": views})
+	out := map[string]any{"total": total, "count": len(views), "api_keys": views}
+	if aggs != nil {
+		out["aggregations"] = aggs
+	}
+	writeJSON(w, r, http.StatusOK, out)
 	return nil
 }
 

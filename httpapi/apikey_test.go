@@ -45,7 +45,7 @@ func keyWorks(c *testcluster.Cluster, i int, k createdKey) (int, []byte) {
 	return r.Status, r.Body
 }
 
-func putUser(t *testing.T, c *testcluster.Cluster, name, password string, roles ...string) string {
+func putUser(t testing.TB, c *testcluster.Cluster, name, password string, roles ...string) string {
 	t.Helper()
 	if r := c.Do(0, http.MethodPut, "/_security/user/"+name, testcluster.Elastic, map[string]any{"password": password, "roles": roles}); r.Status != 200 {
 		t.Fatalf("put user %s: %d %s", name, r.Status, r.Body)
@@ -53,7 +53,7 @@ func putUser(t *testing.T, c *testcluster.Cluster, name, password string, roles 
 	return testcluster.Basic(name, password)
 }
 
-func putRole(t *testing.T, c *testcluster.Cluster, name string, body map[string]any) {
+func putRole(t testing.TB, c *testcluster.Cluster, name string, body map[string]any) {
 	t.Helper()
 	if r := c.Do(0, http.MethodPut, "/_security/role/"+name, testcluster.Elastic, body); r.Status != 200 {
 		t.Fatalf("put role %s: %d %s", name, r.Status, r.Body)

@@ -88,6 +88,8 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/api_key/{ids}/_clear_cache", s.handleClearAPIKeyCache, http.MethodPost)
 	api("/_security/api_key/{id}", s.handleUpdateAPIKey, http.MethodPut)
 	api("/_security/_query/api_key", s.handleQueryAPIKeys, http.MethodGet, http.MethodPost)
+	api("/_security/cross_cluster/api_key", s.handleCreateCrossClusterAPIKey, http.MethodPost)
+	api("/_security/cross_cluster/api_key/{id}", s.handleUpdateCrossClusterAPIKey, http.MethodPut)
 
 	api("/_security/service", s.handleGetServiceAccounts, http.MethodGet)
 	api("/_security/service/{namespace}", s.handleGetServiceAccounts, http.MethodGet)

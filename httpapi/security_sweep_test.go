@@ -194,6 +194,8 @@ func sweepRoutes() []sweepRoute {
 		{method: "POST", path: "/_security/_query/api_key", body: `{}`, allow: append([]string{"read_security"}, swOwnKeys...), skip: []string{"key_own"}, read: true},
 		{method: "POST", path: "/_security/_query/role", body: `{"query":{"term":{"name":"sw_monitor"}}}`, allow: swReadSec, read: true},
 		{method: "POST", path: "/_security/_query/user?with_profile_uid=true", body: `{"sort":["username"]}`, allow: swReadSec, read: true},
+		{method: "POST", path: "/_security/cross_cluster/api_key", body: `{"name":"sw","access":{"search":[{"names":["x"]}]}}`, allow: swSec},
+		{method: "PUT", path: "/_security/cross_cluster/api_key/swNoSuchKey000000000", body: `{"metadata":{}}`, allow: swSec, read: true},
 		{method: "GET", path: "/_security/service", allow: swReadSec, read: true},
 		{method: "GET", path: "/_security/service/elastic", allow: swReadSec, read: true},
 		{method: "GET", path: svc, allow: swReadSec, read: true},

@@ -36,6 +36,11 @@ type Request struct {
 	// Now is what date math ("now-90d") counts from; zero means the
 	// clock's now.
 	Now time.Time `json:"-"`
+	// Aggs and Aggregations are the same thing under its two names (agg.go).
+	Aggs         json.RawMessage `json:"aggs,omitempty"`
+	Aggregations json.RawMessage `json:"aggregations,omitempty"`
+	// TypedKeys is the typed_keys query parameter.
+	TypedKeys bool `json:"-"`
 }
 
 // Query is a compiled query; Run may be called concurrently.
@@ -44,6 +49,7 @@ type Query struct {
 	from, size int
 	sort       []sortKey
 	after      []any // nil unless search_after was given
+	aggs       []*agg
 }
 
 // Compile validates and compiles a request; errors are *Error.
@@ -76,6 +82,9 @@ func Compile(req Request) (*Query, error) {
 		}
 	}
 	if q.sort, err = parseSort(req.Sort); err != nil {
+		return nil, err
+	}
+	if q.aggs, err = parseAggs(req); err != nil {
 		return nil, err
 	}
 	switch {

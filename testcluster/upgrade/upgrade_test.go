@@ -58,6 +58,7 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 		uc.restart(t, i, newBin)
 		if i < len(uc.procs)-1 {
 			uc.bulkDeleteRefused(t, i)
+			uc.crossClusterKeyRefused(t, i)
 		}
 		load.waitProgress(t)
 	}
@@ -201,6 +202,24 @@ func (uc *upgradeCluster) bulkDeleteRefused(t *testing.T, upgraded int) {
 		if r, _ := testcluster.Do(uc.procs[0].URL(), http.MethodGet, "/_security/role/"+name, elastic, nil); r.Status != http.StatusOK {
 			t.Errorf("role %s after a refused bulk delete: %d", name, r.Status)
 		}
+	}
+}
+
+// crossClusterKeyRefused: a cross-cluster key (APIKeyCreated version 2)
+// is refused while an old member, which would take it for a REST key,
+// remains.
+func (uc *upgradeCluster) crossClusterKeyRefused(t *testing.T, upgraded int) {
+	t.Helper()
+	r, err := testcluster.Do(uc.procs[upgraded].URL(), http.MethodPost, "/_security/cross_cluster/api_key", elastic,
+		`{"name":"upgrade-cc","access":{"search":[{"names":["logs"]}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reason := fmt.Sprint(r.JSON()["error"]); r.Status != http.StatusBadRequest || !strings.Contains(reason, "APIKeyCreated version 2") {
+		t.Errorf("cross-cluster key with an old member: got %d %s, want 400 naming APIKeyCreated version 2", r.Status, r.Body)
+	}
+	if r, _ := testcluster.Do(uc.procs[upgraded].URL(), http.MethodGet, "/_security/api_key?name=upgrade-cc", elastic, nil); !strings.Contains(string(r.Body), `"api_keys":[]`) {
+		t.Errorf("a refused cross-cluster key is listed: %d %s", r.Status, r.Body)
 	}
 }
 

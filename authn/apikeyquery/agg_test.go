@@ -1,0 +1,90 @@
+package apikeyquery
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runAggs(t *testing.T, query, aggs string, typed bool) (string, error) {
+	t.Helper()
+	q, err := Compile(Request{Query: json.RawMessage(query), Aggs: json.RawMessage(aggs), TypedKeys: typed})
+	if err != nil {
+		return "", err
+	}
+	res, err := q.Aggregate(testDocs(), typed)
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(res)
+	return string(b), nil
+}
+
+func TestAggregations(t *testing.T) {
+	d5 := "1970-01-01T00:00:05.000Z"
+	for _, tc := range []struct {
+		name, query, aggs string
+		typed             bool
+		want              string
+	}{
+		{"terms with size", "", `{"by_user":{"terms":{"field":"username","size":2}}}`, false,
+			`{"by_user":{"buckets":[{"doc_count":3,"key":"alice"},{"doc_count":2,"key":"bob"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":3}}`},
+		{"typed keys", "", `{"by_user":{"terms":{"field":"username","size":1}}}`, true,
+			`{"sterms#by_user":{"buckets":[{"doc_count":3,"key":"alice"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":5}}`},
+		{"terms by key desc under a query", `{"term":{"username":"alice"}}`, `{"r":{"terms":{"field":"realm_name","order":{"_key":"desc"}}}}`, false,
+			`{"r":{"buckets":[{"doc_count":2,"key":"native1"},{"doc_count":1,"key":"ldap1"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":0}}`},
+		{"terms on a boolean", "", `{"inv":{"terms":{"field":"invalidated"}}}`, true,
+			`{"lterms#inv":{"buckets":[{"doc_count":6,"key":0,"key_as_string":"false"},{"doc_count":2,"key":1,"key_as_string":"true"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":0}}`},
+		{"terms on a date", `{"ids":{"values":["k3"]}}`, `{"c":{"terms":{"field":"creation"}}}`, false,
+			`{"c":{"buckets":[{"doc_count":1,"key":3000,"key_as_string":"1970-01-01T00:00:03.000Z"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":0}}`},
+		{"date_range", "", `{"exp":{"date_range":{"field":"expiration","ranges":[{"to":5000},{"from":5000}]}}}`, true,
+			`{"date_range#exp":{"buckets":[{"doc_count":1,"key":"*-` + d5 + `","to":5000,"to_as_string":"` + d5 + `"},{"doc_count":3,"from":5000,"from_as_string":"` + d5 + `","key":"` + d5 + `-*"}]}}`},
+		{"keyed range", "", `{"cr":{"range":{"field":"creation","keyed":true,"ranges":[{"key":"early","to":3000}]}}}`, false,
+			`{"cr":{"buckets":{"early":{"doc_count":3,"key":"early","to":3000,"to_as_string":"1970-01-01T00:00:03.000Z"}}}}`},
+		{"meta is echoed", "", `{"m":{"missing":{"field":"expiration"},"meta":{"k":"v"}}}`, false, `{"m":{"doc_count":4,"meta":{"k":"v"}}}`},
+		{"missing, value_count, cardinality", "", `{"m":{"missing":{"field":"expiration"}},"v":{"value_count":{"field":"metadata.tags"}},"c":{"cardinality":{"field":"realm_name"}}}`, true,
+			`{"cardinality#c":{"value":3},"missing#m":{"doc_count":4},"value_count#v":{"value":3}}`},
+		{"filter with a sub-aggregation", "", `{"f":{"filter":{"term":{"invalidated":true}},"aggs":{"u":{"terms":{"field":"username"}}}}}`, false,
+			`{"f":{"doc_count":2,"u":{"buckets":[{"doc_count":1,"key":"alice"},{"doc_count":1,"key":"bob"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":0}}}`},
+		{"keyed filters", "", `{"env":{"filters":{"filters":{"prod":{"term":{"metadata.env":"prod"}},"dev":{"term":{"metadata.env":"dev"}}}}}}`, false,
+			`{"env":{"buckets":{"dev":{"doc_count":1},"prod":{"doc_count":2}}}}`},
+		{"composite first page", "", `{"c":{"composite":{"size":2,"sources":[{"u":{"terms":{"field":"username"}}}]}}}`, false,
+			`{"c":{"after_key":{"u":"bob"},"buckets":[{"doc_count":3,"key":{"u":"alice"}},{"doc_count":2,"key":{"u":"bob"}}]}}`},
+		{"composite after", "", `{"c":{"composite":{"size":2,"after":{"u":"bob"},"sources":[{"u":{"terms":{"field":"username"}}}]}}}`, true,
+			`{"composite#c":{"after_key":{"u":"dave"},"buckets":[{"doc_count":1,"key":{"u":"carol"}},{"doc_count":1,"key":{"u":"dave"}}]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := runAggs(t, tc.query, tc.aggs, tc.typed)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %s, %v\nwant %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAggregationErrors(t *testing.T) {
+	deep := `{"terms":{"field":"username"}}`
+	for i := 0; i < maxAggDepth+1; i++ {
+		deep = `{"terms":{"field":"username"},"aggs":{"x":` + deep + `}}`
+	}
+	for aggs, want := range map[string]string{
+		`{"a":{"avg":{"field":"creation"}}}`:                               "Unsupported API Keys agg [a] of type [avg]",
+		`{"a":{"terms":{"field":"creator.principal"}}}`:                    "Field [creator.principal] is not allowed for API Key query or aggregation",
+		`{"a":{"terms":{"script":"doc['x']"}}}`:                            "Unsupported script value source for [a] agg",
+		`{"a":{"range":{"field":"name","ranges":[{"to":1}]}}}`:             "of type [keyword] is not supported for aggregation [range]",
+		`{"a":{"terms":{"field":"name","size":70000}}}`:                    "Trying to create too many buckets",
+		`{"a":{"value_count":{"field":"name"},"aggs":{"b":` + deep + `}}}`: "cannot accept sub-aggregations",
+		`{"a":` + deep + `}`:                                               "nested more than",
+		`{"a":{}}`:                                                         "Missing definition for aggregation [a]",
+		`{"a":{"terms":{"field":"name"},"range":{}}}`:                      "Found two aggregation type definitions",
+		`{"a":{"composite":{"sources":[{"d":{"date_histogram":{}}}]}}}`:    "Unsupported API Keys agg [d] of type [date_histogram]",
+	} {
+		_, err := runAggs(t, "", aggs, false)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", aggs, err, want)
+		}
+	}
+	if _, err := Compile(Request{Aggs: json.RawMessage(`{}`), Aggregations: json.RawMessage(`{}`)}); err == nil {
+		t.Error("aggs and aggregations together were accepted")
+	}
+}
