@@ -44,10 +44,11 @@ type Config struct {
 	TrailingLogs uint64
 	// Transport is mutual TLS between nodes; nil is plain text (development).
 	Transport *TransportTLS
-	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs verify their
-	// certificates on internal calls (nil: the system roots).
+	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs gives the pool
+	// that verifies their certificates on internal calls, asked at each
+	// handshake so reloaded CAs apply (nil, or a nil pool: the system roots).
 	HTTPTLS bool
-	HTTPCAs *x509.CertPool
+	HTTPCAs func() *x509.CertPool
 	// JoinCredential is the Authorization header this node sends with its
 	// join requests; the leader checks it with the Authorizer its internal
 	// endpoints were built with (Handler).
