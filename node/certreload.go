@@ -37,9 +37,9 @@ type certSource struct {
 	name, prefix string
 	files        certFiles
 	current      atomic.Pointer[certBundle]
-	// lastError is the last load failure logged; only the watcher's
-	// goroutine touches it.
-	lastError string
+	// lastBad is the version of the files last logged as failing to load,
+	// so each is logged once; only the watcher's goroutine touches it.
+	lastBad string
 }
 
 func newCertSource(name, prefix string, files certFiles) (*certSource, error) {
@@ -147,26 +147,30 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 // reload reads the files again and, if they changed and load, puts them in
 // force for new connections. Files that changed but do not load (a
 // certificate whose new key is not written yet, a truncated file) leave the
-// old bundle in force, with an error in the log (once per bad version);
+// old bundle in force, with an error in the log (once per bad version of the files);
 // the next poll tries again.
 func (s *certSource) reload(log hclog.Logger, now time.Time) {
 	c, err := s.readFiles()
 	var b *certBundle
+	// A bad version is known by its contents, or, unreadable, by the error.
+	version := string(c.digest[:])
 	if err == nil {
 		if c.digest == s.current.Load().digest {
-			s.lastError = ""
+			s.lastBad = ""
 			return
 		}
 		b, err = s.parse(c)
+	} else {
+		version = err.Error()
 	}
 	if err != nil {
-		if msg := err.Error(); msg != s.lastError {
-			s.lastError = msg
+		if version != s.lastBad {
+			s.lastBad = version
 			log.Error("certificate files changed but cannot be loaded; the previous certificates stay in force", "ssl", s.prefix, "error", err)
 		}
 		return
 	}
-	s.lastError = ""
+	s.lastBad = ""
 	s.current.Store(b)
 	log.Info("reloaded certificates; new connections use them", "ssl", s.prefix,
 		"subject", b.leaf().Subject.String(), "not_after", b.leaf().NotAfter.UTC())
