@@ -47,8 +47,19 @@ func (n *Node) CatchUp(ctx context.Context) error {
 }
 
 func (n *Node) catchUpOnce(ctx context.Context) error {
+	unfence := n.disk.catchUpStarted()
 	if n.IsLeader() {
-		return n.waitLeaderReady(ctx)
+		if err := n.waitLeaderReady(ctx); err != nil {
+			return err
+		}
+		unfence()
+		return nil
+	}
+	if n.disk.fenced() {
+		// It cannot store what it lacks until the disk takes writes.
+		if err := n.disk.err(); err != nil {
+			return err
+		}
 	}
 	r := n.catchUp.join()
 	select {
@@ -64,6 +75,7 @@ func (n *Node) catchUpOnce(ctx context.Context) error {
 	}
 	// Everything the leader had applied when asked (after this call began)
 	// is applied here: until contact lapses, the local state will do.
+	unfence()
 	n.fresh.caughtUp.Store(true)
 	return nil
 }

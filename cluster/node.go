@@ -76,6 +76,8 @@ type Node struct {
 	stream    *streamLayer
 	transport *raft.NetworkTransport
 	store     *raftboltdb.BoltStore
+	stable    *stableFile
+	disk      *diskHealth
 	client    *http.Client
 	catchUp   catchUp
 	fresh     freshness
@@ -101,26 +103,33 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
 	}
 	n.store = store
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
+	n.disk = &diskHealth{node: n, dir: raftDir}
+	if n.stable, err = openStableFile(filepath.Join(raftDir, "stable"), store); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	logs := guardedLogs{LogStore: store, disk: n.disk}
+	files, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
 	if err != nil {
-		store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
+	snaps := guardedSnapshots{SnapshotStore: files, disk: n.disk}
 	n.stream, err = newStreamLayer(&cfg)
 	if err != nil {
-		store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
 	}
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.stream, MaxPool: 3, Timeout: 5 * time.Second, Logger: cfg.Logger.Named("raft-net"),
 	})
 
-	hasState, err := raft.HasExistingState(store, store, snaps)
+	hasState, err := raft.HasExistingState(logs, n.stable, snaps)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, store, store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
@@ -147,6 +156,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s holds no cluster state: start with --bootstrap or --join", cfg.DataDir)
 	}
 	n.health = newHealthProbe(n)
+	go n.disk.loop()
 	go n.registerLoop()
 	return n, nil
 }
@@ -298,6 +308,9 @@ func (n *Node) stop() error {
 func (n *Node) closeStores() {
 	if n.transport != nil {
 		n.transport.Close()
+	}
+	if n.stable != nil {
+		n.stable.Close()
 	}
 	if n.store != nil {
 		n.store.Close()
