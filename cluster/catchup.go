@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -70,7 +71,7 @@ func (n *Node) catchUpOnce(ctx context.Context) error {
 	if r.err != nil {
 		return r.err
 	}
-	if err := n.WaitApplied(ctx, r.applied); err != nil {
+	if err := n.waitCaughtUp(ctx, r.applied); err != nil {
 		return err
 	}
 	// Everything the leader had applied when asked (after this call began)
@@ -133,4 +134,30 @@ type remoteStatusError struct {
 
 func (e *remoteStatusError) Error() string {
 	return "leader answered " + http.StatusText(e.status) + ": " + e.body
+}
+
+// waitCaughtUp waits until this node has applied index. A node whose disk
+// cannot store entries never will; it is still fresh (its state holds
+// every revocation up to index) when every entry it lacks up to index was
+// offered to it and only adds (diskHealth.missed): it judges the
+// credentials it has again, while the error says it cannot decide on those
+// it lacks.
+func (n *Node) waitCaughtUp(ctx context.Context, index uint64) error {
+	st := n.fsm.State()
+	for {
+		ch := st.AppliedChanged()
+		if st.AppliedIndex() >= index {
+			return nil
+		}
+		if err := n.disk.err(); err != nil && !n.disk.fenced() && n.disk.offeredTo() >= index {
+			n.fresh.caughtUp.Store(true)
+			return err
+		}
+		select {
+		case <-ch:
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("wait for index %d (applied %d): %w", index, st.AppliedIndex(), ctx.Err())
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +35,9 @@ import (
 //     entry that may revoke fails to be stored here, it fences itself: it
 //     answers no credential from its state, and says so (Status.Fenced), so
 //     the leader need not wait for it before acknowledging the revocation.
+//   - A follower that cannot store entries cannot catch up with the
+//     leader; it counts as caught up, for the credentials it has, when it
+//     was offered every entry it lacks and none may revoke (waitCaughtUp).
 //   - Raft's term and vote live in stableFile, which needs no new space,
 //     since hashicorp/raft panics when it cannot save a term.
 //
@@ -50,7 +55,11 @@ type diskHealth struct {
 	// covered is the count a catch-up begun on a writable disk has covered.
 	// While they differ the node may lag for want of space.
 	faults, covered atomic.Uint64
-	transferLogged    atomic.Bool
+	// offered is the end of the run of entries this node failed to store
+	// that only add, in term offerTerm (missed).
+	offerMu            sync.Mutex
+	offered, offerTerm uint64
+	transferLogged     atomic.Bool
 }
 
 const (
@@ -96,15 +105,38 @@ func (d *diskHealth) failed(what string, err error) error {
 	return d.err()
 }
 
-// missed is told of entries this node failed to store: any that may revoke
-// (or cannot be read) fences it.
-func (d *diskHealth) missed(logs []*raft.Log) {
+// missed is told of entries this node failed to store, after the last it
+// holds: any that may revoke (or cannot be read) fences it; otherwise, if
+// they follow on from what it holds or was offered before, they extend the
+// run of entries known to only add (offeredTo).
+func (d *diskHealth) missed(logs []*raft.Log, held uint64) {
 	for _, l := range logs {
 		if l.Type == raft.LogCommand && !fsm.OnlyAdds(l.Data) {
 			d.fence(l.Index)
 			return
 		}
 	}
+	term := d.node.raft.CurrentTerm()
+	d.offerMu.Lock()
+	defer d.offerMu.Unlock()
+	if d.offerTerm != term {
+		d.offerTerm, d.offered = term, 0
+	}
+	if len(logs) > 0 && logs[0].Index <= max(held, d.offered)+1 {
+		d.offered = max(d.offered, logs[len(logs)-1].Index)
+	}
+}
+
+// offeredTo is the last index up to which this node holds every entry or
+// was offered it and found it only adds. Offers count only in the term
+// they were made in: a new leader may have replaced entries not committed.
+func (d *diskHealth) offeredTo() uint64 {
+	d.offerMu.Lock()
+	defer d.offerMu.Unlock()
+	if d.offerTerm != d.node.raft.CurrentTerm() {
+		return 0
+	}
+	return d.offered
 }
 
 // fence stops this node from answering credentials from its state until a
@@ -164,6 +196,7 @@ func (d *diskHealth) loop() {
 		d.check()
 		if d.fault.Load() != nil {
 			d.handOver()
+			d.freshen()
 		} else {
 			d.transferLogged.Store(false)
 		}
@@ -203,6 +236,19 @@ func probeWrite(dir string) error {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())
+}
+
+// freshen catches up a follower that is not fresh while its disk is
+// faulty, as far as it can (waitCaughtUp), so that it judges the
+// credentials it has without a client's request waiting for it first.
+func (d *diskHealth) freshen() {
+	n := d.node
+	if n.IsLeader() || d.fenced() || n.Fresh() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), diskProbeEvery)
+	defer cancel()
+	n.CatchUp(ctx)
 }
 
 // handOver passes leadership to a peer while this leader's disk is faulty.

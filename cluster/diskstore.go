@@ -18,7 +18,8 @@ func (g guardedLogs) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Lo
 
 func (g guardedLogs) StoreLogs(logs []*raft.Log) error {
 	if err := g.LogStore.StoreLogs(logs); err != nil {
-		g.disk.missed(logs)
+		last, _ := g.LogStore.LastIndex()
+		g.disk.missed(logs, last)
 		return g.disk.failed("store raft log entries", err)
 	}
 	return nil
