@@ -121,6 +121,9 @@ type keyWriter struct {
 	done    chan struct{}
 	halted  sync.Once
 	created atomic.Int64
+	// paused is held (write-locked) while the test cuts connections, which
+	// fails writes in flight for reasons that are not the rotation's.
+	paused sync.RWMutex
 }
 
 // halt stops the writer and waits for its last write.
@@ -160,6 +163,7 @@ func (w *keyWriter) run() {
 		default:
 		}
 		i := n % w.c.Len()
+		w.paused.RLock()
 		status, body, err := w.do(i, http.MethodPost, "/_security/api_key", testcluster.Elastic, []byte(fmt.Sprintf(`{"name":"rot-%d"}`, n)))
 		var key struct{ Encoded string }
 		if err == nil && status == http.StatusOK && json.Unmarshal(body, &key) == nil {
@@ -172,6 +176,7 @@ func (w *keyWriter) run() {
 			w.failed = append(w.failed, fmt.Sprintf("node %d: %d %s %v", i, status, body, err))
 			w.mu.Unlock()
 		}
+		w.paused.RUnlock()
 		time.Sleep(20 * time.Millisecond)
 	}
 }
@@ -184,10 +189,21 @@ func (w *keyWriter) progress(n int64) {
 
 // reconnect drops node i's connections to and from its peers and lets it
 // dial again at once, so the next Raft and internal connections are new
-// handshakes with the certificates in force now (too short for an election).
-func reconnect(c *testcluster.Cluster, i int) {
-	c.Partition(i)
-	c.Heal(i)
+// handshakes with the certificates in force now. Writes pause meanwhile
+// (a cut fails the writes in flight), and resume once the node has caught
+// up over its new connections.
+func (w *keyWriter) reconnect(i int) {
+	w.paused.Lock()
+	defer w.paused.Unlock()
+	w.c.Partition(i)
+	w.c.Heal(i)
+	w.c.Eventually(10*time.Second, fmt.Sprintf("node %d is back in the cluster", i), func() bool {
+		l := w.c.Leader()
+		if l < 0 {
+			return false
+		}
+		return w.c.Node(i).Cluster().State().AppliedIndex() == w.c.Node(l).Cluster().State().AppliedIndex()
+	})
 }
 
 // A cluster moves to a new CA without a restart, node by node, the way
@@ -228,7 +244,7 @@ func TestCertificateRotationKeepsQuorum(t *testing.T) {
 		if got := c.Node(i).CertificateExpiries()["transport"]; !got.Equal(rotated[i].leaf.NotAfter) {
 			t.Fatalf("node %d: transport certificate ends %v, want %v", i, got, rotated[i].leaf.NotAfter)
 		}
-		reconnect(c, i)
+		w.reconnect(i)
 		w.progress(3)
 	}
 	onlyNew := caPEM(t, newCA)
@@ -238,7 +254,7 @@ func TestCertificateRotationKeepsQuorum(t *testing.T) {
 			_, ok := c.Node(i).CertificateExpiries()["ca:tokenstore test CA"]
 			return !ok
 		})
-		reconnect(c, i)
+		w.reconnect(i)
 		w.progress(3)
 	}
 
