@@ -25,7 +25,10 @@ import (
 //     could not apply what it forwarded.
 //   - As leader it hands leadership to a peer, so the cluster goes on
 //     writing; a leader that cannot store its own entries would otherwise
-//     keep failing every write and, re-elected, fail again.
+//     keep failing every write. As follower it calls no elections
+//     (holdElections): hashicorp/raft steps a leader down at its first
+//     failed append, and, as up to date as any, it would be re-elected and
+//     fail again, over and over.
 //   - As follower it fails to store entries and lags (hashicorp/raft takes
 //     a failed append for a log mismatch and retries further back, with a
 //     growing pause); heartbeats still reach it, so it neither calls
@@ -46,6 +49,9 @@ import (
 type diskHealth struct {
 	node *Node
 	dir  string
+	// raft is the node's, once started: the stores may fail before
+	// Open has it.
+	raft atomic.Pointer[raft.Raft]
 	// fault is why the data path cannot be written; nil while it can.
 	fault atomic.Pointer[string]
 	// fenceSeq counts fencings; cleared is the fenceSeq that a catch-up
@@ -60,6 +66,11 @@ type diskHealth struct {
 	offerMu            sync.Mutex
 	offered, offerTerm uint64
 	transferLogged     atomic.Bool
+	// wake has the loop act at once on a failure the stores saw.
+	wake chan struct{}
+	// held is the Raft timing in force before elections were held (nil
+	// while they are not); only the loop touches it.
+	held *raft.ReloadableConfig
 }
 
 const (
@@ -100,6 +111,10 @@ func (d *diskHealth) failed(what string, err error) error {
 	reason := fmt.Sprintf("%s: %v", what, err)
 	if d.fault.Swap(&reason) == nil {
 		d.faults.Add(1)
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
 		d.node.log.Error("the data path cannot be written: writes are refused until it can", "dir", d.dir, "error", reason)
 	}
 	return d.err()
@@ -116,7 +131,11 @@ func (d *diskHealth) missed(logs []*raft.Log, held uint64) {
 			return
 		}
 	}
-	term := d.node.raft.CurrentTerm()
+	r := d.raft.Load()
+	if r == nil {
+		return
+	}
+	term := r.CurrentTerm()
 	d.offerMu.Lock()
 	defer d.offerMu.Unlock()
 	if d.offerTerm != term {
@@ -133,7 +152,7 @@ func (d *diskHealth) missed(logs []*raft.Log, held uint64) {
 func (d *diskHealth) offeredTo() uint64 {
 	d.offerMu.Lock()
 	defer d.offerMu.Unlock()
-	if d.offerTerm != d.node.raft.CurrentTerm() {
+	if r := d.raft.Load(); r == nil || d.offerTerm != r.CurrentTerm() {
 		return 0
 	}
 	return d.offered
@@ -192,15 +211,55 @@ func (d *diskHealth) loop() {
 		case <-d.node.stopped:
 			return
 		case <-t.C:
+			d.check()
+		case <-d.wake:
 		}
-		d.check()
-		if d.fault.Load() != nil {
-			d.handOver()
-			d.freshen()
-		} else {
+		if d.fault.Load() == nil {
+			d.holdElections(false)
 			d.transferLogged.Store(false)
+			continue
+		}
+		if d.node.IsLeader() {
+			d.holdElections(false) // a leadership transfer waits an election timeout
+			d.handOver()
+		} else {
+			d.holdElections(true)
+			d.freshen()
 		}
 	}
+}
+
+// heldTimeout is the heartbeat and election timeout of a node that holds
+// its elections: it never notices a leader's silence in time to call one.
+const heldTimeout = time.Hour
+
+// holdElections keeps this node from calling elections while it cannot
+// write: hashicorp/raft steps a leader down when its log store fails, and
+// the node, up to date, would win the next election and fail again. Raft
+// has no switch for it, but a follower with a long heartbeat timeout never
+// starts one (it still votes). Released, the node's own timing returns.
+func (d *diskHealth) holdElections(hold bool) {
+	r := d.node.raft
+	if hold == (d.held != nil) {
+		return
+	}
+	if hold {
+		prev := r.ReloadableConfig()
+		held := prev
+		held.HeartbeatTimeout, held.ElectionTimeout = heldTimeout, heldTimeout
+		if err := r.ReloadConfig(held); err != nil {
+			d.node.log.Error("cannot hold elections", "error", err)
+			return
+		}
+		d.held = &prev
+		d.node.log.Warn("calling no elections while the data path cannot be written", "dir", d.dir)
+		return
+	}
+	if err := r.ReloadConfig(*d.held); err != nil {
+		d.node.log.Error("cannot restore the election timing", "error", err)
+		return
+	}
+	d.held = nil
 }
 
 // check looks at the free space and, while faulty, tries a write.

@@ -103,7 +103,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
 	}
 	n.store = store
-	n.disk = &diskHealth{node: n, dir: raftDir}
+	n.disk = &diskHealth{node: n, dir: raftDir, wake: make(chan struct{}, 1)}
 	if n.stable, err = openStableFile(filepath.Join(raftDir, "stable"), store); err != nil {
 		n.closeStores()
 		return nil, err
@@ -134,6 +134,7 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	n.disk.raft.Store(n.raft)
 	switch {
 	case hasState:
 		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)

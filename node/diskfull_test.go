@@ -176,8 +176,10 @@ func TestFullDisk(t *testing.T) {
 			}
 		}
 		// A leader that lost its place judges from its state again once it
-		// has caught up as far as it can (a moment, not a client's wait).
-		c.Eventually(5*time.Second, "the full former leader authenticates an existing key", func() bool {
+		// has caught up as far as it can: once the new leader has offered it
+		// every entry (hashicorp/raft retries a failing follower with a
+		// growing pause, up to 10 s) and none may revoke.
+		c.Eventually(15*time.Second, "the full former leader authenticates an existing key", func() bool {
 			return authStatus(c, l, existing) == http.StatusOK
 		})
 		revoke(t, c, c.Leader(), doomed[2], doomed[3], l)
