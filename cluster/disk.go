@@ -120,20 +120,36 @@ func (d *diskHealth) failed(what string, err error) error {
 	return d.err()
 }
 
-// missed is told of entries this node failed to store, after the last it
-// holds: any that may revoke (or cannot be read) fences it; otherwise, if
-// they follow on from what it holds or was offered before, they extend the
-// run of entries known to only add (offeredTo).
-func (d *diskHealth) missed(logs []*raft.Log, held uint64) {
+// missed is told of entries this node failed to store. Raft offers them
+// right after the last entry the node holds (held), having checked that
+// its log matches the leader's up to there. Any that may revoke (or that
+// cannot be read) fences the node; otherwise, if the entries held but not
+// applied yet only add too, the leader's log up to the last offered entry
+// holds no revocation this node lacks (offeredTo).
+func (d *diskHealth) missed(logs []*raft.Log, store raft.LogStore, held uint64) {
+	if len(logs) == 0 {
+		return
+	}
 	for _, l := range logs {
-		if l.Type == raft.LogCommand && !fsm.OnlyAdds(l.Data) {
+		if mayRevoke(l) {
 			d.fence(l.Index)
 			return
 		}
 	}
 	r := d.raft.Load()
-	if r == nil {
+	applied := d.node.State().AppliedIndex()
+	if r == nil || logs[0].Index != held+1 || held-min(applied, held) > maxUnappliedChecked {
 		return
+	}
+	for i := applied + 1; i <= held; i++ {
+		var l raft.Log
+		if err := store.GetLog(i, &l); err != nil {
+			return
+		}
+		if mayRevoke(&l) {
+			d.fence(i)
+			return
+		}
 	}
 	term := r.CurrentTerm()
 	d.offerMu.Lock()
@@ -141,14 +157,19 @@ func (d *diskHealth) missed(logs []*raft.Log, held uint64) {
 	if d.offerTerm != term {
 		d.offerTerm, d.offered = term, 0
 	}
-	if len(logs) > 0 && logs[0].Index <= max(held, d.offered)+1 {
-		d.offered = max(d.offered, logs[len(logs)-1].Index)
-	}
+	d.offered = max(d.offered, logs[len(logs)-1].Index)
 }
 
-// offeredTo is the last index up to which this node holds every entry or
-// was offered it and found it only adds. Offers count only in the term
-// they were made in: a new leader may have replaced entries not committed.
+// maxUnappliedChecked bounds the entries held but not applied that missed
+// reads; beyond it the node waits for a catch-up it can complete.
+const maxUnappliedChecked = 4096
+
+func mayRevoke(l *raft.Log) bool { return l.Type == raft.LogCommand && !fsm.OnlyAdds(l.Data) }
+
+// offeredTo is the last index up to which the leader's log holds no
+// revocation this node lacks, as far as offers tell. Offers count only in
+// the term they were made in: a new leader may replace entries not
+// committed.
 func (d *diskHealth) offeredTo() uint64 {
 	d.offerMu.Lock()
 	defer d.offerMu.Unlock()
