@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -39,8 +38,8 @@ import (
 //     answers no credential from its state, and says so (Status.Fenced), so
 //     the leader need not wait for it before acknowledging the revocation.
 //   - A follower that cannot store entries cannot catch up with the
-//     leader; it counts as caught up, for the credentials it has, when it
-//     was offered every entry it lacks and none may revoke (waitCaughtUp).
+//     leader; it counts as caught up, for the credentials it has, when the
+//     leader finds that every entry it lacks only adds (waitCaughtUp).
 //   - Raft's term and vote live in stableFile, which needs no new space,
 //     since hashicorp/raft panics when it cannot save a term.
 //
@@ -49,9 +48,6 @@ import (
 type diskHealth struct {
 	node *Node
 	dir  string
-	// raft is the node's, once started: the stores may fail before
-	// Open has it.
-	raft atomic.Pointer[raft.Raft]
 	// fault is why the data path cannot be written; nil while it can.
 	fault atomic.Pointer[string]
 	// fenceSeq counts fencings; cleared is the fenceSeq that a catch-up
@@ -61,11 +57,7 @@ type diskHealth struct {
 	// covered is the count a catch-up begun on a writable disk has covered.
 	// While they differ the node may lag for want of space.
 	faults, covered atomic.Uint64
-	// offered is the end of the run of entries this node failed to store
-	// that only add, in term offerTerm (missed).
-	offerMu            sync.Mutex
-	offered, offerTerm uint64
-	transferLogged     atomic.Bool
+	transferLogged  atomic.Bool
 	// wake has the loop act at once on a failure the stores saw.
 	wake chan struct{}
 	// held is the Raft timing in force before elections were held (nil
@@ -120,64 +112,18 @@ func (d *diskHealth) failed(what string, err error) error {
 	return d.err()
 }
 
-// missed is told of entries this node failed to store. Raft offers them
-// right after the last entry the node holds (held), having checked that
-// its log matches the leader's up to there. Any that may revoke (or that
-// cannot be read) fences the node; otherwise, if the entries held but not
-// applied yet only add too, the leader's log up to the last offered entry
-// holds no revocation this node lacks (offeredTo).
-func (d *diskHealth) missed(logs []*raft.Log, store raft.LogStore, held uint64) {
-	if len(logs) == 0 {
-		return
-	}
+// missed is told of entries this node failed to store: any that may
+// revoke fences it.
+func (d *diskHealth) missed(logs []*raft.Log) {
 	for _, l := range logs {
 		if mayRevoke(l) {
 			d.fence(l.Index)
 			return
 		}
 	}
-	r := d.raft.Load()
-	applied := d.node.State().AppliedIndex()
-	if r == nil || logs[0].Index != held+1 || held-min(applied, held) > maxUnappliedChecked {
-		return
-	}
-	for i := applied + 1; i <= held; i++ {
-		var l raft.Log
-		if err := store.GetLog(i, &l); err != nil {
-			return
-		}
-		if mayRevoke(&l) {
-			d.fence(i)
-			return
-		}
-	}
-	term := r.CurrentTerm()
-	d.offerMu.Lock()
-	defer d.offerMu.Unlock()
-	if d.offerTerm != term {
-		d.offerTerm, d.offered = term, 0
-	}
-	d.offered = max(d.offered, logs[len(logs)-1].Index)
 }
-
-// maxUnappliedChecked bounds the entries held but not applied that missed
-// reads; beyond it the node waits for a catch-up it can complete.
-const maxUnappliedChecked = 4096
 
 func mayRevoke(l *raft.Log) bool { return l.Type == raft.LogCommand && !fsm.OnlyAdds(l.Data) }
-
-// offeredTo is the last index up to which the leader's log holds no
-// revocation this node lacks, as far as offers tell. Offers count only in
-// the term they were made in: a new leader may replace entries not
-// committed.
-func (d *diskHealth) offeredTo() uint64 {
-	d.offerMu.Lock()
-	defer d.offerMu.Unlock()
-	if r := d.raft.Load(); r == nil || d.offerTerm != r.CurrentTerm() {
-		return 0
-	}
-	return d.offered
-}
 
 // fence stops this node from answering credentials from its state until a
 // catch-up on a writable disk: it may lack the revocation at index.

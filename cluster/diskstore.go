@@ -18,8 +18,7 @@ func (g guardedLogs) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Lo
 
 func (g guardedLogs) StoreLogs(logs []*raft.Log) error {
 	if err := g.LogStore.StoreLogs(logs); err != nil {
-		last, _ := g.LogStore.LastIndex()
-		g.disk.missed(logs, g.LogStore, last)
+		g.disk.missed(logs)
 		return g.disk.failed("store raft log entries", err)
 	}
 	return nil

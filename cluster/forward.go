@@ -340,7 +340,13 @@ func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]uint64{"applied": n.State().AppliedIndex()})
+	reply := appliedReply{Applied: n.State().AppliedIndex()}
+	// A follower that cannot store entries asks whether those it lacks
+	// only add (waitCaughtUp).
+	if since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64); err == nil {
+		reply.AddsOnlySince = n.addsOnlySince(since, reply.Applied)
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // Status is what a node reports about itself to its peers.

@@ -129,12 +129,11 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.stable, snaps, unpipelined{n.transport})
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	n.disk.raft.Store(n.raft)
 	switch {
 	case hasState:
 		n.log.Info("restarting with existing state", "data_dir", cfg.DataDir)
