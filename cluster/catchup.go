@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -37,12 +38,16 @@ type catchUpRound struct {
 // CatchUp waits, at most until ctx ends, until this node has applied the
 // leader's applied index as of now. On the leader it waits until the
 // leader has applied what was committed before its term. A leader being
-// elected, or not yet known by its address, is waited for.
+// elected, or not yet known by its address, is waited for; a disk that
+// cannot store entries is not (diskHealth).
 func (n *Node) CatchUp(ctx context.Context) error {
 	for {
 		err := n.catchUpOnce(ctx)
 		if err == nil {
 			return nil
+		}
+		if _, full := errors.AsType[*UnavailableError](err); full {
+			return err // waiting does not help while the disk cannot take it
 		}
 		select {
 		case <-ctx.Done():
