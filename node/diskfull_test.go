@@ -117,8 +117,9 @@ func (k *diskKeys) recovered(t *testing.T, i int) {
 // A follower, then the leader, runs out of space on its data dir (a small
 // tmpfs filled up). Writes through the full node get a 503 that names the
 // cause; the others go on writing (the full leader hands over) and revoking;
-// the full node still authenticates credentials it has, and never accepts
-// one revoked meanwhile; once space returns it takes writes and catches up
+// the full node still authenticates credentials it has, never accepts one
+// revoked meanwhile, and, a former leader, is not elected again; once space
+// returns it takes writes and catches up
 // by itself, and no acknowledged write is lost.
 func TestFullDisk(t *testing.T) {
 	c := testcluster.New(t, 3, testcluster.Options{PrepareDataDir: mountTmpfs(t, "48m"), LogLevel: "warn"})
@@ -170,19 +171,37 @@ func TestFullDisk(t *testing.T) {
 			n := c.Leader()
 			return n >= 0 && n != l
 		})
+		// From now on until space returns it must not lead again: elected,
+		// it could store nothing and would step down at once.
+		releads := make(chan bool, 1)
+		stopWatch := make(chan struct{})
+		go func() {
+			led := false
+			for {
+				select {
+				case <-stopWatch:
+					releads <- led
+					return
+				case <-time.After(10 * time.Millisecond):
+					led = led || c.Node(l).Cluster().IsLeader()
+				}
+			}
+		}()
 		for range 3 {
 			if r := k.create(c.Leader()); r.Status != http.StatusOK {
 				t.Fatalf("a write through the new leader: %d %s", r.Status, r.Body)
 			}
 		}
-		// A leader that lost its place judges from its state again once it
-		// has caught up as far as it can: once the new leader has offered it
-		// every entry (hashicorp/raft retries a failing follower with a
-		// growing pause, up to 10 s) and none may revoke.
-		c.Eventually(15*time.Second, "the full former leader authenticates an existing key", func() bool {
+		// A leader that lost its place judges from its state again once the
+		// new leader has told it that every entry it lacks only adds.
+		c.Eventually(10*time.Second, "the full former leader authenticates an existing key", func() bool {
 			return authStatus(c, l, existing) == http.StatusOK
 		})
 		revoke(t, c, c.Leader(), doomed[2], doomed[3], l)
+		close(stopWatch)
+		if <-releads {
+			t.Fatalf("node %d led again while its disk was full", l)
+		}
 		os.Remove(filler)
 		k.recovered(t, l)
 	}
