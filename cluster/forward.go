@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,6 +82,10 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 	if err := n.CanPropose(event); err != nil {
 		return 0, fsm.Result{}, err
 	}
+	// This node could not apply what it forwarded, nor store what it leads.
+	if err := n.disk.err(); err != nil {
+		return 0, fsm.Result{}, err
+	}
 	if n.IsLeader() {
 		idx, res, err := n.proposeConfirmed(ctx, event)
 		// Not appended at all: safe to send again, to whoever leads now.
@@ -94,10 +99,31 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 	if err != nil {
 		return 0, fsm.Result{}, err
 	}
-	if err := n.WaitApplied(ctx, idx); err != nil {
-		return 0, fsm.Result{}, fmt.Errorf("%w: committed at index %d but not yet applied here: %v", ErrUnavailable, idx, err)
+	if err := n.waitAppliedHere(ctx, idx); err != nil {
+		return 0, fsm.Result{}, err
 	}
 	return idx, res, nil
+}
+
+// waitAppliedHere waits until this node has applied the write at index that
+// it forwarded, or ctx ends, or the node's disk fails (then it cannot).
+func (n *Node) waitAppliedHere(ctx context.Context, index uint64) error {
+	st := n.fsm.State()
+	for {
+		ch := st.AppliedChanged()
+		if st.AppliedIndex() >= index {
+			return nil
+		}
+		if err := n.disk.err(); err != nil {
+			return &UnavailableError{Reason: fmt.Sprintf("the write was committed at index %d, but this node cannot apply it: %v", index, err)}
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("%w: committed at index %d but not yet applied here: %v", ErrUnavailable, index, ctx.Err())
+		}
+	}
 }
 
 // ProposeAsLeader appends an event that the node itself originates (purges,
@@ -119,8 +145,14 @@ func (n *Node) applyLocal(event []byte) (uint64, fsm.Result, error) {
 	if err := n.CanPropose(event); err != nil {
 		return 0, fsm.Result{}, err
 	}
+	if err := n.disk.err(); err != nil {
+		return 0, fsm.Result{}, err
+	}
 	f := n.raft.Apply(event, 10*time.Second)
 	if err := f.Error(); err != nil {
+		if ue, ok := errors.AsType[*UnavailableError](err); ok {
+			return 0, fsm.Result{}, ue // this leader's log store failed
+		}
 		if errors.Is(err, raft.ErrNotLeader) {
 			return 0, fsm.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, errNotAppended)
 		}
@@ -169,6 +201,8 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 				return 0, fsm.Result{}, &UnsupportedEventError{reason: strings.TrimSpace(string(body))}
 			case status == http.StatusBadRequest:
 				return 0, fsm.Result{}, fmt.Errorf("leader rejected event: %s", body)
+			case status == http.StatusServiceUnavailable && esReason(body) != "":
+				return 0, fsm.Result{}, &UnavailableError{Reason: "the leader could not append the write: " + esReason(body)}
 			default:
 				return 0, fsm.Result{}, fmt.Errorf("%w: leader answered %d: %s", ErrUnavailable, status, strings.TrimSpace(string(body)))
 			}
@@ -187,6 +221,17 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 		return 0, fsm.Result{}, lastErr
 	}
 	return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader: %v", ErrUnavailable, lastErr)
+}
+
+// esReason is the reason of an answer in Elasticsearch's error shape, or "".
+func esReason(body []byte) string {
+	var e struct {
+		Error struct{ Reason string } `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return truncate(e.Error.Reason, 1024)
 }
 
 // neverSent reports whether a call failed before the request could reach
@@ -291,9 +336,13 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Autho
 		return
 	}
 	idx, res, err := n.proposeConfirmed(r.Context(), event)
+	ue, disk := errors.AsType[*UnavailableError](err)
 	switch {
 	case errors.As(err, new(*UnsupportedEventError)):
 		http.Error(w, err.Error(), http.StatusPreconditionFailed)
+	case disk:
+		// The client's answer names the cause (forward reads it back).
+		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", ue.Reason)
 	case errors.Is(err, errNotAppended):
 		http.Error(w, err.Error(), http.StatusConflict) // the follower may retry
 	case err != nil:
@@ -316,7 +365,13 @@ func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]uint64{"applied": n.State().AppliedIndex()})
+	reply := appliedReply{Applied: n.State().AppliedIndex()}
+	// A follower that cannot store entries asks whether those it lacks
+	// only add (waitCaughtUp).
+	if since, err := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64); err == nil {
+		reply.AddsOnlySince = n.addsOnlySince(since, reply.Applied)
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // Status is what a node reports about itself to its peers.
@@ -325,10 +380,23 @@ type Status struct {
 	Leader  string `json:"leader"`
 	Applied uint64 `json:"applied"`
 	Version string `json:"version,omitempty"`
+	// Fenced says the node may lack a revocation it cannot store (disk.go)
+	// and answers no credential from its state until it has caught up.
+	Fenced bool `json:"fenced,omitempty"`
+	// Disk is why the node cannot write its data path, if it cannot.
+	Disk string `json:"disk,omitempty"`
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex(), Version: n.cfg.BuildVersion})
+	st := Status{ID: n.cfg.ID, Leader: n.Leader(), Applied: n.State().AppliedIndex(), Version: n.cfg.BuildVersion, Fenced: n.disk.fenced()}
+	// The leader waits for this node to apply a revocation at that index.
+	if index, err := strconv.ParseUint(r.URL.Query().Get("fence"), 10, 64); err == nil {
+		st.Fenced = n.disk.fenceFor(index)
+	}
+	if err := n.disk.err(); err != nil {
+		st.Disk = err.Error()
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 // writeJSON answers an internal call.

@@ -50,6 +50,10 @@ type freshness struct {
 // acknowledged as confirmed everywhere. A follower is fresh only after a
 // catch-up (CatchUp) since it last (re)gained contact with the leader.
 func (n *Node) Fresh() bool {
+	if n.disk.fenced() {
+		n.fresh.caughtUp.Store(false)
+		return false
+	}
 	switch n.raft.State() {
 	case raft.Leader:
 		return n.leaderReady()
@@ -151,11 +155,13 @@ func (n *Node) confirmOn(ctx context.Context, id string, index uint64) error {
 		if node, ok := n.State().Node(id); ok {
 			cctx, cancel := context.WithTimeout(ctx, probeEvery)
 			var st Status
-			status, _, err := n.call(cctx, http.MethodGet, n.PeerURL(node.HTTPAddr)+pathStatus, n.peerCredential(), nil, &st)
+			status, _, err := n.call(cctx, http.MethodGet, fmt.Sprintf("%s%s?fence=%d", n.PeerURL(node.HTTPAddr), pathStatus, index), n.peerCredential(), nil, &st)
 			cancel()
 			if err == nil && status == http.StatusOK && st.ID == id {
 				n.health.seen(id)
-				if st.Applied >= index {
+				// A member fenced by its disk answers nothing from its
+				// state until it has caught up (disk.go).
+				if st.Applied >= index || st.Fenced {
 					return nil
 				}
 			}

@@ -51,10 +51,11 @@ type Config struct {
 	TrailingLogs uint64
 	// Transport is mutual TLS between nodes; nil is plain text (development).
 	Transport *TransportTLS
-	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs verify their
-	// certificates on internal calls (nil: the system roots).
+	// HTTPTLS says the nodes' HTTP ports speak TLS; HTTPCAs gives the pool
+	// that verifies their certificates on internal calls, asked at each
+	// handshake so reloaded CAs apply (nil, or a nil pool: the system roots).
 	HTTPTLS bool
-	HTTPCAs *x509.CertPool
+	HTTPCAs func() *x509.CertPool
 	// JoinCredential is the Authorization header this node sends with its
 	// join requests; the leader checks it with the Authorizer its internal
 	// endpoints were built with (Handler).
@@ -85,6 +86,8 @@ type Node struct {
 	stream    *streamLayer
 	transport *raft.NetworkTransport
 	store     *raftboltdb.BoltStore
+	stable    *stableFile
+	disk      *diskHealth
 	client    *http.Client
 	catchUp   catchUp
 	fresh     freshness
@@ -118,26 +121,33 @@ func Open(cfg Config) (*Node, error) {
 		store.Close()
 		return nil, refusedDowngrade(err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
+	n.disk = &diskHealth{node: n, dir: raftDir, wake: make(chan struct{}, 1)}
+	if n.stable, err = openStableFile(filepath.Join(raftDir, "stable"), store); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	logs := guardedLogs{LogStore: store, disk: n.disk}
+	files, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
 	if err != nil {
-		store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
+	snaps := guardedSnapshots{SnapshotStore: files, disk: n.disk}
 	n.stream, err = newStreamLayer(&cfg)
 	if err != nil {
-		store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("listen on raft address %s: %w", cfg.RaftAddr, err)
 	}
 	n.transport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.stream, MaxPool: 3, Timeout: 5 * time.Second, Logger: cfg.Logger.Named("raft-net"),
 	})
 
-	hasState, err := raft.HasExistingState(store, store, snaps)
+	hasState, err := raft.HasExistingState(logs, n.stable, snaps)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	n.raft, err = raft.NewRaft(n.raftConfig(), observedFSM{FSM: n.fsm, obs: cfg.Observer}, store, store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(n.raftConfig(), observedFSM{FSM: n.fsm, obs: cfg.Observer}, logs, n.stable, snaps, unpipelined{n.transport})
 	if err != nil {
 		n.closeStores()
 		if herr := n.fsm.Halted(); herr != nil {
@@ -171,6 +181,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data dir %s holds no cluster state: start with --bootstrap or --join", cfg.DataDir)
 	}
 	n.health = newHealthProbe(n)
+	go n.disk.loop()
 	go n.registerLoop()
 	return n, nil
 }
@@ -330,6 +341,9 @@ func (n *Node) stop() error {
 func (n *Node) closeStores() {
 	if n.transport != nil {
 		n.transport.Close()
+	}
+	if n.stable != nil {
+		n.stable.Close()
 	}
 	if n.store != nil {
 		n.store.Close()

@@ -114,3 +114,17 @@ func (c *trackedConn) Close() error {
 	c.layer.mu.Unlock()
 	return c.Conn.Close()
 }
+
+// unpipelined is Raft's network transport without pipelined replication.
+// hashicorp/raft's pipeline deadlocks when a follower refuses an append
+// (Success=false, as one whose disk is full does at every append, or one
+// whose log diverged): its decoder returns while the sending loop may
+// start one more send, which then waits forever on the decoder, so the
+// leader never replicates to that follower again and cannot shut down
+// (grafana/pyroscope#5518 traces it). Without the pipeline each follower
+// gets one append at a time, of up to MaxAppendEntries entries.
+type unpipelined struct{ *raft.NetworkTransport }
+
+func (unpipelined) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
+}

@@ -17,58 +17,74 @@ import (
 // internal calls one node makes to another's HTTP port: a peer is a node
 // only if its certificate chains to the cluster CA.
 type TransportTLS struct {
-	// Certificate is this node's, shown to peers as server and as client.
-	Certificate tls.Certificate
-	// CAs is the cluster CA pool that peers' certificates must chain to.
-	CAs *x509.CertPool
+	// Certs gives this node's certificate (shown to peers as server and as
+	// client) and the cluster CA pool peers' certificates must chain to.
+	// Every handshake asks it, so certificates reloaded from their files
+	// take effect on the next connection.
+	Certs CertSource
 	// VerifyHostname also checks the names in a peer's certificate against
 	// the address dialed (Elasticsearch's verification_mode "full"); without
 	// it only the chain is checked ("certificate").
 	VerifyHostname bool
 }
 
+// CertSource is a certificate and a CA pool that may be replaced while the
+// node runs; both are read, never modified, by the callers.
+type CertSource interface {
+	Certificate() *tls.Certificate
+	CAs() *x509.CertPool
+}
+
 // serverConfig is the Raft listener's side: a client certificate from the
-// cluster CA is required before a single Raft byte is read.
+// cluster CA is required before a single Raft byte is read. It is built
+// for each accepted connection, with the certificates in force then.
 func (t *TransportTLS) serverConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{t.Certificate},
+		Certificates: []tls.Certificate{*t.Certs.Certificate()},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    t.CAs,
+		ClientCAs:    t.Certs.CAs(),
 	}
 }
 
 // clientConfig is the dialing side towards serverName, for Raft and for
 // internal HTTP calls (where roots are the HTTP CAs, which may differ).
-func (t *TransportTLS) clientConfig(serverName string, roots *x509.CertPool) *tls.Config {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots, ServerName: serverName}
-	if t != nil {
-		c.Certificates = []tls.Certificate{t.Certificate}
-		if !t.VerifyHostname {
-			// The chain is still verified, below; only the name check is off.
-			c.InsecureSkipVerify = true
-			c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-				return verifyChain(raw, roots, x509.ExtKeyUsageServerAuth)
+// The internal HTTP client keeps one config for its life, so the client
+// certificate and the roots are looked up at each handshake: Go's own
+// verification is replaced by VerifyConnection, which does the same checks
+// (chain, usage and, unless verification_mode is "certificate", the name)
+// against the roots in force now.
+func (t *TransportTLS) clientConfig(serverName string, roots func() *x509.CertPool) *tls.Config {
+	verifyName := t == nil || t.VerifyHostname
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			name := ""
+			if verifyName {
+				name = cs.ServerName
 			}
+			return verifyPeer(cs.PeerCertificates, roots(), name)
+		}}
+	if t != nil {
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return t.Certs.Certificate(), nil
 		}
 	}
 	return c
 }
 
-// verifyChain checks a peer's certificate chain (leaf first) against roots.
-func verifyChain(raw [][]byte, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
-	if len(raw) == 0 {
+// verifyPeer checks a server's chain (leaf first) against roots and, when
+// name is set, the leaf's names against it.
+func verifyPeer(certs []*x509.Certificate, roots *x509.CertPool, name string) error {
+	if len(certs) == 0 {
 		return errors.New("no certificate presented")
 	}
-	certs := make([]*x509.Certificate, len(raw))
-	for i, b := range raw {
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			return fmt.Errorf("bad peer certificate: %w", err)
-		}
-		certs[i] = c
+	if err := verifyCerts(certs, roots, x509.ExtKeyUsageServerAuth); err != nil {
+		return err
 	}
-	return verifyCerts(certs, roots, usage)
+	if name != "" {
+		return certs[0].VerifyHostname(name)
+	}
+	return nil
 }
 
 func verifyCerts(certs []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
@@ -93,7 +109,7 @@ func (t *TransportTLS) dialTLS(links Links, addr raft.ServerAddress, timeout tim
 	if err != nil {
 		return nil, err
 	}
-	c := tls.Client(raw, t.clientConfig(host, t.CAs))
+	c := tls.Client(raw, t.clientConfig(host, t.Certs.CAs))
 	c.SetDeadline(time.Now().Add(timeout))
 	if err := c.Handshake(); err != nil {
 		raw.Close()
@@ -116,7 +132,7 @@ func (n *Node) RequirePeer(h http.Handler) http.Handler {
 			http.Error(w, "internal endpoints need a node certificate", http.StatusForbidden)
 			return
 		}
-		if err := verifyCerts(r.TLS.PeerCertificates, t.CAs, x509.ExtKeyUsageClientAuth); err != nil {
+		if err := verifyCerts(r.TLS.PeerCertificates, t.Certs.CAs(), x509.ExtKeyUsageClientAuth); err != nil {
 			n.log.Warn("refused an internal call: certificate not from the cluster CA", "remote", r.RemoteAddr, "error", err)
 			http.Error(w, "node certificate not trusted", http.StatusForbidden)
 			return
@@ -138,5 +154,9 @@ func (n *Node) internalTLS() *tls.Config {
 	if !n.cfg.HTTPTLS {
 		return nil
 	}
-	return n.cfg.Transport.clientConfig("", n.cfg.HTTPCAs)
+	roots := n.cfg.HTTPCAs
+	if roots == nil {
+		roots = func() *x509.CertPool { return nil } // the system's
+	}
+	return n.cfg.Transport.clientConfig("", roots)
 }

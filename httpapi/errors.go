@@ -149,6 +149,10 @@ type (
 		error
 		Unavailable()
 	}
+	unavailableWithReason interface { // ... and says why (a full disk, say)
+		error
+		UnavailableReason() string
+	}
 	tooLarge interface { // a streamed body over its limit
 		error
 		TooLarge()
@@ -167,6 +171,9 @@ func fromBelow(err error) (error, bool) {
 	}
 	if _, ok := errors.AsType[noLeader](err); ok {
 		return &authn.Error{Kind: authn.Unavailable, Type: "master_not_discovered_exception", Reason: "no master node is elected"}, true
+	}
+	if ur, ok := errors.AsType[unavailableWithReason](err); ok {
+		return &authn.Error{Kind: authn.Unavailable, Reason: ur.UnavailableReason()}, true
 	}
 	if _, ok := errors.AsType[unavailable](err); ok {
 		return &authn.Error{Kind: authn.Unavailable, Reason: "the cluster could not commit the write"}, true

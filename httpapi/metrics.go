@@ -24,17 +24,20 @@ type RequestObserver interface {
 }
 
 // UnavailableReasons are the reasons a 503 is counted under.
-var UnavailableReasons = []string{"no_leader", "not_committed", "cannot_decide", "other"}
+var UnavailableReasons = []string{"no_leader", "not_committed", "storage", "cannot_decide", "other"}
 
 // unavailableReason names a 503's cause from a small fixed set: no leader
 // is known; the cluster could not carry a write; this node could not
 // decide on a credential (its state may be stale and no catch-up or
-// revocation confirmation was possible); anything else.
+// revocation confirmation was possible); a disk that cannot store the
+// write; anything else.
 func unavailableReason(err error) string {
 	var ae *authn.Error
 	switch {
 	case isA[noLeader](err):
 		return "no_leader"
+	case isA[unavailableWithReason](err):
+		return "storage"
 	case isA[unavailable](err):
 		return "not_committed"
 	case errors.As(err, &ae) && ae.Type == "master_not_discovered_exception":

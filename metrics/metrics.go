@@ -57,6 +57,9 @@ type Node struct {
 	// AuditDropped counts audit records dropped because the audit log's
 	// queue was full; nil without an audit log.
 	AuditDropped func() uint64
+	// CertificateExpiries is when each certificate in use ends (http,
+	// transport, ca:<name>); nil without TLS.
+	CertificateExpiries func() map[string]time.Time
 }
 
 // Watch adds the collectors that read the node when scraped; called once,
@@ -66,6 +69,9 @@ func (m *Metrics) Watch(n Node) {
 		n.Now = time.Now
 	}
 	m.reg.MustRegister(newRaftCollector(n.Raft), newCredentialCollector(n.State, n.FileTokens, n.Now))
+	if n.CertificateExpiries != nil {
+		m.reg.MustRegister(certCollector(n.CertificateExpiries))
+	}
 	if n.AuditDropped != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "audit_dropped_records_total",
 			Help: "Audit records dropped because the audit log's queue was full (the writer could not keep up)."},
@@ -83,3 +89,20 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 const maxScrapes = 4
+
+var certExpiry = prometheus.NewDesc(ns+"_certificate_expiry_timestamp_seconds",
+	"When each certificate in use expires (Unix seconds): http, transport, and ca:<name> for the trusted CAs; they are read again when their files change.",
+	[]string{"certificate"}, nil)
+
+// certCollector reports the certificates' expiry at scrape time, so a
+// rotated certificate shows at once. The label is the configuration's own
+// (a few certificates), never a client's input.
+type certCollector func() map[string]time.Time
+
+func (c certCollector) Describe(ch chan<- *prometheus.Desc) { ch <- certExpiry }
+
+func (c certCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, at := range c() {
+		ch <- prometheus.MustNewConstMetric(certExpiry, prometheus.GaugeValue, float64(at.Unix()), name)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -208,6 +209,15 @@ func TestScrapeCountsTheWorkload(t *testing.T) {
 	}
 	if leaders != 1 {
 		t.Errorf("%v nodes say they lead", leaders)
+	}
+	// The test certificates are valid for a while yet.
+	now := float64(time.Now().Unix())
+	for i := range after {
+		for _, cert := range []string{"http", "transport"} {
+			if v := after[i].value("tokenstore_certificate_expiry_timestamp_seconds", "certificate", cert); v < now {
+				t.Errorf("node %d: %s certificate expiry %v, want after now (%v)", i, cert, v, now)
+			}
+		}
 	}
 }
 

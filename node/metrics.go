@@ -13,5 +13,8 @@ func (n *Node) watchMetrics() {
 	if n.audit != nil {
 		w.AuditDropped = n.audit.Dropped
 	}
+	if n.tls.server != nil || n.tls.transport != nil {
+		w.CertificateExpiries = n.CertificateExpiries
+	}
 	n.metrics.Watch(w)
 }

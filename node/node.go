@@ -98,6 +98,9 @@ func Open(cfg Config) (*Node, error) {
 	if n.tls, err = loadTLS(n.settings.httpSSL, n.settings.transportSSL, cfg.ConfigDir); err != nil {
 		return nil, err
 	}
+	for _, src := range n.tls.sources {
+		src.current.Load().warnExpiry(n.log, src.prefix, time.Now())
+	}
 	if n.settings.authn.ForwardAuthRules, err = loadForwardAuthRules(n.settings.forwardAuthRules, cfg.ConfigDir); err != nil {
 		return nil, err
 	}
@@ -141,7 +144,7 @@ func (n *Node) clusterConfig() cluster.Config {
 		ElectionTimeout:   cmp.Or(cfg.ElectionTimeout, s.raft.election),
 		SnapshotThreshold: s.raft.threshold, SnapshotInterval: s.raft.interval,
 		SnapshotRetain: s.raft.retain, TrailingLogs: s.raft.trailing,
-		Transport: n.tls.transport, HTTPTLS: n.tls.server != nil, HTTPCAs: n.tls.httpCAs,
+		Transport: n.tls.transport, HTTPTLS: n.tls.server != nil, HTTPCAs: n.tls.httpCAs(),
 		JoinCredential: cfg.JoinCredential, InsecurePeers: s.net.allowInsecure,
 		RaftHandshakeTimeout: s.net.raftHandshake, RaftMaxConnections: s.net.raftMaxConns,
 		Links: cfg.Links, Observer: n.metrics.Cluster(),
@@ -174,14 +177,17 @@ func (n *Node) authnConfig() authn.Config {
 }
 
 // startBackground runs the purges and the recording of API key uses
-// (which only the leader proposes) and the service_tokens file watcher
-// until the node stops.
+// (which only the leader proposes), the service_tokens file watcher and
+// the certificate reloader until the node stops.
 func (n *Node) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBackground = cancel
 	go n.authn.RunPurger(ctx, n.settings.purge)
 	go n.authn.RunLastUsed(ctx, n.cluster)
 	go n.authn.RunFileTokenWatcher(ctx)
+	if n.settings.reload.enabled && len(n.tls.sources) > 0 {
+		go n.tls.watchCertificates(ctx, n.settings.reload.interval, n.cfg.Logger.Named("tls"))
+	}
 }
 
 // serve starts answering HTTP on the listener, with the API over the

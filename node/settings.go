@@ -36,9 +36,14 @@ type resolved struct {
 		heartbeat, election time.Duration
 	}
 	httpSSL, transportSSL sslSettings
-	authn                 authn.Config
-	purge                 authn.PurgeConfig
-	net                   netLimits
+	// reload is how the certificate files are watched.
+	reload struct {
+		enabled  bool
+		interval time.Duration
+	}
+	authn authn.Config
+	purge authn.PurgeConfig
+	net   netLimits
 	// forwardAuthRules is the rule file's path; relative paths are under
 	// the config dir.
 	forwardAuthRules string
@@ -59,7 +64,8 @@ type netLimits struct {
 }
 
 // sslSettings is one xpack.security.{http,transport}.ssl group; the files
-// are read when the node starts.
+// are read when the node starts and again whenever they change (unless
+// resource.reload.enabled is false).
 type sslSettings struct {
 	enabled          bool
 	certificate, key string

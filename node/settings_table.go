@@ -76,6 +76,10 @@ var settingTable = []setting{
 	{"xpack.security.transport.ssl.key", "", text(func(r *resolved) *string { return &r.transportSSL.key })},
 	{"xpack.security.transport.ssl.certificate_authorities", "", fileList(func(r *resolved) *[]string { return &r.transportSSL.authorities })},
 	{"xpack.security.transport.ssl.verification_mode", "full", verificationMode},
+	// Certificate files are polled and reloaded (Elasticsearch's names:
+	// its ssl files are watched at the "high" frequency).
+	{"resource.reload.enabled", "true", flag(func(r *resolved, on bool) { r.reload.enabled = on })},
+	{"resource.reload.interval.high", "5s", timeFromTo(100*time.Millisecond, time.Hour, func(r *resolved) *time.Duration { return &r.reload.interval })},
 	{"xpack.security.authc.password_hashing.algorithm", "", passwordHashing},
 	{"xpack.security.authc.realms.native.default_native.cache.ttl", "", cacheTTL},
 	// The forward-auth rule file (JSON), read when the node starts.

@@ -3,17 +3,20 @@ package node
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"path/filepath"
 
 	"github.com/tokenstore/tokenstore/cluster"
 )
 
-// nodeTLS is what the ssl settings load into.
+// nodeTLS is what the ssl settings load into. The certificates live in
+// certSources, which reload them when their files change (certreload.go);
+// the configs here ask the sources at every handshake.
 type nodeTLS struct {
 	server    *tls.Config // the HTTP listener's; nil: plain HTTP
-	httpCAs   *x509.CertPool
+	http      *certSource // nil: plain HTTP
 	transport *cluster.TransportTLS
+	// sources are the groups that are on, for reloading and expiries.
+	sources []*certSource
 }
 
 // loadTLS reads the certificate files; relative paths are under the config
@@ -26,46 +29,52 @@ func loadTLS(http, transport sslSettings, configDir string) (nodeTLS, error) {
 		}
 		return filepath.Join(configDir, p)
 	}
-	load := func(prefix string, s sslSettings) (tls.Certificate, *x509.CertPool, error) {
-		cert, err := tls.LoadX509KeyPair(path(s.certificate), path(s.key))
-		if err != nil {
-			return cert, nil, fmt.Errorf("%s: certificate and key: %w", prefix, err)
+	files := func(s sslSettings) certFiles {
+		f := certFiles{cert: path(s.certificate), key: path(s.key)}
+		for _, a := range s.authorities {
+			f.cas = append(f.cas, path(a))
 		}
-		if len(s.authorities) == 0 {
-			return cert, nil, nil
-		}
-		files := make([]string, len(s.authorities))
-		for i, f := range s.authorities {
-			files[i] = path(f)
-		}
-		pool, err := cluster.LoadCertPool(files)
-		if err != nil {
-			return cert, nil, fmt.Errorf("%s.certificate_authorities: %w", prefix, err)
-		}
-		return cert, pool, nil
+		return f
 	}
 	if transport.enabled {
-		cert, pool, err := load("xpack.security.transport.ssl", transport)
+		src, err := newCertSource("transport", "xpack.security.transport.ssl", files(transport))
 		if err != nil {
 			return out, err
 		}
-		out.transport = &cluster.TransportTLS{Certificate: cert, CAs: pool, VerifyHostname: transport.verifyHostname}
+		out.sources = append(out.sources, src)
+		out.transport = &cluster.TransportTLS{Certs: src, VerifyHostname: transport.verifyHostname}
 	}
 	if http.enabled {
-		cert, pool, err := load("xpack.security.http.ssl", http)
+		src, err := newCertSource("http", "xpack.security.http.ssl", files(http))
 		if err != nil {
 			return out, err
 		}
-		out.server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		out.http = src
+		out.sources = append(out.sources, src)
+		out.server = &tls.Config{MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return src.Certificate(), nil }}
 		if out.transport != nil {
 			// Other nodes show their transport certificate on internal
 			// calls; cluster.RequirePeer checks it against the cluster CA.
 			out.server.ClientAuth = tls.RequestClientCert
 		}
-		out.httpCAs = pool
-		if pool == nil && out.transport != nil {
-			out.httpCAs = out.transport.CAs
-		}
 	}
 	return out, nil
+}
+
+// httpCAs is the pool that verifies other nodes' HTTP certificates on
+// internal calls: the HTTP CAs, or the transport's when the HTTP group
+// names none; nil (the system roots) when neither does.
+func (t nodeTLS) httpCAs() func() *x509.CertPool {
+	return func() *x509.CertPool {
+		if t.http != nil {
+			if pool := t.http.CAs(); pool != nil {
+				return pool
+			}
+		}
+		if t.transport != nil {
+			return t.transport.Certs.CAs()
+		}
+		return nil
+	}
 }

@@ -41,6 +41,9 @@ type Options struct {
 	// NonVoters adds that many non-voting members (node.voter: false)
 	// after the n voters: nodes n to n+NonVoters-1.
 	NonVoters int
+	// PrepareDataDir, if set, is called with each data dir of the nodes New
+	// starts, before they start (to mount a file system there, say).
+	PrepareDataDir func(dir string) error
 }
 
 // Cluster is a set of in-process nodes.
@@ -94,6 +97,11 @@ func New(t testing.TB, n int, opts ...Options) *Cluster {
 	}
 	t.Cleanup(c.Close)
 	for i := range c.nodes {
+		if c.opts.PrepareDataDir != nil {
+			if err := c.opts.PrepareDataDir(c.nodes[i].dir); err != nil {
+				t.Fatalf("prepare data dir of node %d: %v", i, err)
+			}
+		}
 		if err := c.startFirst(i, i == 0, i > 0); err != nil {
 			t.Fatalf("start node %d: %v", i, err)
 		}

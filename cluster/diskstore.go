@@ -1,0 +1,70 @@
+package cluster
+
+import (
+	"io"
+
+	"github.com/hashicorp/raft"
+)
+
+// guardedLogs is Raft's log store with its write failures reported to the
+// disk health (disk.go): the error Raft passes on names the cause, and
+// entries a follower failed to store may fence it.
+type guardedLogs struct {
+	raft.LogStore
+	disk *diskHealth
+}
+
+func (g guardedLogs) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Log{l}) }
+
+func (g guardedLogs) StoreLogs(logs []*raft.Log) error {
+	if err := g.LogStore.StoreLogs(logs); err != nil {
+		g.disk.missed(logs)
+		return g.disk.failed("store raft log entries", err)
+	}
+	return nil
+}
+
+func (g guardedLogs) DeleteRange(min, max uint64) error {
+	if err := g.LogStore.DeleteRange(min, max); err != nil {
+		return g.disk.failed("delete raft log entries", err)
+	}
+	return nil
+}
+
+// guardedSnapshots is Raft's snapshot store with its write failures
+// reported to the disk health.
+type guardedSnapshots struct {
+	raft.SnapshotStore
+	disk *diskHealth
+}
+
+func (g guardedSnapshots) Create(version raft.SnapshotVersion, index, term uint64, c raft.Configuration,
+	cIndex uint64, t raft.Transport) (raft.SnapshotSink, error) {
+	sink, err := g.SnapshotStore.Create(version, index, term, c, cIndex, t)
+	if err != nil {
+		return nil, g.disk.failed("create a snapshot", err)
+	}
+	return guardedSink{SnapshotSink: sink, disk: g.disk}, nil
+}
+
+type guardedSink struct {
+	raft.SnapshotSink
+	disk *diskHealth
+}
+
+var _ io.WriteCloser = guardedSink{}
+
+func (s guardedSink) Write(p []byte) (int, error) {
+	n, err := s.SnapshotSink.Write(p)
+	if err != nil {
+		return n, s.disk.failed("write a snapshot", err)
+	}
+	return n, nil
+}
+
+func (s guardedSink) Close() error {
+	if err := s.SnapshotSink.Close(); err != nil {
+		return s.disk.failed("write a snapshot", err)
+	}
+	return nil
+}
