@@ -34,6 +34,9 @@ const (
 	TokenRefreshed          EventType = 18
 	TokensInvalidated       EventType = 19
 	TokensPurged            EventType = 20
+	ProfileActivated        EventType = 21
+	ProfileDataUpdated      EventType = 22
+	ProfileEnabledSet       EventType = 23
 )
 
 // LeaderOnly is the action of events no client may cause: the leader
@@ -70,6 +73,9 @@ var events = []eventRow{
 	{TokenRefreshed, onlyAdds, security + "token/refresh", versions(on(applyTokenRefreshedV1))},
 	{TokensInvalidated, mayRevoke, security + "token/invalidate", versions(on(applyTokensInvalidatedV1))},
 	{TokensPurged, mayRevoke, LeaderOnly, versions(on(applyTokensPurgedV1))},
+	{ProfileActivated, onlyAdds, security + "profile/activate", versions(on(applyProfileActivatedV1))},
+	{ProfileDataUpdated, mayRevoke, security + "profile/put/data", versions(on(applyProfileDataUpdatedV1))},
+	{ProfileEnabledSet, mayRevoke, security + "profile/set_enabled", versions(on(applyProfileEnabledSetV1))},
 }
 
 // eventRow is everything known about one event type.

@@ -50,6 +50,15 @@ func sampleEvents() []Payload {
 		NodeRegisteredV2{Node: Node{ID: "n2", HTTPAddr: "127.0.0.1:9201", RaftAddr: "127.0.0.1:9301", Applies: EventVersions{RolePut: 1, NodeRegistered: 2}}},
 		RolePutV1{Name: "r9"},
 		RoleDeletedV2{Names: []string{"r9", "nope"}},
+		ProfileActivatedV1{Profile: Profile{UID: "u_a_0", Username: "joe", RealmName: "default_native", RealmType: "native", Roles: []string{"r1"}, LastSynchronized: 1000}},
+		ProfileDataUpdatedV1{UID: "u_a_0", Labels: json.RawMessage(`{"app":{"b":1}}`), Data: json.RawMessage(`{"app":{"theme":"dark","n":[1,2]}}`)},
+		ProfileDataUpdatedV1{UID: "u_a_0", Data: json.RawMessage(`{"app":{"theme":"light"},"other":true}`)},
+		ProfileDataUpdatedV1{UID: "u_a_0", Data: json.RawMessage(`{"x":1}`), IfSeqNo: new(uint64)},
+		ProfileDataUpdatedV1{UID: "nope", Data: json.RawMessage(`{"x":1}`)},
+		ProfileEnabledSetV1{UID: "u_a_0", Enabled: false},
+		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1100}},
+		ProfileEnabledSetV1{UID: "u_b_0", Enabled: false},
+		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1200}},
 	}
 }
 
@@ -125,7 +134,8 @@ func TestApplyResults(t *testing.T) {
 	want := []Status{Created, Created, Created, Created, Created, Created, Updated, Updated, Updated, Updated, Updated, Deleted, Deleted, Deleted,
 		Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
-		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted}
+		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted,
+		Created, Updated, Updated, Conflict, NotFound, Updated, Created, Updated, Updated}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -134,8 +144,26 @@ func TestApplyResults(t *testing.T) {
 	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
 		t.Errorf("per-item delete results: got %v", got[11].Items)
 	}
-	if last := got[len(got)-1]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
+	if last := got[32]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
 		t.Errorf("bulk role delete results: got %v", last.Items)
+	}
+}
+
+// Profile data merges as Elasticsearch's partial update does; activation
+// keeps labels and data and enables the profile again.
+func TestProfileEvents(t *testing.T) {
+	f := New()
+	applyAll(t, f, sampleEvents())
+	a, ok := f.State().Profile("u_a_0")
+	if !ok || a.Enabled || string(a.Labels) != `{"app":{"b":1}}` || string(a.Data) != `{"app":{"n":[1,2],"theme":"light"},"other":true}` {
+		t.Fatalf("profile a: %+v", a)
+	}
+	b, ok := f.State().Profile("u_b_0")
+	if !ok || !b.Enabled || b.LastSynchronized != 1200 {
+		t.Fatalf("profile b: %+v", b)
+	}
+	if n := f.State().ProfileCount(); n != 2 {
+		t.Fatalf("profiles: %d", n)
 	}
 }
 

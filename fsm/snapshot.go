@@ -26,6 +26,12 @@ import (
 //
 // Records are written in a fixed order (by kind, then key), so two nodes
 // that applied the same events write the same bytes.
+//
+// Profile records (recProfile) came without a new format version: a state
+// has them only after applying a profile event, which its meta record's
+// Events then names, so an older build refuses such a snapshot at the meta
+// record (NewerEventsError) before it meets the unknown kind, and still
+// reads every snapshot without profiles.
 const (
 	snapshotMagic   = "TKSN"
 	SnapshotVersion = 2
@@ -45,6 +51,7 @@ const (
 	recServiceToken
 	recTokenPair
 	recDescriptorSet
+	recProfile
 )
 
 // recordKinds is the one table of snapshot records: a new kind is a
@@ -63,6 +70,7 @@ var recordKinds = []recordEntry{
 	{recAPIKey, captureAPIKeys, restoreAPIKey},
 	keyed(recServiceToken, func(s *State) map[string]*ServiceToken { return s.serviceTokens }),
 	{recTokenPair, captureTokenPairs, restoreTokenPair},
+	keyed(recProfile, func(s *State) map[string]*Profile { return s.profiles }),
 }
 
 // recordEntry is how one kind of record is written and read.
