@@ -20,6 +20,8 @@ var eventNames = map[fsm.EventType]string{
 	fsm.ServiceTokenCreated: "service_token_created", fsm.ServiceTokenDeleted: "service_token_deleted",
 	fsm.TokenIssued: "token_issued", fsm.TokenRefreshed: "token_refreshed",
 	fsm.TokensInvalidated: "tokens_invalidated", fsm.TokensPurged: "tokens_purged",
+	fsm.ProfileActivated: "profile_activated", fsm.ProfileDataUpdated: "profile_data_updated",
+	fsm.ProfileEnabledSet: "profile_enabled_set",
 }
 
 func eventName(t fsm.EventType) string {
