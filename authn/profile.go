@@ -173,9 +173,6 @@ func validateProfileUpdate(req UpdateProfileDataRequest, cond IfSeq) (labels, da
 			if strings.HasPrefix(k, "_") {
 				msgs = append(msgs, fmt.Sprintf("field names cannot start with underscore [%s]", Clip(k, maxEcho)))
 			}
-			if keys[k] {
-				msgs = append(msgs, fmt.Sprintf("field [%s] cannot be both in labels and data", Clip(k, maxEcho)))
-			}
 			keys[k] = true
 		}
 		if len(m) > 0 {
