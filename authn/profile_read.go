@@ -93,6 +93,16 @@ func viewProfile(p *fsm.Profile, data dataFilter, withDoc bool) ProfileView {
 	return v
 }
 
+// WithProfileUIDs sets the profile uid of each user that has a profile,
+// for with_profile_uid.
+func (s *Service) WithProfileUIDs(users []UserView) {
+	for i := range users {
+		if p, ok := s.st.Profile(ProfileUID(users[i].Username)); ok {
+			users[i].ProfileUID = p.UID
+		}
+	}
+}
+
 // ProfileErrors lists the uids a request could not answer for.
 type ProfileErrors struct {
 	Count   int                   `json:"count"`

@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
@@ -78,6 +80,15 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 			t.Fatalf("node %d: get: %d %v", i, status, v)
 		}
 	})
+	f.onEveryNode(t, http.MethodGet, "/_security/user/jacknich,elastic?with_profile_uid=true", nil, func(i, status int, v map[string]any) {
+		jack, elastic := v["jacknich"].(map[string]any), v["elastic"].(map[string]any)
+		if status != 200 || jack["profile_uid"] != f.uid || elastic["profile_uid"] != nil {
+			t.Fatalf("node %d: get user with_profile_uid: %d %v", i, status, v)
+		}
+	})
+	if r := f.c.Do(0, http.MethodGet, "/_security/user/jacknich", testcluster.Elastic, nil); strings.Contains(string(r.Body), "profile_uid") {
+		t.Fatalf("profile_uid without with_profile_uid: %s", r.Body)
+	}
 	f.onEveryNode(t, http.MethodPost, "/_security/profile/_suggest", map[string]any{"name": "nich"}, func(i, status int, v map[string]any) {
 		if status != 200 || v["total"].(map[string]any)["value"] != 1.0 {
 			t.Fatalf("node %d: suggest: %d %v", i, status, v)
@@ -116,12 +127,14 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 	if r := f.c.Do(f.c.Leader(), http.MethodPost, "/_tokenstore/backup/_restore", testcluster.Elastic, backup.Body); r.Status != 200 {
 		t.Fatalf("restore: %d %s", r.Status, r.Body)
 	}
-	f.onEveryNode(t, http.MethodGet, "/_security/profile/"+f.uid+"?data=*", nil, func(i, status int, v map[string]any) {
-		p := v["profiles"].([]any)[0].(map[string]any)
-		if theme := p["data"].(map[string]any)["kibana"].(map[string]any)["theme"]; status != 200 || theme != "dark" {
-			t.Fatalf("node %d after restore: %d theme %v", i, status, theme)
-		}
-	})
+	// A follower installs the restored snapshot from the leader a moment
+	// after the restore is answered (raft's InstallSnapshot).
+	for i := 0; i < f.c.Len(); i++ {
+		f.c.Eventually(10*time.Second, fmt.Sprintf("node %d has the restored profile", i), func() bool {
+			r := f.c.Do(i, http.MethodGet, "/_security/profile/"+f.uid+"?data=*", testcluster.Elastic, nil)
+			return r.Status == 200 && strings.Contains(string(r.Body), `"kibana":{"theme":"dark"}`)
+		})
+	}
 
 	if _, err := f.es.Security.DisableUserProfile(f.uid).Do(ctx); err != nil {
 		t.Fatalf("disable: %v", err)
