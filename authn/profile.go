@@ -85,6 +85,7 @@ func (s *Service) profileSubject(ctx context.Context, c *Caller, req ActivatePro
 		if req.Username != nil || req.Password != nil {
 			return nil, validation("username and password are not supported with the access_token grant_type")
 		}
+		c.Subject = "Bearer " + *req.AccessToken
 		return s.authenticateAccessToken(ctx, *req.AccessToken)
 	case "":
 		return nil, validation("grant_type is missing")

@@ -200,9 +200,18 @@ func TestUserProfileRefusals(t *testing.T) {
 			t.Fatalf("activate %v: %d %s", bad, r.Status, r.Body)
 		}
 	}
-	r = f.c.Do(0, http.MethodPost, "/_security/profile/_activate", testcluster.Elastic, activate)
-	if r.Status != 200 {
-		t.Fatalf("activate: %d %s", r.Status, r.Body)
+	// On every node: a follower forwards the activation, and the leader
+	// checks it against the subject's credential.
+	for i := 0; i < f.c.Len(); i++ {
+		if r := f.c.Do(i, http.MethodPost, "/_security/profile/_activate", testcluster.Elastic, activate); r.Status != 200 {
+			t.Fatalf("activate on node %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	tok := f.c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, activate).JSON()
+	byToken := map[string]any{"grant_type": "access_token", "access_token": tok["access_token"]}
+	if r := f.c.Do(f.c.Followers()[0], http.MethodPost, "/_security/profile/_activate", testcluster.Elastic, byToken); r.Status != 200 ||
+		!strings.Contains(string(r.Body), `"uid":"`+f.uid+`"`) {
+		t.Fatalf("activate with an access token on a follower: %d %s", r.Status, r.Body)
 	}
 	before := f.c.Do(1, http.MethodGet, "/_security/profile/"+f.uid+"?data=*", testcluster.Elastic, nil).Body
 	for i, body := range []string{`{"data": 5}`, `{"labels":{"_hidden":1}}`, `{}`, `{"labels":[1]}`, `{"data":{"a":1},"extra":1}`} {
