@@ -18,6 +18,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/clusterprivilege"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/granttype"
 
+	"github.com/tokenstore/tokenstore/fsm"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -239,5 +240,43 @@ func TestUserProfileRefusals(t *testing.T) {
 	}
 	if r := f.c.Do(1, http.MethodGet, "/_security/profile/"+f.uid, jack, nil); r.Status != 403 {
 		t.Fatalf("get without read_security: %d %s", r.Status, r.Body)
+	}
+}
+
+// A forwarded activation the public API would not write (another user's
+// profile without their credential, or roles of the caller's choosing) is
+// refused by the leader and never applied.
+func TestForgedProfileActivationIsRefused(t *testing.T) {
+	c := testcluster.New(t, 1)
+	putRole(t, c, "profiles", map[string]any{"cluster": []string{"manage_user_profile"}})
+	kim := putUser(t, c, "kim", "kim-password", "profiles")
+	st := c.Node(0).Cluster().State()
+	sum := sha256.Sum256([]byte("kim"))
+	uid := "u_" + base64.RawURLEncoding.EncodeToString(sum[:]) + "_0"
+	now := time.Now().UnixMilli()
+	good := fsm.Profile{UID: uid, Username: "kim", RealmName: "default_native", RealmType: "native", Roles: []string{"profiles"}, LastSynchronized: now}
+	forged := map[string]func(*fsm.Profile){
+		"with more roles":       func(p *fsm.Profile) { p.Roles = []string{"superuser"} },
+		"of another user":       func(p *fsm.Profile) { p.Username = "elastic" },
+		"with another uid":      func(p *fsm.Profile) { p.UID = "u_chosen_0" },
+		"synchronized in 2100":  func(p *fsm.Profile) { p.LastSynchronized = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() },
+		"with data of its own":  func(p *fsm.Profile) { p.Data = json.RawMessage(`{"a":1}`) },
+		"in the reserved realm": func(p *fsm.Profile) { p.RealmName, p.RealmType = "reserved", "reserved" },
+	}
+	for what, mutate := range forged {
+		p := good
+		mutate(&p)
+		if r := forge(t, c, kim, kim, fsm.ProfileActivatedV1{Profile: p}); r.Status != http.StatusForbidden {
+			t.Errorf("profile %s: %d %s", what, r.Status, r.Body)
+		}
+	}
+	if r := forge(t, c, kim, "", fsm.ProfileActivatedV1{Profile: good}); r.Status != http.StatusForbidden {
+		t.Errorf("profile without its subject's credential: %d %s", r.Status, r.Body)
+	}
+	if n := st.ProfileCount(); n != 0 {
+		t.Fatalf("%d forged profiles reached the state", n)
+	}
+	if r := forge(t, c, kim, kim, fsm.ProfileActivatedV1{Profile: good}); r.Status != http.StatusOK {
+		t.Fatalf("the profile activation would write was refused: %d %s", r.Status, r.Body)
 	}
 }
