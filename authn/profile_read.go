@@ -97,10 +97,17 @@ func viewProfile(p *fsm.Profile, data dataFilter, withDoc bool) ProfileView {
 // for with_profile_uid.
 func (s *Service) WithProfileUIDs(users []UserView) {
 	for i := range users {
-		if p, ok := s.st.Profile(ProfileUID(users[i].Username)); ok {
-			users[i].ProfileUID = p.UID
-		}
+		users[i].ProfileUID, _ = s.ProfileUIDOf(users[i].Username)
 	}
+}
+
+// ProfileUIDOf is the uid of a user's profile, if the user has one.
+func (s *Service) ProfileUIDOf(username string) (string, bool) {
+	p, ok := s.st.Profile(ProfileUID(username))
+	if !ok {
+		return "", false
+	}
+	return p.UID, true
 }
 
 // ProfileErrors lists the uids a request could not answer for.

@@ -127,6 +127,9 @@ func (s *Server) handleGetAPIKeys(w http.ResponseWriter, r *http.Request, c auth
 	for _, k := range keys {
 		views = append(views, apiKeyView(k, req.WithLimitedBy))
 	}
+	if err := s.withProfileUIDs(r, views); err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if missing {
 		status = http.StatusNotFound
@@ -266,6 +269,9 @@ func (s *Server) handleQueryAPIKeys(w http.ResponseWriter, r *http.Request, c au
 			v["_sort"] = sortValues[i]
 		}
 		views = append(views, v)
+	}
+	if err := s.withProfileUIDs(r, views); err != nil {
+		return err
 	}
 	writeJSON(w, r, http.StatusOK, map[string]any{"total": total, "count": len(views), "api_keys": views})
 	return nil

@@ -116,3 +116,22 @@ func (s *Server) handleProfileHasPrivileges(w http.ResponseWriter, r *http.Reque
 	writeJSON(w, r, http.StatusOK, out)
 	return nil
 }
+
+// withProfileUIDs adds profile_uid to the API key views whose owner has a
+// profile, when with_profile_uid asks for it (get and query API keys).
+func (s *Server) withProfileUIDs(r *http.Request, views []any) error {
+	on, err := boolParam(r, "with_profile_uid")
+	if err != nil || !on {
+		return err
+	}
+	for _, v := range views {
+		if m, ok := v.(map[string]any); ok {
+			if owner, ok := m["username"].(string); ok {
+				if uid, ok := s.authn.ProfileUIDOf(owner); ok {
+					m["profile_uid"] = uid
+				}
+			}
+		}
+	}
+	return nil
+}

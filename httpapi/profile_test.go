@@ -32,7 +32,7 @@ type profileFixture struct {
 
 func newProfileFixture(t *testing.T) profileFixture {
 	c := testcluster.New(t, 3)
-	if r := c.Do(0, http.MethodPut, "/_security/role/watcher", testcluster.Elastic, map[string]any{"cluster": []string{"monitor"}}); r.Status != 200 {
+	if r := c.Do(0, http.MethodPut, "/_security/role/watcher", testcluster.Elastic, map[string]any{"cluster": []string{"monitor", "manage_own_api_key"}}); r.Status != 200 {
 		t.Fatalf("put role: %d %s", r.Status, r.Body)
 	}
 	if r := c.Do(1, http.MethodPut, "/_security/user/jacknich", testcluster.Elastic, map[string]any{
@@ -89,6 +89,22 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 	})
 	if r := f.c.Do(0, http.MethodGet, "/_security/user/jacknich", testcluster.Elastic, nil); strings.Contains(string(r.Body), "profile_uid") {
 		t.Fatalf("profile_uid without with_profile_uid: %s", r.Body)
+	}
+	jack := testcluster.Basic("jacknich", "l0ng-n0t-e4sy")
+	if r := f.c.Do(2, http.MethodPost, "/_security/api_key", jack, map[string]any{"name": "jacks"}); r.Status != 200 {
+		t.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/_security/api_key?username=jacknich&with_profile_uid=true", "/_security/_query/api_key?with_profile_uid=true"} {
+		method := http.MethodGet
+		if strings.Contains(path, "_query") {
+			method = http.MethodPost
+		}
+		f.onEveryNode(t, method, path, nil, func(i, status int, v map[string]any) {
+			keys := v["api_keys"].([]any)
+			if status != 200 || len(keys) != 1 || keys[0].(map[string]any)["profile_uid"] != f.uid {
+				t.Fatalf("node %d: %s: %d %v", i, path, status, v)
+			}
+		})
 	}
 	f.onEveryNode(t, http.MethodPost, "/_security/profile/_suggest", map[string]any{"name": "nich"}, func(i, status int, v map[string]any) {
 		if status != 200 || v["total"].(map[string]any)["value"] != 1.0 {
