@@ -40,10 +40,8 @@ type ProfileDoc struct {
 	SeqNo       uint64 `json:"_seq_no"`
 }
 
-// dataFilter is the data keys a read returns: nil none, allData every one.
+// dataFilter is the data keys a read returns: nil none, "*" every one.
 type dataFilter []string
-
-var allData = dataFilter{"*"}
 
 // ParseDataFilter reads the data parameter (comma lists, repeated).
 func ParseDataFilter(values []string) dataFilter {
