@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -186,17 +187,33 @@ func validateProfileUpdate(req UpdateProfileDataRequest, cond IfSeq) (labels, da
 			return nil, nil, err
 		}
 		for k := range m {
-			if strings.HasPrefix(k, "_") {
-				msgs = append(msgs, fmt.Sprintf("field names cannot start with underscore [%s]", Clip(k, maxEcho)))
-			}
 			keys[k] = true
 		}
 		if len(m) > 0 {
 			*f.out, _ = fsm.MergeObjects(nil, f.raw)
 		}
 	}
-	if len(keys) == 0 {
+	// Elasticsearch's checks of the application names (the top-level keys).
+	names := slices.Sorted(maps.Keys(keys))
+	if len(names) == 0 {
 		msgs = append(msgs, "update request is empty")
+	}
+	for _, bad := range []struct {
+		what string
+		is   func(string) bool
+	}{
+		{"contain dot", func(n string) bool { return strings.Contains(n, ".") }},
+		{"start with underscore", func(n string) bool { return strings.HasPrefix(n, "_") }},
+	} {
+		var found []string
+		for _, n := range names {
+			if bad.is(n) {
+				found = append(found, n)
+			}
+		}
+		if len(found) > 0 {
+			msgs = append(msgs, fmt.Sprintf("application name must not %s, but found [%s]", bad.what, Clip(strings.Join(found, ","), maxEcho)))
+		}
 	}
 	if (cond.SeqNo == nil) != (cond.PrimaryTerm == nil) {
 		msgs = append(msgs, "if_seq_no and if_primary_term must be set together")

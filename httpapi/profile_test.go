@@ -236,7 +236,7 @@ func TestUserProfileRefusals(t *testing.T) {
 		t.Fatalf("activate with an access token on a follower: %d %s", r.Status, r.Body)
 	}
 	before := f.c.Do(1, http.MethodGet, "/_security/profile/"+f.uid+"?data=*", testcluster.Elastic, nil).Body
-	for i, body := range []string{`{"data": 5}`, `{"labels":{"_hidden":1}}`, `{}`, `{"labels":[1]}`, `{"data":{"a":1},"extra":1}`} {
+	for i, body := range []string{`{"data": 5}`, `{"labels":{"_hidden":1}}`, `{"data":{"a.b":1}}`, `{}`, `{"labels":[1]}`, `{"data":{"a":1},"extra":1}`} {
 		r := f.c.Do(i%3, http.MethodPost, "/_security/profile/"+f.uid+"/_data", testcluster.Elastic, body)
 		if r.Status != 400 || !strings.Contains(string(r.Body), `"status":400`) {
 			t.Fatalf("bad body %s: %d %s", body, r.Status, r.Body)
