@@ -81,6 +81,19 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 			t.Fatalf("node %d: get: %d %v", i, status, v)
 		}
 	})
+	f.checkProfileUIDs(t)
+	f.onEveryNode(t, http.MethodPost, "/_security/profile/_suggest", map[string]any{"name": "nich"}, func(i, status int, v map[string]any) {
+		if status != 200 || v["total"].(map[string]any)["value"] != 1.0 {
+			t.Fatalf("node %d: suggest: %d %v", i, status, v)
+		}
+	})
+	f.checkProfileData(t, act.Doc_.SeqNo_)
+	f.checkProfileSurvivesRestore(t)
+	f.checkProfileDisabledEverywhere(t)
+}
+
+// checkProfileUIDs: with_profile_uid on get user and get/query API keys.
+func (f profileFixture) checkProfileUIDs(t *testing.T) {
 	f.onEveryNode(t, http.MethodGet, "/_security/user/jacknich,elastic?with_profile_uid=true", nil, func(i, status int, v map[string]any) {
 		jack, elastic := v["jacknich"].(map[string]any), v["elastic"].(map[string]any)
 		if status != 200 || jack["profile_uid"] != f.uid || elastic["profile_uid"] != nil {
@@ -106,13 +119,12 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 			}
 		})
 	}
-	f.onEveryNode(t, http.MethodPost, "/_security/profile/_suggest", map[string]any{"name": "nich"}, func(i, status int, v map[string]any) {
-		if status != 200 || v["total"].(map[string]any)["value"] != 1.0 {
-			t.Fatalf("node %d: suggest: %d %v", i, status, v)
-		}
-	})
+}
 
-	seq := strconv.FormatInt(act.Doc_.SeqNo_, 10)
+// checkProfileData: conditional updates, and the data filter of GET.
+func (f profileFixture) checkProfileData(t *testing.T, seqNo int64) {
+	ctx := context.Background()
+	seq := strconv.FormatInt(seqNo, 10)
 	up, err := f.es.Security.UpdateUserProfileData(f.uid).IfSeqNo(seq).IfPrimaryTerm("1").
 		Labels(map[string]json.RawMessage{"kibana": json.RawMessage(`{"spaces":"default"}`)}).
 		Data(map[string]json.RawMessage{"kibana": json.RawMessage(`{"theme":"dark"}`), "other": json.RawMessage(`1`)}).Do(ctx)
@@ -133,7 +145,12 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 	if err != nil || len(plain.Profiles) != 1 || len(plain.Profiles[0].Data) != 0 || plain.Errors == nil || plain.Errors.Count != 1 {
 		t.Fatalf("get without data, one missing: %v %+v", err, plain)
 	}
+}
 
+// checkProfileSurvivesRestore: a backup's profile replaces a later change
+// on every node.
+func (f profileFixture) checkProfileSurvivesRestore(t *testing.T) {
+	ctx := context.Background()
 	backup := f.c.Do(f.c.Followers()[0], http.MethodGet, "/_tokenstore/backup", testcluster.Elastic, nil)
 	if backup.Status != 200 {
 		t.Fatalf("backup: %d", backup.Status)
@@ -152,7 +169,13 @@ func TestUserProfilesAcrossNodes(t *testing.T) {
 			return r.Status == 200 && strings.Contains(string(r.Body), `"kibana":{"theme":"dark"}`)
 		})
 	}
+}
 
+// checkProfileDisabledEverywhere: disabled, a profile is reported so on
+// every node and suggested nowhere; enabled again, its user's privileges
+// are checked.
+func (f profileFixture) checkProfileDisabledEverywhere(t *testing.T) {
+	ctx := context.Background()
 	if _, err := f.es.Security.DisableUserProfile(f.uid).Do(ctx); err != nil {
 		t.Fatalf("disable: %v", err)
 	}
