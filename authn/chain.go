@@ -31,6 +31,10 @@ type credentialKind struct {
 	// through a func value escapes, and the attempt would cost an
 	// allocation on every request.
 	verify func(s *Service, ctx context.Context, cred Credential, path string) (auth *Authentication, genuine bool, err error)
+	// beforeBootstrap: the kind may be decided on a state that has not
+	// applied the cluster's bootstrap (a service_tokens file token is
+	// decided by the file). Every other kind is then undecided (503).
+	beforeBootstrap bool
 }
 
 type credentialChain []credentialKind
@@ -39,7 +43,7 @@ type credentialChain []credentialKind
 // tokens, access tokens, API keys, then the realms (reserved and native
 // users).
 var chain = credentialChain{
-	{scheme: BearerScheme, claims: isServiceToken, slow: true, names: serviceTokenNames, verify: (*Service).verifyServiceToken},
+	{scheme: BearerScheme, claims: isServiceToken, slow: true, names: serviceTokenNames, verify: (*Service).verifyServiceToken, beforeBootstrap: true},
 	{scheme: BearerScheme, verify: (*Service).verifyAccessToken}, // every other bearer value, malformed ones included
 	{scheme: APIKeyScheme, verify: (*Service).verifyAPIKey},
 	{scheme: BasicScheme, slow: true, cached: (*Service).cachedPassword, verify: (*Service).verifyPassword},

@@ -63,6 +63,8 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 		return s.authorizeForwardedAPIKey(ctx, c, subject, t, v, body)
 	case fsm.TokenIssued, fsm.TokenRefreshed, fsm.TokensInvalidated:
 		return s.authorizeForwardedToken(ctx, c, subject, t, body)
+	case fsm.ProfileActivated:
+		return s.authorizeForwardedProfile(ctx, c, subject, body)
 	}
 	if err := s.Authorize(c, action); err != nil {
 		return err

@@ -16,6 +16,7 @@ func TestEveryEventNamesAnAuthnAction(t *testing.T) {
 		actionUserPut, actionUserDelete, actionUserEnabled, actionUserPassword, actionRolePut, actionRoleDelete,
 		actionPrivilegePut, actionPrivilegeDelete, actionAPIKeyCreate, actionAPIKeyUpdate, actionAPIKeyInvalidate,
 		actionServiceTokenCreate, actionServiceTokenDelete, actionTokenCreate, actionTokenRefresh, actionTokenInvalidate,
+		actionProfileActivate, actionProfileData, actionProfileEnabled,
 	}
 	named := map[string]bool{}
 	for _, typ := range fsm.EventTypes() {

@@ -242,6 +242,11 @@ func (s *Service) authenticateAttempt(ctx context.Context, header string, a *att
 		}
 	}
 	kind := chain.kindOf(cred)
+	if kind != nil && !kind.beforeBootstrap {
+		if err := s.bootstrapped(); err != nil {
+			return Caller{}, err
+		}
+	}
 	if kind != nil && kind.cached != nil && !cred.Malformed {
 		if auth := kind.cached(s, cred); auth != nil {
 			s.succeeded(a)
@@ -359,6 +364,19 @@ func lookUp[T any](ctx context.Context, s *Service, key string, get func(string)
 func (s *Service) catchUpOnMiss(ctx context.Context) error {
 	return s.catchUpOr503(ctx, s.cfg.CatchUpWait,
 		"the credentials are not known on this node and the cluster's leader cannot be asked about them now")
+}
+
+// bootstrapped is the 503 for a credential judged on a state that has not
+// applied the cluster's bootstrap yet (a fresh node, or one replaying its
+// log after a restart): elastic has no password there and no other
+// credential can exist yet, so a refusal would be the node's doing, not the
+// client's. It is no failure, and the client's throttle budget is not
+// charged for it.
+func (s *Service) bootstrapped() error {
+	if s.st.ClusterID() != "" {
+		return nil
+	}
+	return unavailable("this node has not applied the cluster's security bootstrap yet and cannot decide credentials; retry shortly")
 }
 
 // strictRead is freshRead for a write that is decided by what this node

@@ -56,6 +56,8 @@ func newThrottleRig(t testing.TB, cfg ThrottleConfig, peersAuthenticated bool) *
 	}
 	st := fsm.NewState()
 	for i, p := range []fsm.Payload{
+		// Bootstrapped: before it a node decides no credential (503).
+		fsm.ElasticBootstrappedV1{PasswordHash: hash, ClusterID: "throttle-rig"},
 		fsm.UserPutV1{User: fsm.User{Username: "joe", PasswordHash: hash, Roles: []string{"superuser"}, Enabled: true}},
 		fsm.APIKeyCreatedV1{Key: fsm.APIKey{ID: "live", Name: "k", Type: "rest", Hash: hashSSHA256(keySecret), Creation: 1, Creator: fsm.Creator{Principal: "joe", Realm: "default_native"}}},
 		fsm.APIKeyCreatedV1{Key: fsm.APIKey{ID: "dead", Name: "k", Type: "rest", Hash: hashSSHA256(deadSecret), Creation: 1, Creator: fsm.Creator{Principal: "joe", Realm: "default_native"}}},

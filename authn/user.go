@@ -40,6 +40,8 @@ type UserView struct {
 	Email    *string         `json:"email"`
 	Metadata json.RawMessage `json:"metadata"`
 	Enabled  bool            `json:"enabled"`
+	// ProfileUID is set by WithProfileUIDs (with_profile_uid).
+	ProfileUID string `json:"profile_uid,omitempty"`
 }
 
 const (

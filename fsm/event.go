@@ -35,6 +35,9 @@ const (
 	TokensInvalidated       EventType = 19
 	TokensPurged            EventType = 20
 	APIKeysUsed             EventType = 21
+	ProfileActivated        EventType = 22
+	ProfileDataUpdated      EventType = 23
+	ProfileEnabledSet       EventType = 24
 )
 
 // LeaderOnly is the action of events no client may cause: the leader
@@ -73,6 +76,9 @@ var events = []eventRow{
 	{TokensPurged, mayRevoke, LeaderOnly, versions(on(applyTokensPurgedV1))},
 	// The leader gathers the members' uses itself: no client may write one.
 	{APIKeysUsed, onlyAdds, LeaderOnly, versions(on(applyAPIKeysUsedV1))},
+	{ProfileActivated, onlyAdds, security + "profile/activate", versions(on(applyProfileActivatedV1))},
+	{ProfileDataUpdated, mayRevoke, security + "profile/put/data", versions(on(applyProfileDataUpdatedV1))},
+	{ProfileEnabledSet, mayRevoke, security + "profile/set_enabled", versions(on(applyProfileEnabledSetV1))},
 }
 
 // eventRow is everything known about one event type.

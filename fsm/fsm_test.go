@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -58,6 +59,15 @@ func sampleEvents() []Payload {
 			Creator: Creator{Principal: "joe", Realm: "default_native"}}},
 		APIKeyUpdatedV3{IDs: []string{"k4"}, Metadata: rawp(`{"v":3}`), Owner: "joe", OwnerRealm: "default_native", LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}}},
 		APIKeysUsedV1{IDs: []string{"k2", "nope", "k2", "k1"}, At: []int64{3000, 4000, 2500, 2000}},
+		ProfileActivatedV1{Profile: Profile{UID: "u_a_0", Username: "joe", RealmName: "default_native", RealmType: "native", Roles: []string{"r1"}, LastSynchronized: 1000}},
+		ProfileDataUpdatedV1{UID: "u_a_0", Labels: json.RawMessage(`{"app":{"b":1}}`), Data: json.RawMessage(`{"app":{"theme":"dark","n":[1,2]}}`)},
+		ProfileDataUpdatedV1{UID: "u_a_0", Data: json.RawMessage(`{"app":{"theme":"light"},"other":true}`)},
+		ProfileDataUpdatedV1{UID: "u_a_0", Data: json.RawMessage(`{"x":1}`), IfSeqNo: new(uint64)},
+		ProfileDataUpdatedV1{UID: "nope", Data: json.RawMessage(`{"x":1}`)},
+		ProfileEnabledSetV1{UID: "u_a_0", Enabled: false},
+		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1100}},
+		ProfileEnabledSetV1{UID: "u_b_0", Enabled: false},
+		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1200}},
 	}
 }
 
@@ -136,7 +146,11 @@ func TestApplyResults(t *testing.T) {
 		Created, Created, Created, Updated, Updated, Unchanged,
 		Created, AlreadyExists, NotFound, Created, Deleted,
 		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted,
-		Created, Created, Updated, Updated}
+		Created, Created, Updated, Updated,
+		Created, Updated, Updated, Conflict, NotFound, Updated, Created, Updated, Updated}
+	if len(want) != len(got) {
+		t.Fatalf("%d results, want %d", len(got), len(want))
+	}
 	for i, w := range want {
 		if got[i].Status != w {
 			t.Errorf("event %d (%T): got status %d, want %d", i, sampleEvents()[i], got[i].Status, w)
@@ -145,8 +159,26 @@ func TestApplyResults(t *testing.T) {
 	if got[11].Items["app/nope"] != NotFound || got[11].Items["app/write"] != Deleted {
 		t.Errorf("per-item delete results: got %v", got[11].Items)
 	}
-	if last := got[len(got)-5]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
+	if last := got[slices.IndexFunc(sampleEvents(), isBulkRoleDelete)]; last.Items["nope"] != NotFound || last.Items["r9"] != Deleted || len(last.Items) != 2 {
 		t.Errorf("bulk role delete results: got %v", last.Items)
+	}
+}
+
+// Profile data merges as Elasticsearch's partial update does; activation
+// keeps labels and data and enables the profile again.
+func TestProfileEvents(t *testing.T) {
+	f := New()
+	applyAll(t, f, sampleEvents())
+	a, ok := f.State().Profile("u_a_0")
+	if !ok || a.Enabled || string(a.Labels) != `{"app":{"b":1}}` || string(a.Data) != `{"app":{"n":[1,2],"theme":"light"},"other":true}` {
+		t.Fatalf("profile a: %+v", a)
+	}
+	b, ok := f.State().Profile("u_b_0")
+	if !ok || !b.Enabled || b.LastSynchronized != 1200 {
+		t.Fatalf("profile b: %+v", b)
+	}
+	if n := f.State().ProfileCount(); n != 2 {
+		t.Fatalf("profiles: %d", n)
 	}
 }
 
@@ -274,4 +306,9 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if len(f.State().APIKeys(func(*APIKey) bool { return true })) != 0 {
 		t.Error("keys left after purges")
 	}
+}
+
+func isBulkRoleDelete(p Payload) bool {
+	_, ok := p.(RoleDeletedV2)
+	return ok
 }

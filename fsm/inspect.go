@@ -13,7 +13,7 @@ func (s *State) Counts() map[string]int {
 	return map[string]int{
 		"users": len(s.users), "reserved_users": len(s.reserved), "roles": len(s.roles),
 		"application_privileges": privs, "api_keys": s.apiKeys.len(), "service_tokens": len(s.serviceTokens),
-		"tokens": s.tokens.len(), "nodes": len(s.nodes),
+		"tokens": s.tokens.len(), "nodes": len(s.nodes), "profiles": len(s.profiles),
 	}
 }
 

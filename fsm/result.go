@@ -16,6 +16,11 @@ const (
 	// the same way, so the entry is skipped everywhere instead of stopping
 	// the cluster.
 	Rejected
+	// Conflict: a conditional write whose condition (if_seq_no) no longer
+	// held.
+	Conflict
+	// TooLarge: the write would take a record beyond its size limit.
+	TooLarge
 )
 
 // Result is what Apply returns for an event. Items carries per-item statuses

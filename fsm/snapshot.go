@@ -27,6 +27,12 @@ import (
 //
 // Records are written in a fixed order (by kind, then key), so two nodes
 // that applied the same events write the same bytes.
+//
+// Profile records (recProfile) came without a new format version: a state
+// has them only after applying a profile event, which its meta record's
+// Events then names, so an older build refuses such a snapshot at the meta
+// record (NewerEventsError) before it meets the unknown kind, and still
+// reads every snapshot without profiles.
 const (
 	snapshotMagic   = "TKSN"
 	SnapshotVersion = 3
@@ -47,6 +53,7 @@ const (
 	recTokenPair
 	recDescriptorSet
 	recAPIKeyUse
+	recProfile
 )
 
 // recordKinds is the one table of snapshot records: a new kind is a
@@ -67,6 +74,7 @@ var recordKinds = []recordEntry{
 	{recAPIKeyUse, captureKeyUses, restoreKeyUse},
 	keyed(recServiceToken, func(s *State) map[string]*ServiceToken { return s.serviceTokens }),
 	{recTokenPair, captureTokenPairs, restoreTokenPair},
+	keyed(recProfile, func(s *State) map[string]*Profile { return s.profiles }),
 }
 
 // recordEntry is how one kind of record is written and read.

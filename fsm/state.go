@@ -29,8 +29,10 @@ type contents struct {
 	// serviceTokens is keyed by "namespace/service/name".
 	serviceTokens map[string]*ServiceToken
 	tokens        *table[TokenPair]
-	interned      descriptorSets
-	meta          clusterMeta
+	// profiles is keyed by uid.
+	profiles map[string]*Profile
+	interned descriptorSets
+	meta     clusterMeta
 }
 
 // NewState returns an empty state.
@@ -48,6 +50,7 @@ func newContents() contents {
 		apiKeys:       newAPIKeyTable(0),
 		serviceTokens: map[string]*ServiceToken{},
 		tokens:        newTokenTable(0),
+		profiles:      map[string]*Profile{},
 		interned:      descriptorSets{},
 	}
 }

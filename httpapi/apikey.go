@@ -137,6 +137,9 @@ func (s *Server) handleGetAPIKeys(w http.ResponseWriter, r *http.Request, c auth
 	for _, k := range keys {
 		views = append(views, apiKeyView(k, req.WithLimitedBy))
 	}
+	if err := s.withProfileUIDs(r, views); err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if missing {
 		status = http.StatusNotFound
@@ -279,6 +282,9 @@ func (s *Server) handleQueryAPIKeys(w http.ResponseWriter, r *http.Request, c au
 			v["_sort"] = sortValues[i]
 		}
 		views = append(views, v)
+	}
+	if err := s.withProfileUIDs(r, views); err != nil {
+		return err
 	}
 	out := map[string]any{"total": total, "count": len(views), "api_keys": views}
 	if aggs != nil {

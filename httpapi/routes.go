@@ -69,6 +69,13 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/user/{username}/_disable", s.handleDisableUser, http.MethodPut, http.MethodPost)
 	api("/_security/user/{username}/_password", s.handleChangePassword, http.MethodPut, http.MethodPost)
 	api("/_security/user/{username}/_has_privileges", s.handleHasPrivileges, http.MethodGet, http.MethodPost)
+	api("/_security/profile/_activate", s.handleActivateProfile, http.MethodPost)
+	api("/_security/profile/_suggest", s.handleSuggestProfiles, http.MethodGet, http.MethodPost)
+	api("/_security/profile/_has_privileges", s.handleProfileHasPrivileges, http.MethodGet, http.MethodPost)
+	api("/_security/profile/{uids}", s.handleGetProfiles, http.MethodGet)
+	api("/_security/profile/{uid}/_data", s.handleUpdateProfileData, http.MethodPut, http.MethodPost)
+	api("/_security/profile/{uid}/_enable", s.handleEnableProfile, http.MethodPut, http.MethodPost)
+	api("/_security/profile/{uid}/_disable", s.handleDisableProfile, http.MethodPut, http.MethodPost)
 
 	api("/_security/role", s.handleGetRoles, http.MethodGet)
 	api("/_security/role", s.handleBulkDeleteRoles, http.MethodDelete)

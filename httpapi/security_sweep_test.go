@@ -209,6 +209,13 @@ func sweepRoutes() []sweepRoute {
 		{method: "GET", path: "/_security/privilege", allow: swReadSec, read: true},
 		{method: "GET", path: "/_security/privilege/swapp", allow: swReadSec, read: true},
 		{method: "DELETE", path: "/_security/privilege/swapp/read", allow: swSec},
+		{method: "POST", path: "/_security/profile/_activate", body: `{"grant_type":"password","username":"sw_none",` + pw + `}`, allow: swSec},
+		{method: "GET", path: "/_security/profile/u_none_0", allow: swReadSec, read: true},
+		{method: "POST", path: "/_security/profile/_suggest", body: `{"name":"sw"}`, allow: swReadSec, read: true},
+		{method: "POST", path: "/_security/profile/_has_privileges", body: `{"uids":["u_none_0"],"privileges":{"cluster":["monitor"]}}`, allow: swReadSec, read: true},
+		{method: "POST", path: "/_security/profile/u_none_0/_data", body: `{"data":{"a":1}}`, allow: swSec},
+		{method: "POST", path: "/_security/profile/u_none_0/_disable", allow: swSec},
+		{method: "POST", path: "/_security/profile/u_none_0/_enable", allow: swSec},
 	}
 	// Internal endpoints need a node certificate, whoever the caller is.
 	for _, p := range []string{"GET /_tokenstore/internal/file_tokens?principal=elastic/fleet-server",

@@ -67,9 +67,16 @@ func (s *Server) handleGetUsers(w http.ResponseWriter, r *http.Request, c authn.
 	if err != nil {
 		return err
 	}
+	withUID, err := boolParam(r, "with_profile_uid")
+	if err != nil {
+		return err
+	}
 	users, missing, err := s.authn.GetUsers(r.Context(), c, authn.SplitNames(names))
 	if err != nil {
 		return err
+	}
+	if withUID {
+		s.authn.WithProfileUIDs(users)
 	}
 	out := map[string]authn.UserView{}
 	for _, u := range users {

@@ -10,8 +10,7 @@ import (
 
 // credentialCollector counts the credentials in the state at scrape time,
 // by kind and state: one pass over each kind under the state's read lock
-// (see BenchmarkCredentialScrape for its cost at 100,000 keys). Profiles
-// are not built, so there is no profiles kind.
+// (see BenchmarkCredentialScrape for its cost at 100,000 keys).
 type credentialCollector struct {
 	state *fsm.State
 	// fileTokens is the size of this node's service_tokens file.
@@ -38,8 +37,8 @@ var stateNames = [...]string{"valid", "expired", "invalidated", "disabled"}
 
 // census is the counts of one scrape: for each kind, the states it has.
 type census struct {
-	users, apiKeys, access, refresh         [len(stateNames)]int
-	roles, serviceTokens, fileServiceTokens int
+	users, apiKeys, access, refresh, profiles [len(stateNames)]int
+	roles, serviceTokens, fileServiceTokens   int
 }
 
 func (c *credentialCollector) count() census {
@@ -50,6 +49,13 @@ func (c *credentialCollector) count() census {
 			out.users[valid]++
 		} else {
 			out.users[disabled]++
+		}
+	}
+	for _, p := range c.state.Profiles() {
+		if p.Enabled {
+			out.profiles[valid]++
+		} else {
+			out.profiles[disabled]++
 		}
 	}
 	out.roles = len(c.state.Roles())
@@ -98,6 +104,8 @@ func (c *credentialCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	g("users", valid, n.users[valid])
 	g("users", disabled, n.users[disabled])
+	g("profiles", valid, n.profiles[valid])
+	g("profiles", disabled, n.profiles[disabled])
 	g("roles", valid, n.roles)
 	for _, s := range []int{valid, expired, invalidated} {
 		g("api_keys", s, n.apiKeys[s])

@@ -32,7 +32,7 @@ func apiKey(id string, expiration int64) fsm.Payload {
 		Creation: 1000, Expiration: expiration, Creator: fsm.Creator{Principal: "joe", Realm: "default_native"}}}
 }
 
-// TestCredentialStates: each key, token pair and user lands in its state
+// TestCredentialStates: each key, token pair, user and profile lands in its state
 // by this node's clock.
 func TestCredentialStates(t *testing.T) {
 	now := time.UnixMilli(10_000)
@@ -41,16 +41,19 @@ func TestCredentialStates(t *testing.T) {
 		fsm.APIKeysInvalidatedV1{IDs: []string{"revoked"}, Time: 6_000},
 		fsm.TokenIssuedV1{Pair: fsm.TokenPair{DocID: "t1", AccessHash: "a", RefreshHash: "r", Creation: 1000, GrantTime: 1000, AccessExpiry: 20_000, Username: "joe"}},
 		fsm.TokenIssuedV1{Pair: fsm.TokenPair{DocID: "t2", AccessHash: "a", Creation: 1000, GrantTime: 1000, AccessExpiry: 5_000, Username: "joe"}},
+		fsm.ProfileActivatedV1{Profile: fsm.Profile{UID: "u_a_0", Username: "joe"}},
+		fsm.ProfileActivatedV1{Profile: fsm.Profile{UID: "u_b_0", Username: "amy"}},
+		fsm.ProfileEnabledSetV1{UID: "u_b_0", Enabled: false},
 	)
 	c := newCredentialCollector(st, func() int { return 2 }, func() time.Time { return now })
 	got := c.count()
 	want := census{apiKeys: [4]int{valid: 2, expired: 1, invalidated: 1}, access: [4]int{valid: 1, expired: 1},
-		refresh: [4]int{valid: 1}, fileServiceTokens: 2}
+		refresh: [4]int{valid: 1}, profiles: [4]int{valid: 1, disabled: 1}, fileServiceTokens: 2}
 	if got != want {
 		t.Errorf("census %+v, want %+v", got, want)
 	}
-	if n := testutil.CollectAndCount(c); n != 14 {
-		t.Errorf("%d series, want 14", n)
+	if n := testutil.CollectAndCount(c); n != 16 {
+		t.Errorf("%d series, want 16", n)
 	}
 }
 

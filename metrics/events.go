@@ -21,6 +21,8 @@ var eventNames = map[fsm.EventType]string{
 	fsm.TokenIssued: "token_issued", fsm.TokenRefreshed: "token_refreshed",
 	fsm.TokensInvalidated: "tokens_invalidated", fsm.TokensPurged: "tokens_purged",
 	fsm.APIKeysUsed: "api_keys_used",
+	fsm.ProfileActivated: "profile_activated", fsm.ProfileDataUpdated: "profile_data_updated",
+	fsm.ProfileEnabledSet: "profile_enabled_set",
 }
 
 func eventName(t fsm.EventType) string {

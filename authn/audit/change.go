@@ -65,6 +65,13 @@ func describeChange(p fsm.Payload, c authn.Caller, body []byte) (change, bool) {
 			return change{}, false
 		}
 		return mk("delete_service_token", "delete", obj{"service_token", serviceToken{parts[0], parts[1], parts[2]}}), true
+	case fsm.ProfileDataUpdatedV1:
+		return mk("update_user_profile_data", "put", obj{"profile", profileData{p.UID, orEmpty(p.Labels), orEmpty(p.Data)}}), true
+	case fsm.ProfileEnabledSetV1:
+		if p.Enabled {
+			return mk("change_enable_user_profile", "change", obj{"enable", obj{"profile", profileUID{p.UID}}}), true
+		}
+		return mk("change_disable_user_profile", "change", obj{"disable", obj{"profile", profileUID{p.UID}}}), true
 	}
 	return change{}, false
 }
@@ -103,6 +110,23 @@ func (o obj) MarshalJSON() ([]byte, error) {
 
 type named struct {
 	Name string `json:"name"`
+}
+
+type profileUID struct {
+	UID string `json:"uid"`
+}
+
+type profileData struct {
+	UID    string          `json:"uid"`
+	Labels json.RawMessage `json:"labels"`
+	Data   json.RawMessage `json:"data"`
+}
+
+func orEmpty(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage(`{}`)
+	}
+	return raw
 }
 
 type serviceToken struct {

@@ -19,6 +19,7 @@ func TestEveryEventIsClassified(t *testing.T) {
 		fsm.ApplicationPrivilegePut: fsm.ApplicationPrivilegePutV1{}, fsm.ApplicationPrivilegeDel: fsm.ApplicationPrivilegeDeletedV1{},
 		fsm.APIKeyCreated: fsm.APIKeyCreatedV1{}, fsm.APIKeyUpdated: fsm.APIKeyUpdatedV2{}, fsm.APIKeysInvalidated: fsm.APIKeysInvalidatedV1{},
 		fsm.ServiceTokenCreated: fsm.ServiceTokenCreatedV1{}, fsm.ServiceTokenDeleted: fsm.ServiceTokenDeletedV1{Qualified: "a/b/c"},
+		fsm.ProfileDataUpdated: fsm.ProfileDataUpdatedV1{UID: "u_x_0"}, fsm.ProfileEnabledSet: fsm.ProfileEnabledSetV1{UID: "u_x_0"},
 	}
 	// Elasticsearch does not audit tokens as security changes; the others
 	// only the leader proposes, for no client.
@@ -27,6 +28,8 @@ func TestEveryEventIsClassified(t *testing.T) {
 		fsm.ElasticBootstrapped: fsm.ElasticBootstrappedV1{}, fsm.NodeRegistered: fsm.NodeRegisteredV1{},
 		fsm.APIKeysPurged: fsm.APIKeysPurgedV1{}, fsm.TokensPurged: fsm.TokensPurgedV1{},
 		fsm.APIKeysUsed: fsm.APIKeysUsedV1{},
+		// Elasticsearch does not audit a profile's activation as a change.
+		fsm.ProfileActivated: fsm.ProfileActivatedV1{},
 	}
 	for _, typ := range fsm.EventTypes() {
 		if p, ok := changes[typ]; ok {
