@@ -32,7 +32,7 @@ var notJSON = map[string]string{
 var pathValues = map[string]string{
 	"username": "rt_user", "name": "rt_role", "realms": "default_native", "application": "rtapp",
 	"ids": "rtNoSuchKey000000000", "id": "rtNoSuchKey000000000", "namespace": "elastic", "service": "fleet-server",
-	"names": "rt_token",
+	"names": "rt_token", "uid": "u_rtNoSuchProfile_0", "uids": "u_rtNoSuchProfile_0",
 }
 
 var pathVar = regexp.MustCompile(`\{([a-z]+)\}`)
