@@ -112,27 +112,10 @@ func Open(cfg Config) (*Node, error) {
 	n.client = newInternalClient(cfg.Links, n.internalTLS(), n.credentialsMayGoTo)
 	n.catchUp.node = n
 
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	logs, snaps, err := n.openStores(raftDir)
 	if err != nil {
-		return nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
-	}
-	n.store = store
-	if err := checkLogApplies(store); err != nil {
-		store.Close()
-		return nil, refusedDowngrade(err)
-	}
-	n.disk = &diskHealth{node: n, dir: raftDir, wake: make(chan struct{}, 1)}
-	if n.stable, err = openStableFile(filepath.Join(raftDir, "stable"), store); err != nil {
-		n.closeStores()
 		return nil, err
 	}
-	logs := guardedLogs{LogStore: store, disk: n.disk}
-	files, err := raft.NewFileSnapshotStoreWithLogger(raftDir, cfg.SnapshotRetain, cfg.Logger.Named("snapshot"))
-	if err != nil {
-		n.closeStores()
-		return nil, fmt.Errorf("open snapshot store: %w", err)
-	}
-	snaps := guardedSnapshots{SnapshotStore: files, disk: n.disk}
 	n.stream, err = newStreamLayer(&cfg)
 	if err != nil {
 		n.closeStores()
@@ -362,4 +345,32 @@ func (n *Node) voters() int {
 		}
 	}
 	return c
+}
+
+// openStores opens the log store (refusing a log this build cannot apply),
+// Raft's stable file and the snapshot store, each reporting write failures
+// to the node's disk health.
+func (n *Node) openStores(raftDir string) (raft.LogStore, raft.SnapshotStore, error) {
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
+	}
+	n.store = store
+	if err := checkLogApplies(store); err != nil {
+		store.Close()
+		return nil, nil, refusedDowngrade(err)
+	}
+	n.disk = &diskHealth{node: n, dir: raftDir, wake: make(chan struct{}, 1)}
+	if n.stable, err = openStableFile(filepath.Join(raftDir, "stable"), store); err != nil {
+		n.closeStores()
+		return nil, nil, err
+	}
+	logs := guardedLogs{LogStore: store, disk: n.disk}
+	files, err := raft.NewFileSnapshotStoreWithLogger(raftDir, n.cfg.SnapshotRetain, n.cfg.Logger.Named("snapshot"))
+	if err != nil {
+		n.closeStores()
+		return nil, nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	snaps := guardedSnapshots{SnapshotStore: files, disk: n.disk}
+	return logs, snaps, nil
 }

@@ -56,6 +56,28 @@ func (s *Server) Handler() http.Handler {
 	api("/_tokenstore/cluster/{id}/_demote", s.changeMember(Demote), http.MethodPost)
 	api("/_tokenstore/cluster/{id}", s.changeMember(Remove), http.MethodDelete)
 
+	s.securityRoutes(api)
+
+	s.routes = listRoutes(r)
+	s.measure(r)
+	return s.common(s.unlessHalted(r))
+}
+
+// unlessHalted refuses every request, the internal ones included, on a
+// node that stopped applying the log: its state is behind the cluster's
+// for good, and its peers must treat it as gone (fence it).
+func (s *Server) unlessHalted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.cluster.Halted(); err != nil {
+			s.writeError(w, r, &authn.Error{Kind: authn.Unavailable, Reason: err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityRoutes are Elasticsearch's _security API, in matching order.
+func (s *Server) securityRoutes(api func(path string, h handlerFunc, methods ...string)) {
 	api("/_security/_authenticate", s.handleAuthenticate, http.MethodGet)
 	s.routesSince815(api) // before /_security/user/{username}, which would take _privileges
 
@@ -114,23 +136,6 @@ func (s *Server) Handler() http.Handler {
 	api("/_security/privilege/{application}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleGetPrivileges, http.MethodGet)
 	api("/_security/privilege/{application}/{name}", s.handleDeletePrivileges, http.MethodDelete)
-
-	s.routes = listRoutes(r)
-	s.measure(r)
-	return s.common(s.unlessHalted(r))
-}
-
-// unlessHalted refuses every request, the internal ones included, on a
-// node that stopped applying the log: its state is behind the cluster's
-// for good, and its peers must treat it as gone (fence it).
-func (s *Server) unlessHalted(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.cluster.Halted(); err != nil {
-			s.writeError(w, r, &authn.Error{Kind: authn.Unavailable, Reason: err.Error()})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // common sets what every response carries and refuses bodies in a media
