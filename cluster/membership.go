@@ -179,6 +179,11 @@ func (n *Node) addMember(req joinRequest) error {
 	return n.register(fsm.Node{ID: req.ID, HTTPAddr: req.HTTPAddr, RaftAddr: req.RaftAddr, Applies: req.Applies})
 }
 
+// selfRecord is this node as the state records it.
+func (n *Node) selfRecord() fsm.Node {
+	return fsm.Node{ID: n.cfg.ID, HTTPAddr: n.cfg.HTTPAddr, RaftAddr: string(n.transport.LocalAddr()), Applies: fsm.Applies()}
+}
+
 func (n *Node) register(node fsm.Node) error {
 	if old, ok := n.State().Node(node.ID); ok && old.Equal(node) {
 		return nil
@@ -192,7 +197,7 @@ func (n *Node) register(node fsm.Node) error {
 // follower re-joins through the leader when what is recorded differs (say,
 // after a restart on a new HTTP port, or with another build).
 func (n *Node) registerLoop() {
-	self := fsm.Node{ID: n.cfg.ID, HTTPAddr: n.cfg.HTTPAddr, RaftAddr: string(n.transport.LocalAddr()), Applies: fsm.Applies()}
+	self := n.selfRecord()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {

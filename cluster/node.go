@@ -260,7 +260,30 @@ func (n *Node) RestoreSnapshot(r io.Reader, size int64) error {
 	if !n.IsLeader() {
 		return ErrNoLeader
 	}
-	return n.raft.Restore(&raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: size}, r, time.Minute)
+	if err := n.raft.Restore(&raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: size}, r, time.Minute); err != nil {
+		return err
+	}
+	return n.confirmRestore()
+}
+
+// confirmRestore acknowledges a restore only once every member answers
+// from the restored state: a restore may take credentials away, and a
+// follower still on the state before must not accept one of them after
+// the acknowledgement. A follower's applied index after installing the
+// snapshot is the backup's own, so the leader appends an entry after the
+// restore (its own registration again) and waits, as for a revocation,
+// until every member has applied it or is fenced.
+func (n *Node) confirmRestore() error {
+	idx, _, err := n.applyLocal(fsm.MustEncode(fsm.NodeRegisteredV2{Node: n.selfRecord()}))
+	if err != nil {
+		return fmt.Errorf("restored, but the entry that confirms it was not appended: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.WaitConfirmed(ctx, idx); err != nil {
+		return fmt.Errorf("%w: restored, but not every member has confirmed it yet: %v", ErrUnavailable, err)
+	}
+	return nil
 }
 
 // Snapshot takes a Raft snapshot now.

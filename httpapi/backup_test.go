@@ -172,3 +172,38 @@ func TestRestartAndCatchUpFromSnapshot(t *testing.T) {
 	})
 	cr.check(t, c, fourth)
 }
+
+// A restore is acknowledged only once every member answers from the
+// restored state: a key the restore takes away is refused on every node
+// as soon as the restore returns, never accepted by a follower still on
+// the state before, even one cut off from the leader (Raft's restore
+// waits for a majority only).
+func TestRestoreIsSeenEverywhereOnceAcknowledged(t *testing.T) {
+	c := testcluster.New(t, 3)
+	leader := c.Leader()
+	backup := c.Do(leader, http.MethodGet, "/_tokenstore/backup", testcluster.Elastic, nil)
+	if backup.Status != 200 {
+		t.Fatalf("backup: %d %s", backup.Status, backup.Body)
+	}
+	r := c.Do(leader, http.MethodPost, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "after-backup"})
+	key, _ := r.JSON()["encoded"].(string)
+	if r.Status != 200 || key == "" {
+		t.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	for i := range 3 { // every node has it, and has cached it
+		if r := c.Do(i, http.MethodGet, "/_security/_authenticate", "ApiKey "+key, nil); r.Status != 200 {
+			t.Fatalf("node %d before the restore: %d %s", i, r.Status, r.Body)
+		}
+	}
+	cut := c.Followers()[0]
+	c.Partition(cut)
+	defer c.Heal(cut)
+	if r := c.Do(leader, http.MethodPost, "/_tokenstore/backup/_restore", testcluster.Elastic, backup.Body); r.Status != 200 {
+		t.Fatalf("restore: %d %s", r.Status, r.Body)
+	}
+	for i := range 3 {
+		if r := c.Do(i, http.MethodGet, "/_security/_authenticate", "ApiKey "+key, nil); r.Status == 200 {
+			t.Errorf("node %d (cut off: %v) accepted a key the acknowledged restore took away", i, i == cut)
+		}
+	}
+}
