@@ -20,7 +20,7 @@ var eventNames = map[fsm.EventType]string{
 	fsm.ServiceTokenCreated: "service_token_created", fsm.ServiceTokenDeleted: "service_token_deleted",
 	fsm.TokenIssued: "token_issued", fsm.TokenRefreshed: "token_refreshed",
 	fsm.TokensInvalidated: "tokens_invalidated", fsm.TokensPurged: "tokens_purged",
-	fsm.APIKeysUsed: "api_keys_used",
+	fsm.APIKeysUsed:      "api_keys_used",
 	fsm.ProfileActivated: "profile_activated", fsm.ProfileDataUpdated: "profile_data_updated",
 	fsm.ProfileEnabledSet: "profile_enabled_set",
 }
