@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,9 +96,11 @@ type Service struct {
 	dummyHash string
 	overCost  overCostLog
 	obs       observers
-	cfg       Config
-	log       hclog.Logger
-	now       func() time.Time
+	// bootstrapSeen: the state has applied the cluster's bootstrap.
+	bootstrapSeen atomic.Bool
+	cfg           Config
+	log           hclog.Logger
+	now           func() time.Time
 	// uses is where this node notes API key uses (last_used.go). A use's
 	// time is epochNs, the throttle's clock origin in epoch ns, plus the
 	// attempt's admission time (attempt.at), which is on that clock.
@@ -372,8 +375,14 @@ func (s *Service) catchUpOnMiss(ctx context.Context) error {
 // credential can exist yet, so a refusal would be the node's doing, not the
 // client's. It is no failure, and the client's throttle budget is not
 // charged for it.
+// Once seen, the bootstrap stays (a restore keeps the cluster's id), so
+// the state's lock is taken only until then, not on every authentication.
 func (s *Service) bootstrapped() error {
+	if s.bootstrapSeen.Load() {
+		return nil
+	}
 	if s.st.ClusterID() != "" {
+		s.bootstrapSeen.Store(true)
 		return nil
 	}
 	return unavailable("this node has not applied the cluster's security bootstrap yet and cannot decide credentials; retry shortly")
