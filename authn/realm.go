@@ -2,6 +2,7 @@ package authn
 
 import (
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -44,6 +45,22 @@ type Authentication struct {
 	// es-security-runas-user header): Realm is then the lookup realm and
 	// RunBy's realm the authentication realm.
 	RunBy *Authentication
+	// answer is what Answer rendered: a cached credential's Authentication
+	// is the same value on every request, and so is its answer.
+	answer atomic.Pointer[[]byte]
+}
+
+// Answer is render(a), rendered the first time it is asked for and kept
+// with a (httpapi renders _authenticate's body once per cached
+// authentication). render must depend on a alone; a is never changed once
+// built, so neither is its answer.
+func (a *Authentication) Answer(render func(*Authentication) []byte) []byte {
+	if b := a.answer.Load(); b != nil {
+		return *b
+	}
+	b := render(a)
+	a.answer.Store(&b)
+	return b
 }
 
 // APIKeyRef names the API key a request authenticated with.

@@ -57,9 +57,9 @@ func (s *Service) runAs(c Caller, target string) (Caller, error) {
 	if !ok || !rec.enabled {
 		return c, errRunAs
 	}
-	as := *rec.authentication()
+	as := rec.authentication() // built fresh: RunBy marks no other
 	as.RunBy = a
-	c.Auth = &as
+	c.Auth = as
 	c.Credential = c.Credential + runAsSeparator + target
 	return c, nil
 }

@@ -202,8 +202,8 @@ func (s *Service) Authenticate(ctx context.Context, header, path, remoteAddr str
 // AuthenticateRequest authenticates an API request by its Authorization
 // header and TCP peer (never X-Forwarded-For, which any client can write).
 func (s *Service) AuthenticateRequest(r *http.Request) (Caller, error) {
-	start := time.Now()
-	a := newAttempt(clientOrigin(r.RemoteAddr), "", r.URL.Path)
+	start := s.now()
+	a := newAttempt(clientOrigin(r.RemoteAddr), "", r.URL.Path, start)
 	header, target, runAs := splitRunAs(r.Header.Get("Authorization"))
 	c, err := s.authenticateAttempt(r.Context(), header, &a)
 	c.Request = r
@@ -215,11 +215,11 @@ func (s *Service) AuthenticateRequest(r *http.Request) (Caller, error) {
 }
 
 func (s *Service) authenticate(ctx context.Context, header, path string, from origin) (Caller, error) {
-	start := time.Now()
+	start := s.now()
 	// A forwarded write made under run-as carries the run-as user: the
 	// leader checks again that the credential may run as that user.
 	header, target, runAs := splitRunAs(header)
-	a := newAttempt(from, "", path)
+	a := newAttempt(from, "", path, start)
 	c, err := s.authenticateAttempt(ctx, header, &a)
 	s.obs.authenticated(&a, c.Auth, err, start, nil)
 	if err != nil || !runAs {
@@ -294,8 +294,8 @@ func undecided(err error) bool {
 // authenticatePassword checks a password that came in a request body (the
 // password grant) under the same throttle as one in a Basic header.
 func (s *Service) authenticatePassword(ctx context.Context, c Caller, scheme, name string, password []byte, path string) (*Authentication, error) {
-	start := time.Now()
-	a := newAttempt(c.from, scheme, path)
+	start := s.now()
+	a := newAttempt(c.from, scheme, path, start)
 	a.SetUser(name)
 	auth, err := s.checkPassword(ctx, &a, name, password, path)
 	s.obs.authenticated(&a, auth, err, start, c.Request)

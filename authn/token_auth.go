@@ -85,26 +85,26 @@ func (s *Service) subjectVersion(p *fsm.TokenPair) uint64 {
 // tokenSubject is the current authentication of a pair's subject, marked as
 // token authentication; nil when the subject is gone or disabled.
 func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
-	var a Authentication
+	var a *Authentication // built fresh here: marking it changes no other
 	if p.APIKeyID != "" {
 		k, ok := s.st.APIKey(p.APIKeyID)
 		if !ok || k.Invalidated || (k.Expiration > 0 && s.now().UnixMilli() >= k.Expiration) ||
 			k.Creator.Principal != p.Username || p.Realm != APIKeyRealm.Name {
 			return nil
 		}
-		a = *apiKeyAuthentication(k)
+		a = apiKeyAuthentication(k)
 	} else {
 		rec, ok := lookupUser(s.st, p.Username)
 		if !ok || !rec.enabled {
 			return nil
 		}
-		a = *rec.authentication()
+		a = rec.authentication()
 		if a.Realm.Name != p.Realm {
 			return nil
 		}
 	}
 	a.Type = "token"
-	return &a
+	return a
 }
 
 // accessTokenSecretRight tells an expired or invalidated access token,

@@ -139,8 +139,21 @@ func contentTypeOK(r *http.Request) bool {
 // responseMediaType answers in the official clients' media type when they
 // ask for it.
 func responseMediaType(r *http.Request) string {
+	return responseContentType(r)[0]
+}
+
+// The Content-Type header values of answers, shared by every response (a
+// header value set with Header.Set is a new slice per request). Capacity 1:
+// an Add to one copies it first.
+var (
+	contentTypeJSON   = []string{"application/json"}
+	contentTypeCompat = []string{"application/vnd.elasticsearch+json;compatible-with=8"}
+)
+
+// responseContentType is responseMediaType as a header value.
+func responseContentType(r *http.Request) []string {
 	if strings.Contains(r.Header.Get("Accept"), "application/vnd.elasticsearch+json") {
-		return "application/vnd.elasticsearch+json;compatible-with=8"
+		return contentTypeCompat
 	}
-	return "application/json"
+	return contentTypeJSON
 }

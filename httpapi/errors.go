@@ -211,8 +211,13 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"exception","reason":"cannot encode response"},"status":500}`)
 	}
+	writeEncoded(w, r, status, body)
+}
+
+// writeEncoded is writeJSON for a body already encoded.
+func writeEncoded(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	body = render(r, body)
-	w.Header().Set("Content-Type", responseMediaType(r))
+	w.Header()["Content-Type"] = responseContentType(r)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(body)

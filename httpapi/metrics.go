@@ -61,27 +61,20 @@ func (s *Server) countUnavailable(err error) {
 }
 
 // measure counts every request by its route's template and status class.
-// The observers are resolved per route once, here; a request looks its
-// route up in a map that is only read from then on.
+// The observers are resolved per route once, here.
 func (s *Server) measure(r *mux.Router) {
 	obs := s.cfg.Requests
 	if obs == nil {
 		return
 	}
-	routes := map[*mux.Route]func(int, time.Duration){}
+	// Each route's handler is wrapped where it is registered, not with a
+	// middleware: mux builds a middleware's chain on every request.
 	r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
-		routes[route] = obs.Route(routeTemplate(route))
+		if next := route.GetHandler(); next != nil {
+			observe := obs.Route(routeTemplate(route))
+			route.Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { measured(observe, next, w, req) }))
+		}
 		return nil
-	})
-	r.Use(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			observe := routes[mux.CurrentRoute(req)]
-			if observe == nil {
-				next.ServeHTTP(w, req)
-				return
-			}
-			measured(observe, next, w, req)
-		})
 	})
 	unmatched := obs.Route("unmatched")
 	for _, h := range []*http.Handler{&r.NotFoundHandler, &r.MethodNotAllowedHandler} {

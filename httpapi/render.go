@@ -20,6 +20,9 @@ const maxFilters = 64
 
 // render applies the request's filter_path and pretty to a JSON body.
 func render(r *http.Request, body []byte) []byte {
+	if r.URL.RawQuery == "" {
+		return body // most requests: no map of parameters to build
+	}
 	q := r.URL.Query()
 	if fp := q.Get("filter_path"); fp != "" {
 		if filtered, err := filterJSON(body, parseFilterPath(fp)); err == nil {

@@ -60,7 +60,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.routes = listRoutes(r)
 	s.measure(r)
-	return s.common(s.unlessHalted(r))
+	return s.common(s.unlessHalted(newStaticRoutes(r).serve(r)))
 }
 
 // unlessHalted refuses every request, the internal ones included, on a
@@ -140,9 +140,13 @@ func (s *Server) securityRoutes(api func(path string, h handlerFunc, methods ...
 
 // common sets what every response carries and refuses bodies in a media
 // type Elasticsearch would not take.
+// elasticProduct is the X-Elastic-Product header's value, shared by every
+// answer (see contentTypeJSON).
+var elasticProduct = []string{"Elasticsearch"}
+
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header()["X-Elastic-Product"] = elasticProduct
 		// A proxy passes the client's Content-Type on to forward-auth,
 		// which reads no body.
 		if !contentTypeOK(r) && !isForwardAuth(r.URL.EscapedPath()) {

@@ -8,11 +8,15 @@ import (
 	"github.com/tokenstore/tokenstore/authn"
 )
 
+// runAsHeaderKey is the run-as header's canonical key, made once: the
+// canonical form of a lower-case name is a new string every time.
+var runAsHeaderKey = http.CanonicalHeaderKey(authn.RunAsHeader)
+
 // runAs applies the es-security-runas-user header to an authenticated
 // caller: the request then runs as that user, or is refused with
 // Elasticsearch's 403 naming the route's action.
 func (s *Server) runAs(r *http.Request, c authn.Caller) (authn.Caller, error) {
-	values, ok := r.Header[http.CanonicalHeaderKey(authn.RunAsHeader)]
+	values, ok := r.Header[runAsHeaderKey]
 	if !ok {
 		return c, nil
 	}

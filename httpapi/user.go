@@ -1,13 +1,22 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/tokenstore/tokenstore/authn"
 )
 
 func (s *Server) handleAuthenticate(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
-	writeJSON(w, r, http.StatusOK, authenticationJSON(c.Auth))
+	body := c.Auth.Answer(func(a *authn.Authentication) []byte {
+		b, _ := json.Marshal(authenticationJSON(a))
+		return b
+	})
+	if body == nil {
+		writeJSON(w, r, http.StatusOK, authenticationJSON(c.Auth)) // answers its error
+		return nil
+	}
+	writeEncoded(w, r, http.StatusOK, body)
 	return nil
 }
 
