@@ -85,6 +85,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		r.http = newHTTPClient(cfg.Clients, cfg.RootCAs)
 		defer r.http.CloseIdleConnections()
 	}
+	if err := r.warm(ctx); err != nil {
+		return Report{}, fmt.Errorf("%s: setup: %w", cfg.Workload, err)
+	}
 	if r.w.setup != nil {
 		if err := r.w.setup(ctx, r); err != nil {
 			return Report{}, fmt.Errorf("%s: setup: %w", cfg.Workload, err)
@@ -253,18 +256,47 @@ func (r *runner) call(ctx context.Context, base, method, path, auth string, body
 	return resp.StatusCode, err
 }
 
+// warm authenticates the user once on every node before anything else:
+// a wrong password fails the run at once, and each node's cache holds the
+// verified password, so the run measures what a node does in its steady
+// state. Without it the clients' first requests all miss the cache at
+// once, and each node's throttle refuses (429) the uncached password
+// checks beyond its per-user budget (20) that are in flight together.
+func (r *runner) warm(ctx context.Context) error {
+	if r.cfg.User == "" {
+		return nil
+	}
+	for _, base := range r.cfg.URLs {
+		if _, err := r.setupCall(ctx, strings.TrimSuffix(base, "/"), http.MethodGet, authenticatePath, r.basic, nil); err != nil {
+			return fmt.Errorf("authenticate as %s on %s: %w", r.cfg.User, base, err)
+		}
+	}
+	return nil
+}
+
 // setupCall is call for the requests outside the measurement: anything
-// but a 2xx is an error.
+// but a 2xx is an error. A 429 is tried again for a while: setup requests
+// made together (each client's first grant) may meet the throttle's
+// reservations for checks in flight, which a moment resolves.
 func (r *runner) setupCall(ctx context.Context, base, method, path, auth string, body []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	status, err := r.call(ctx, base, method, path, auth, body, &buf)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	for attempt := 0; ; attempt++ {
+		status, err := r.call(ctx, base, method, path, auth, body, &buf)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		case status == http.StatusTooManyRequests && attempt < 50:
+			select {
+			case <-time.After(100 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		case status/100 != 2:
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, status, truncate(buf.String()))
+		}
+		return bytes.Clone(buf.Bytes()), nil
 	}
-	if status/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %d %s", method, path, status, truncate(buf.String()))
-	}
-	return buf.Bytes(), nil
 }
 
 func truncate(s string) string {
