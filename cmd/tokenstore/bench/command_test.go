@@ -13,7 +13,9 @@ func TestParseRefusesWithTheFlagsName(t *testing.T) {
 	notPEM := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
 	ok := []string{"--url", "http://127.0.0.1:9200", "--user", "elastic:changeme"}
-	with := func(workload string, extra ...string) []string { return append(append([]string{workload}, ok...), extra...) }
+	with := func(workload string, extra ...string) []string {
+		return append(append([]string{workload}, ok...), extra...)
+	}
 	cases := []struct {
 		name string
 		args []string

@@ -83,3 +83,27 @@ func TestMergeIsRecordingBoth(t *testing.T) {
 		t.Errorf("merged count %d mean %v, together %d %v", a.Count(), a.Mean(), both.Count(), both.Mean())
 	}
 }
+
+// Rounds merge into one report: counts, errors and time add up, the rate
+// is over the time of all rounds, and the percentiles are of all latencies.
+func TestMergeReports(t *testing.T) {
+	round := func(lat time.Duration, n int, errs int64) Report {
+		o := OpReport{Name: "create", hist: NewHistogram(), Errors: errs}
+		for range n {
+			o.hist.Record(lat)
+		}
+		if errs > 0 {
+			o.ErrorsByStatus, o.ErrorSamples = map[string]int64{"503": errs}, map[string]string{"503": "first"}
+		}
+		o.finish(2)
+		return Report{Workload: Create, Seconds: 2, Operations: []OpReport{o}}
+	}
+	m := Merge(round(time.Millisecond, 900, 0), round(100*time.Millisecond, 100, 3))
+	o := m.Op("create")
+	if m.Seconds != 4 || o.Count != 1000 || o.PerSecond != 250 || o.Errors != 3 || o.ErrorsByStatus["503"] != 3 || m.Errors() != 3 {
+		t.Fatalf("merged %+v %+v", m, o)
+	}
+	if o.Latency.P50 < 1 || o.Latency.P50 > 1+1.0/64 || o.Latency.P99 != 100 {
+		t.Fatalf("p50 %v p99 %v, want 1 (to 1/64 above) and 100 ms", o.Latency.P50, o.Latency.P99)
+	}
+}

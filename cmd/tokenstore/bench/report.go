@@ -20,7 +20,7 @@ type Report struct {
 	// TargetRate is --rate (0: unpaced).
 	TargetRate float64 `json:"target_rate,omitempty"`
 	// Seconds is the time from the start until the last answer came back.
-	Seconds    float64     `json:"seconds"`
+	Seconds    float64    `json:"seconds"`
 	Operations []OpReport `json:"operations"`
 }
 

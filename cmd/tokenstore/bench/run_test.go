@@ -56,8 +56,13 @@ func TestEveryWorkloadRunsWithoutErrors(t *testing.T) {
 // counted by status with the first answer, not as latencies.
 func TestPacedRunAndErrorsByStatus(t *testing.T) {
 	c := testcluster.New(t, 1)
+	// A user who may authenticate but not create API keys.
+	if r := c.Do(0, http.MethodPut, "/_security/user/reader", testcluster.Elastic,
+		map[string]any{"password": "reader-password", "roles": []string{}}); r.Status != http.StatusOK {
+		t.Fatalf("put user: %d %s", r.Status, r.Body)
+	}
 	rep, err := bench.Run(context.Background(), bench.Config{Workload: bench.Create, URLs: []string{c.URL(0)},
-		User: "elastic", Password: "not-the-password", Clients: 3, Duration: 500 * time.Millisecond, Rate: 20})
+		User: "reader", Password: "reader-password", Clients: 3, Duration: 500 * time.Millisecond, Rate: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +70,11 @@ func TestPacedRunAndErrorsByStatus(t *testing.T) {
 	if o.Count != 0 || o.Errors == 0 || o.Errors > int64(math.Ceil(20*0.5)) {
 		t.Fatalf("%+v: want no successes and 1 to 10 errors", o)
 	}
-	if o.ErrorsByStatus["401"] != o.Errors || !strings.Contains(o.ErrorSamples["401"], "security_exception") {
-		t.Fatalf("errors by status %v, samples %v: want all 401 with the answer", o.ErrorsByStatus, o.ErrorSamples)
+	if o.ErrorsByStatus["403"] != o.Errors || !strings.Contains(o.ErrorSamples["403"], "is unauthorized for user [reader]") {
+		t.Fatalf("errors by status %v, samples %v: want all 403 with the answer", o.ErrorsByStatus, o.ErrorSamples)
 	}
 	var text bytes.Buffer
-	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "create errors 401:") {
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "create errors 403:") {
 		t.Fatalf("text report:\n%s", text.String())
 	}
 }
