@@ -63,6 +63,10 @@ func checked(b *testing.B, cfg bench.Config, rep bench.Report, err error) bench.
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, o := range rep.Operations {
+		b.Logf("%s on %d node(s), %d clients: %s %.0f/s, p50 %.1f ms, p99 %.1f ms, %d errors (%.1fs)", rep.Workload,
+			len(cfg.URLs), cfg.Clients, o.Name, o.PerSecond, o.Latency.P50, o.Latency.P99, o.Errors, rep.Seconds)
+	}
 	if rep.Errors() > 0 {
 		var text bytes.Buffer
 		rep.WriteText(&text)

@@ -134,7 +134,8 @@ func (r *runner) prepare(ctx context.Context) ([]*client, error) {
 // the offered rate does not depend on the answers' latency as long as a
 // client is free; when every client is waiting for an answer the schedule
 // slips and the next free client sends at once, late requests catching up
-// (at most Clients at a time: open loop, bounded by the clients).
+// (at most Clients at a time: open loop, bounded by the clients) until the
+// deadline.
 func (r *runner) pace(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return false
@@ -144,7 +145,9 @@ func (r *runner) pace(ctx context.Context) bool {
 	}
 	k := r.ticket.Add(1) - 1
 	due := r.start.Add(time.Duration(float64(k) * float64(time.Second) / r.cfg.Rate))
-	if !due.Before(r.deadline) {
+	// A run behind its schedule stops at the deadline too: what it could
+	// not send in time is not sent.
+	if !due.Before(r.deadline) || !time.Now().Before(r.deadline) {
 		return false
 	}
 	if wait := time.Until(due); wait > 0 {
