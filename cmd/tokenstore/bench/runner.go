@@ -105,8 +105,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		wg.Go(func() { c.run(ctx) })
 	}
 	wg.Wait()
+	elapsed := time.Since(r.start)
 	stop()
-	return r.report(clients, time.Since(r.start)), nil
+	return r.report(clients, elapsed), nil
 }
 
 // prepare makes the clients and runs each one's setup (the refresh
