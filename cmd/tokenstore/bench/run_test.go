@@ -15,10 +15,17 @@ import (
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
-// Each workload against one real node: every operation it lists was sent
-// and succeeded.
-func TestEveryWorkloadRunsWithoutErrors(t *testing.T) {
+// One real node serves every test of a run (a node's start is most of
+// their time).
+func TestAgainstOneNode(t *testing.T) {
 	c := testcluster.New(t, 1)
+	t.Run("every workload", func(t *testing.T) { everyWorkloadRunsWithoutErrors(t, c) })
+	t.Run("paced, errors by status", func(t *testing.T) { pacedRunAndErrorsByStatus(t, c) })
+	t.Run("command", func(t *testing.T) { commandJSON(t, c) })
+}
+
+// Each workload: every operation it lists was sent and succeeded.
+func everyWorkloadRunsWithoutErrors(t *testing.T, c *testcluster.Cluster) {
 	if r := c.Do(0, http.MethodPut, "/_security/user/loader", testcluster.Elastic,
 		map[string]any{"password": "loader-password", "roles": []string{"superuser"}}); r.Status != http.StatusOK {
 		t.Fatalf("put user: %d %s", r.Status, r.Body)
@@ -54,8 +61,7 @@ func TestEveryWorkloadRunsWithoutErrors(t *testing.T) {
 
 // A paced run never sends more than rate × duration, and failures are
 // counted by status with the first answer, not as latencies.
-func TestPacedRunAndErrorsByStatus(t *testing.T) {
-	c := testcluster.New(t, 1)
+func pacedRunAndErrorsByStatus(t *testing.T, c *testcluster.Cluster) {
 	// A user who may authenticate but not create API keys.
 	if r := c.Do(0, http.MethodPut, "/_security/user/reader", testcluster.Elastic,
 		map[string]any{"password": "reader-password", "roles": []string{}}); r.Status != http.StatusOK {
@@ -81,8 +87,7 @@ func TestPacedRunAndErrorsByStatus(t *testing.T) {
 
 // The command writes the JSON report to stdout and progress to stderr,
 // and a run whose setup fails fails.
-func TestCommandJSON(t *testing.T) {
-	c := testcluster.New(t, 1)
+func commandJSON(t *testing.T, c *testcluster.Cluster) {
 	var stdout, stderr bytes.Buffer
 	err := bench.Command([]string{"authenticate", "--url", c.URL(0), "--user", "elastic:" + testcluster.ElasticPassword,
 		"--clients", "2", "--duration", "1500ms", "--json"}, &stdout, &stderr)
