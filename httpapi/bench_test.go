@@ -71,22 +71,6 @@ func BenchmarkHTTPAPIKeyAuthVsBareHandler(b *testing.B) {
 	compareWithBare(b, c, auth)
 }
 
-// BenchmarkAPIKeyCreates3Nodes: 64 concurrent clients create keys through
-// all three nodes of a cluster (fsync on); creates/s and latency p99.
-func BenchmarkAPIKeyCreates3Nodes(b *testing.B) {
-	c := testcluster.New(b, 3)
-	const workers, d = 64, 5 * time.Second
-	b.ResetTimer()
-	for b.Loop() {
-		rate, p99 := loadWrites(b, workers, d, func(w, n int) bool {
-			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/api_key", testcluster.Elastic, `{"name":"load"}`)
-			return err == nil && r.Status == http.StatusOK
-		})
-		b.ReportMetric(rate, "creates/s")
-		b.ReportMetric(p99, "p99-ms")
-	}
-}
-
 // BenchmarkAPIKeyRevocation3Nodes: the time from an acknowledged
 // invalidation until every node rejects the key (p99 over 100 keys).
 func BenchmarkAPIKeyRevocation3Nodes(b *testing.B) {
@@ -179,38 +163,4 @@ func loadWrites(b *testing.B, workers int, d time.Duration, next func(w, n int) 
 	}
 	slices.Sort(lat)
 	return float64(len(lat)) / d.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
-}
-
-// BenchmarkTokenGrants3Nodes: password grants (the user's password
-// verification cached) and refresh grants, 64 clients over three nodes.
-func BenchmarkTokenGrants3Nodes(b *testing.B) {
-	c := testcluster.New(b, 3)
-	c.Do(0, http.MethodPut, "/_security/user/grant", testcluster.Elastic, map[string]any{"password": "grant-password", "roles": []string{"superuser"}})
-	const workers, d = 64, 5 * time.Second
-	grant := `{"grant_type":"password","username":"grant","password":"grant-password"}`
-	b.ResetTimer()
-	for b.Loop() {
-		rate, p99 := loadWrites(b, workers, d, func(w, n int) bool {
-			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant)
-			return err == nil && r.Status == http.StatusOK
-		})
-		b.ReportMetric(rate, "password-grants/s")
-		b.ReportMetric(p99, "password-p99-ms")
-		refresh := make([]string, workers)
-		for w := range refresh {
-			r := c.Do(w%3, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant)
-			refresh[w] = r.JSON()["refresh_token"].(string)
-		}
-		rate, p99 = loadWrites(b, workers, d, func(w, n int) bool {
-			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
-				`{"grant_type":"refresh_token","refresh_token":"`+refresh[w]+`"}`)
-			if err != nil || r.Status != http.StatusOK {
-				return false
-			}
-			refresh[w] = r.JSON()["refresh_token"].(string)
-			return true
-		})
-		b.ReportMetric(rate, "refresh-grants/s")
-		b.ReportMetric(p99, "refresh-p99-ms")
-	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/cmd/tokenstore/bench"
 	"github.com/tokenstore/tokenstore/node"
 )
 
@@ -37,6 +38,7 @@ commands:
   snapshot        save, restore or inspect a portable backup of the credential state
   certs           create the cluster CA and node certificates for TLS
   cluster         show the members, or promote, demote or remove one
+  bench           load a cluster: create, authenticate, grant, refresh or mixed
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return certsCmd(args[1:], stdout, stderr)
 	case "cluster":
 		return clusterCmd(args[1:], stdout, stderr)
+	case "bench":
+		return bench.Command(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
