@@ -59,3 +59,45 @@ func TestConcurrentWrongPasswordsStayWithinBudget(t *testing.T) {
 		t.Errorf("the crypto queue (1000) rejected %d hashes: the throttle, not the queue, must refuse these", after.HashRejections-before.HashRejections)
 	}
 }
+
+// Successes are never limited, in a body as in a header: password grants
+// whose password was verified before are not held to the address budget
+// however many are in flight (they were: each reserved a failure it could
+// not make, and with a budget of one, some of 640 here got 429).
+func TestConcurrentCachedPasswordGrantsAreNotThrottled(t *testing.T) {
+	const n, rounds = 64, 10
+	c := testcluster.New(t, 1, testcluster.Options{Settings: map[string]string{
+		"tokenstore.authc.throttle.address.burst":  "1",
+		"tokenstore.authc.throttle.address.refill": "1h",
+	}})
+	putUser(t, c, "granted", "granted-password", "superuser")
+	grant := `{"grant_type":"password","username":"granted","password":"granted-password"}`
+	if r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant); r.Status != http.StatusOK {
+		t.Fatalf("first grant: %d %s", r.Status, r.Body)
+	}
+	count := map[int]int{}
+	for range rounds {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		start := make(chan struct{})
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				status := -1
+				if r, err := testcluster.Do(c.URL(0), http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, grant); err == nil {
+					status = r.Status
+				}
+				mu.Lock()
+				count[status]++
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	if count[http.StatusOK] != n*rounds {
+		t.Errorf("statuses %v: want all %d grants 200", count, n*rounds)
+	}
+}
