@@ -57,6 +57,9 @@ var errShortRecord = errors.New("record ends early")
 type binReader struct {
 	b   []byte
 	err error
+	// state, when set, is the state an event is being applied to (under
+	// its lock): descriptor maps are shared with it (see descriptors).
+	state *State
 }
 
 func (r *binReader) fail() {
