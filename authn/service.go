@@ -407,7 +407,7 @@ func (s *Service) freshRead(ctx context.Context) {
 
 // propose sends an event on behalf of the caller and maps cluster failures.
 func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Result, error) {
-	event, err := fsm.Encode(p)
+	event, err := s.encode(p)
 	if err != nil {
 		return fsm.Result{}, err
 	}
@@ -418,6 +418,19 @@ func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Res
 		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
 	}
 	return res, nil
+}
+
+// encode writes p in the compact version of its event (fsm.Compact) once
+// every member applies it, and as it is while an older member, which could
+// not read the compact one, remains (a rolling upgrade). The one place a
+// compact event is chosen; observers still see p.
+func (s *Service) encode(p fsm.Payload) ([]byte, error) {
+	if c, ok := fsm.Compact(p); ok {
+		if event, err := fsm.Encode(c); err == nil && s.p.CanPropose(event) == nil {
+			return event, nil
+		}
+	}
+	return fsm.Encode(p)
 }
 
 // ensureFresh makes sure the local state holds every revocation the cluster
