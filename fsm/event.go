@@ -128,14 +128,14 @@ func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
 	decode := decoder[P]()
 	return version{typ: t, number: v, name: name,
 		apply: func(s *State, index uint64, body []byte) (Result, error) {
-			p, err := decode(body, s)
+			p, err := decode(body, s.internJSON)
 			if err != nil {
 				return Result{}, fmt.Errorf("decode %T: %w", p, err)
 			}
 			return apply(s, index, p), nil
 		},
 		check: func(body []byte) error {
-			p, err := decode(body, nil)
+			p, err := decode(body, checkSetJSON)
 			if err != nil {
 				return fmt.Errorf("decode %T: %w", p, err)
 			}
@@ -149,18 +149,18 @@ func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
 }
 
 // decoder reads a body of payload P: its compact encoding when *P reads
-// one, else JSON. The state, when given (on the apply path, under its
-// lock), lets the compact create share descriptor maps it has seen.
-func decoder[P Payload]() func(body []byte, s *State) (P, error) {
+// one, else JSON. sets reads the descriptor maps of a compact body: shared
+// with the state applying it, only checked by Validate, or decoded.
+func decoder[P Payload]() func(body []byte, sets setReader) (P, error) {
 	if _, ok := any(new(P)).(compactPayload); ok {
-		return func(body []byte, s *State) (P, error) {
+		return func(body []byte, sets setReader) (P, error) {
 			var p P
-			r := binReader{b: body, state: s}
+			r := binReader{b: body, sets: sets}
 			any(&p).(compactPayload).readCompact(&r)
 			return p, r.done()
 		}
 	}
-	return func(body []byte, _ *State) (P, error) {
+	return func(body []byte, _ setReader) (P, error) {
 		var p P
 		err := json.Unmarshal(body, &p)
 		return p, err

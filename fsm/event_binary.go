@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/json"
 	"errors"
+	"sync"
 )
 
 // The compact events. API key creates, token grants and refreshes and
@@ -206,6 +207,9 @@ func (r *binReader) json() json.RawMessage {
 	return b
 }
 
+// setReader reads a role descriptor map from its JSON.
+type setReader func(b []byte) (map[string]RoleDescriptor, error)
+
 // descriptors reads a role descriptor map given as its JSON. Applying, it
 // is the state's shared copy (internJSON): an owner's limited_by repeats
 // in every key it creates, and is then decoded once, not at every create.
@@ -216,8 +220,8 @@ func (r *binReader) descriptors() map[string]RoleDescriptor {
 	}
 	var set map[string]RoleDescriptor
 	var err error
-	if r.state != nil {
-		set, err = r.state.internJSON(b)
+	if r.sets != nil {
+		set, err = r.sets(b)
 	} else {
 		err = json.Unmarshal(b, &set)
 	}
@@ -226,4 +230,42 @@ func (r *binReader) descriptors() map[string]RoleDescriptor {
 		r.b = nil
 	}
 	return set
+}
+
+// checkedSets is the descriptor JSON Validate has seen decode (the same
+// few limited_by snapshots come with every create), so that it is checked
+// once rather than at every proposal, on the proposing node and again on
+// the leader. Bounded in bytes: emptied when full.
+var checkedSets = struct {
+	sync.Mutex
+	seen  map[string]struct{}
+	bytes int
+}{seen: map[string]struct{}{}}
+
+const maxCheckedSetBytes = 1 << 20
+
+// checkSetJSON is the setReader of Validate: it checks that b decodes, and
+// returns no map.
+func checkSetJSON(b []byte) (map[string]RoleDescriptor, error) {
+	checkedSets.Lock()
+	_, ok := checkedSets.seen[string(b)]
+	checkedSets.Unlock()
+	if ok {
+		return nil, nil
+	}
+	var set map[string]RoleDescriptor
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, err
+	}
+	checkedSets.Lock()
+	defer checkedSets.Unlock()
+	if checkedSets.bytes+len(b) > maxCheckedSetBytes {
+		clear(checkedSets.seen)
+		checkedSets.bytes = 0
+	}
+	if len(b) <= maxCheckedSetBytes/16 {
+		checkedSets.seen[string(b)] = struct{}{}
+		checkedSets.bytes += len(b)
+	}
+	return nil, nil
 }

@@ -57,9 +57,9 @@ var errShortRecord = errors.New("record ends early")
 type binReader struct {
 	b   []byte
 	err error
-	// state, when set, is the state an event is being applied to (under
-	// its lock): descriptor maps are shared with it (see descriptors).
-	state *State
+	// sets reads a descriptor map from its JSON (binReader.descriptors);
+	// nil decodes it.
+	sets setReader
 }
 
 func (r *binReader) fail() {
