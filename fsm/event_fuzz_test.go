@@ -24,6 +24,10 @@ func FuzzEventDecode(f *testing.F) {
 		[]byte("\x00\x01\x01" + `{"user":{"username":"joe","USERNAME":"amy","metadata":{ "a" : [1, 2] }}}`),
 		[]byte("\x00\x0b\x01" + `{"key":{"id":"k9","expiration":-1,"role_descriptors":null}}`),
 		[]byte("\x00\x12\x01" + `{"doc_id":"token_a","new_pair":{}}`),
+		// Compact bodies: a count past the end, JSON fields that are not.
+		[]byte("\x00\x13\x02\xff\xff\xff\xff\x0f\x01t\x00"),
+		[]byte("\x00\x0d\x02\x02\x02\x01a"),
+		[]byte("\x00\x0b\x03\x01k\x00\x00\x00\x02\x00\x00\x00\x02{}\x07{\"a\":{}}\x01{\x00\x00\x00\x00\x00\x00"),
 	} {
 		f.Add(seed)
 	}
