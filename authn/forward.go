@@ -60,9 +60,9 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 			return nil
 		}
 	case fsm.APIKeyCreated, fsm.APIKeyUpdated, fsm.APIKeysInvalidated:
-		return s.authorizeForwardedAPIKey(ctx, c, subject, t, v, body)
+		return s.authorizeForwardedAPIKey(ctx, c, subject, t, v, event)
 	case fsm.TokenIssued, fsm.TokenRefreshed, fsm.TokensInvalidated:
-		return s.authorizeForwardedToken(ctx, c, subject, t, body)
+		return s.authorizeForwardedToken(ctx, c, subject, t, event)
 	case fsm.ProfileActivated:
 		return s.authorizeForwardedProfile(ctx, c, subject, body)
 	}
@@ -107,16 +107,19 @@ func forwardedRefusal(msg string, err error) error {
 // is created for the caller itself, or with grant_api_key for a user whose
 // credential comes along; only the owner updates; without manage_api_key
 // only one's own keys (or the calling key) are invalidated. The content must
-// be what the public API would have written for that caller.
-func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, v uint8, body []byte) error {
+// be what the public API would have written for that caller. Every version
+// of an event is read (fsm.DecodeAs), the compact ones too.
+func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subject string, t fsm.EventType, v uint8, event []byte) error {
 	switch t {
 	case fsm.APIKeyCreated:
-		var p fsm.APIKeyCreatedV1 // version 2 has the same body
-		if err := json.Unmarshal(body, &p); err != nil {
+		var p fsm.APIKeyCreatedV1 // versions 2 and 3 carry the same fields
+		if err := fsm.DecodeAs(event, &p); err != nil {
 			return err
 		}
+		// Version 3 (compact) is written once every member applies it,
+		// and keeps what any key holds.
 		needsV2 := p.Key.Type == keyTypeCrossCluster || fsm.HasRemoteCluster(p.Key.RoleDescriptors, p.Key.LimitedBy)
-		if (v >= 2) != needsV2 {
+		if v <= 2 && (v == 2) != needsV2 {
 			return errors.New("a cross-cluster key, or one with remote_cluster privileges, is written as version 2 of its event, and only it")
 		}
 		if p.Key.Type == keyTypeCrossCluster {
@@ -131,7 +134,7 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		}
 		return s.checkSnapshot(p.Key.LimitedBy, who)
 	case fsm.APIKeyUpdated:
-		p, err := decodeKeyUpdate(v, body)
+		p, err := decodeKeyUpdate(v, event)
 		if err != nil {
 			return err
 		}
@@ -148,7 +151,7 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		return s.checkSnapshot(p.LimitedBy, c.Auth)
 	default:
 		var p fsm.APIKeysInvalidatedV1
-		if err := json.Unmarshal(body, &p); err != nil {
+		if err := fsm.DecodeAs(event, &p); err != nil {
 			return err
 		}
 		if !s.timely(p.Time, maxKeyClockSkew) {
@@ -205,17 +208,17 @@ func (s *Service) forwardedKeyOwner(ctx context.Context, c Caller, subject strin
 	return who, nil
 }
 
-// decodeKeyUpdate reads either version of an update as the current one.
-func decodeKeyUpdate(v uint8, body []byte) (fsm.APIKeyUpdatedV2, error) {
+// decodeKeyUpdate reads any version of an update as the current one.
+func decodeKeyUpdate(v uint8, event []byte) (fsm.APIKeyUpdatedV2, error) {
 	var p fsm.APIKeyUpdatedV2
 	if v == 1 {
 		var old fsm.APIKeyUpdatedV1
-		if err := json.Unmarshal(body, &old); err != nil {
+		if err := fsm.DecodeAs(event, &old); err != nil {
 			return p, err
 		}
 		return old.AsV2(), nil
 	}
-	err := json.Unmarshal(body, &p)
+	err := fsm.DecodeAs(event, &p) // version 3 has version 2's fields
 	return p, err
 }
 
@@ -234,11 +237,11 @@ func (s *Service) checkSnapshot(got map[string]fsm.RoleDescriptor, owner *Authen
 // authorizeForwardedToken: tokens are issued for the caller or for a user
 // whose password came along; a refresh needs the refresh token itself and
 // the creating client; invalidation by value is open to the token's owner.
-func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject string, t fsm.EventType, body []byte) error {
+func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject string, t fsm.EventType, event []byte) error {
 	switch t {
 	case fsm.TokenIssued:
 		var p fsm.TokenIssuedV1
-		if err := json.Unmarshal(body, &p); err != nil {
+		if err := fsm.DecodeAs(event, &p); err != nil {
 			return err
 		}
 		if err := s.Authorize(c, actionTokenCreate); err != nil {
@@ -247,7 +250,7 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		return s.checkIssuedToken(ctx, c, subject, p.Pair)
 	case fsm.TokenRefreshed:
 		var p fsm.TokenRefreshedV1
-		if err := json.Unmarshal(body, &p); err != nil {
+		if err := fsm.DecodeAs(event, &p); err != nil {
 			return err
 		}
 		if err := s.Authorize(c, actionTokenRefresh); err != nil {
@@ -268,7 +271,7 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		return nil
 	default:
 		var p fsm.TokensInvalidatedV1
-		if err := json.Unmarshal(body, &p); err != nil {
+		if err := fsm.DecodeAs(event, &p); err != nil {
 			return err
 		}
 		if s.Permission(c).AllowsCluster(actionTokenInvalidate) {
@@ -327,9 +330,10 @@ func wellFormedDocID(id string) bool {
 // written for its owner now: a generated id and hash, the public API's
 // validation of name, metadata and descriptors, and the owner's creator.
 func (s *Service) checkNewKey(k fsm.APIKey, who *Authentication) error {
-	salt, _ := parseSSHA256(k.Hash)
+	hash := k.StoredHash() // a compact event's key holds it decoded
+	salt, _ := parseSSHA256(hash)
 	switch {
-	case !wellFormed(k.ID, 20) || len(salt) != 8 || len(k.Hash) != len("{SSHA256}")+12+44:
+	case !wellFormed(k.ID, 20) || len(salt) != 8 || len(hash) != len("{SSHA256}")+12+44:
 		return errors.New("the key's id or hash is not one this service generates")
 	case (k.Type != keyTypeREST && k.Type != keyTypeCrossCluster) || k.Invalidated || k.Invalidation != 0:
 		return errors.New("the key's type or state is not that of a new key")

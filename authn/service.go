@@ -415,17 +415,38 @@ func (s *Service) freshRead(ctx context.Context) {
 
 // propose sends an event on behalf of the caller and maps cluster failures.
 func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Result, error) {
-	event, err := fsm.Encode(p)
-	if err != nil {
-		return fsm.Result{}, err
-	}
 	start := time.Now()
-	_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
+	res, err := s.proposeEncoded(ctx, c, p)
 	s.obs.wrote(c, p, res, err, start)
 	if err != nil {
 		return fsm.Result{}, fmt.Errorf("propose %T: %w", p, err)
 	}
 	return res, nil
+}
+
+// proposeEncoded writes p as the compact version of its event
+// (fsm.Compact) once every member applies it, and as it is while an older
+// member, which could not read the compact one, remains (a rolling
+// upgrade). This is the one place a compact event is chosen; observers
+// still see p. A leader that knows of an older member this node has not
+// seen yet refuses the compact event without appending it: p then goes as
+// it is.
+func (s *Service) proposeEncoded(ctx context.Context, c Caller, p fsm.Payload) (fsm.Result, error) {
+	if compact, ok := fsm.Compact(p); ok {
+		if event, err := fsm.Encode(compact); err == nil && s.p.CanPropose(event) == nil {
+			_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
+			var older interface{ EventNotSupported() }
+			if !errors.As(err, &older) {
+				return res, err
+			}
+		}
+	}
+	event, err := fsm.Encode(p)
+	if err != nil {
+		return fsm.Result{}, err
+	}
+	_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
+	return res, err
 }
 
 // ensureFresh makes sure the local state holds every revocation the cluster

@@ -131,6 +131,13 @@ type APIKeyCreatedV2 APIKeyCreatedV1
 // EventType implements Payload.
 func (APIKeyCreatedV2) EventType() (EventType, uint8) { return APIKeyCreated, 2 }
 
+// APIKeyCreatedV3 is APIKeyCreatedV2 in the compact encoding
+// (event_binary.go), for any key: what version 1 and 2 say, in fewer bytes.
+type APIKeyCreatedV3 APIKeyCreatedV1
+
+// EventType implements Payload.
+func (APIKeyCreatedV3) EventType() (EventType, uint8) { return APIKeyCreated, 3 }
+
 // APIKeyUpdatedV1 replaces the mutable parts of a key. Nil fields keep their
 // value; LimitedBy is always the owner's fresh snapshot. Apply decides
 // whether anything changed, in log order.
@@ -219,6 +226,12 @@ type APIKeysInvalidatedV1 struct {
 // EventType implements Payload.
 func (APIKeysInvalidatedV1) EventType() (EventType, uint8) { return APIKeysInvalidated, 1 }
 
+// APIKeysInvalidatedV2 is APIKeysInvalidatedV1 in the compact encoding.
+type APIKeysInvalidatedV2 APIKeysInvalidatedV1
+
+// EventType implements Payload.
+func (APIKeysInvalidatedV2) EventType() (EventType, uint8) { return APIKeysInvalidated, 2 }
+
 // APIKeysPurgedV1 removes keys invalidated or expired before Before.
 type APIKeysPurgedV1 struct {
 	Before int64 `json:"before"` // epoch ms
@@ -235,15 +248,26 @@ func applyAPIKeyCreatedV1(s *State, index uint64, p APIKeyCreatedV1) Result {
 }
 
 func createAPIKey(s *State, index uint64, p APIKeyCreatedV1) Result {
-	if _, exists := s.apiKeys.get(p.Key.ID); exists {
+	return addAPIKey(s, index, p.Key, true)
+}
+
+// applyAPIKeyCreatedV3 finds its descriptor maps interned already: they
+// were decoded against the state (binReader.descriptors).
+func applyAPIKeyCreatedV3(s *State, index uint64, p APIKeyCreatedV3) Result {
+	return addAPIKey(s, index, p.Key, false)
+}
+
+func addAPIKey(s *State, index uint64, k APIKey, intern bool) Result {
+	if _, exists := s.apiKeys.get(k.ID); exists {
 		return Result{Status: AlreadyExists}
 	}
-	k := p.Key
 	k.ModIndex = index
 	k.decodeHash()
 	k.Type, k.Creator.Principal = unique.Make(k.Type).Value(), unique.Make(k.Creator.Principal).Value()
 	k.Creator.Realm, k.Creator.RealmType = unique.Make(k.Creator.Realm).Value(), unique.Make(k.Creator.RealmType).Value()
-	k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
+	if intern {
+		k.RoleDescriptors, k.LimitedBy = s.intern(k.RoleDescriptors), s.intern(k.LimitedBy)
+	}
 	s.apiKeys.put(&k)
 	return Result{Status: Created}
 }
@@ -357,6 +381,10 @@ func sameJSON(a, b *APIKey) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+func applyAPIKeysInvalidatedV2(s *State, index uint64, p APIKeysInvalidatedV2) Result {
+	return applyAPIKeysInvalidatedV1(s, index, APIKeysInvalidatedV1(p))
 }
 
 func applyAPIKeysInvalidatedV1(s *State, index uint64, p APIKeysInvalidatedV1) Result {

@@ -64,15 +64,15 @@ var events = []eventRow{
 	{ApplicationPrivilegePut, mayRevoke, security + "privilege/put", versions(on(applyApplicationPrivilegePutV1))},
 	{ApplicationPrivilegeDel, mayRevoke, security + "privilege/delete", versions(on(applyApplicationPrivilegeDelV1))},
 	{NodeRegistered, onlyAdds, LeaderOnly, versions(on(applyNodeRegisteredV1), on(applyNodeRegisteredV2))},
-	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1), on(applyAPIKeyCreatedV2))},
+	{APIKeyCreated, onlyAdds, security + "api_key/create", versions(on(applyAPIKeyCreatedV1), on(applyAPIKeyCreatedV2), on(applyAPIKeyCreatedV3))},
 	{APIKeyUpdated, mayRevoke, security + "api_key/update", versions(on(applyAPIKeyUpdatedV1), on(applyAPIKeyUpdatedV2), on(applyAPIKeyUpdatedV3))},
-	{APIKeysInvalidated, mayRevoke, security + "api_key/invalidate", versions(on(applyAPIKeysInvalidatedV1))},
+	{APIKeysInvalidated, mayRevoke, security + "api_key/invalidate", versions(on(applyAPIKeysInvalidatedV1), on(applyAPIKeysInvalidatedV2))},
 	{APIKeysPurged, mayRevoke, LeaderOnly, versions(on(applyAPIKeysPurgedV1))},
 	{ServiceTokenCreated, onlyAdds, security + "service_account/token/create", versions(on(applyServiceTokenCreatedV1))},
 	{ServiceTokenDeleted, mayRevoke, security + "service_account/token/delete", versions(on(applyServiceTokenDeletedV1))},
-	{TokenIssued, onlyAdds, security + "token/create", versions(on(applyTokenIssuedV1))},
-	{TokenRefreshed, onlyAdds, security + "token/refresh", versions(on(applyTokenRefreshedV1))},
-	{TokensInvalidated, mayRevoke, security + "token/invalidate", versions(on(applyTokensInvalidatedV1))},
+	{TokenIssued, onlyAdds, security + "token/create", versions(on(applyTokenIssuedV1), on(applyTokenIssuedV2))},
+	{TokenRefreshed, onlyAdds, security + "token/refresh", versions(on(applyTokenRefreshedV1), on(applyTokenRefreshedV2))},
+	{TokensInvalidated, mayRevoke, security + "token/invalidate", versions(on(applyTokensInvalidatedV1), on(applyTokensInvalidatedV2))},
 	{TokensPurged, mayRevoke, LeaderOnly, versions(on(applyTokensPurgedV1))},
 	// The leader gathers the members' uses itself: no client may write one.
 	{APIKeysUsed, onlyAdds, LeaderOnly, versions(on(applyAPIKeysUsedV1))},
@@ -103,11 +103,14 @@ const (
 	mayRevoke
 )
 
-// version is one version of an event: its number and its apply function.
+// version is one version of an event: its number, its apply function, and
+// its decoding alone (Validate, DecodePayload).
 type version struct {
 	typ    EventType // the payload's own type, checked against its row's
 	number uint8
 	apply  applyFunc
+	check  func(body []byte) error
+	decode func(body []byte) (Payload, error)
 	name   string // the payload's type name without its version suffix
 }
 
@@ -116,33 +119,68 @@ func versions(v ...version) []version { return v }
 type applyFunc func(s *State, index uint64, payload []byte) (Result, error)
 
 // on makes a version from an apply function of payload P: P names the
-// type and version, and its JSON body is decoded before apply runs.
+// type and version, and its body (JSON, or the compact encoding when P has
+// one, see event_binary.go) is decoded before apply runs.
 func on[P Payload](apply func(s *State, index uint64, p P) Result) version {
 	var zero P
 	t, v := zero.EventType()
 	name := strings.TrimSuffix(reflect.TypeOf(zero).Name(), fmt.Sprintf("V%d", v))
-	return version{typ: t, number: v, name: name, apply: func(s *State, index uint64, body []byte) (Result, error) {
-		var p P
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("decode %T: %w", p, err)
+	decode := decoder[P]()
+	return version{typ: t, number: v, name: name,
+		apply: func(s *State, index uint64, body []byte) (Result, error) {
+			p, err := decode(body, s.internJSON)
+			if err != nil {
+				return Result{}, fmt.Errorf("decode %T: %w", p, err)
+			}
+			return apply(s, index, p), nil
+		},
+		check: func(body []byte) error {
+			p, err := decode(body, checkSetJSON)
+			if err != nil {
+				return fmt.Errorf("decode %T: %w", p, err)
+			}
+			return nil
+		},
+		decode: func(body []byte) (Payload, error) {
+			p, err := decode(body, nil)
+			return p, err
+		},
+	}
+}
+
+// decoder reads a body of payload P: its compact encoding when *P reads
+// one, else JSON. sets reads the descriptor maps of a compact body: shared
+// with the state applying it, only checked by Validate, or decoded.
+func decoder[P Payload]() func(body []byte, sets setReader) (P, error) {
+	if _, ok := any(new(P)).(compactPayload); ok {
+		return func(body []byte, sets setReader) (P, error) {
+			var p P
+			r := binReader{b: body, sets: sets}
+			any(&p).(compactPayload).readCompact(&r)
+			return p, r.done()
 		}
-		return apply(s, index, p), nil
-	}}
+	}
+	return func(body []byte, _ setReader) (P, error) {
+		var p P
+		err := json.Unmarshal(body, &p)
+		return p, err
+	}
 }
 
 // appliers and rows index the table for the apply path and for lookups;
 // names are the event types' names for messages.
 var appliers, rows, names = indexEvents(events)
 
-func indexEvents(table []eventRow) (map[EventKey]applyFunc, map[EventType]*eventRow, map[EventType]string) {
-	byKey := map[EventKey]applyFunc{}
+func indexEvents(table []eventRow) (map[EventKey]*version, map[EventType]*eventRow, map[EventType]string) {
+	byKey := map[EventKey]*version{}
 	byType := make(map[EventType]*eventRow, len(table))
 	named := make(map[EventType]string, len(table))
 	for i := range table {
 		r := &table[i]
 		byType[r.typ] = r
-		for _, v := range r.versions {
-			byKey[EventKey{r.typ, v.number}] = v.apply
+		for j := range r.versions {
+			v := &r.versions[j]
+			byKey[EventKey{r.typ, v.number}] = v
 			named[r.typ] = v.name
 		}
 	}
@@ -190,9 +228,19 @@ type Payload interface {
 	EventType() (EventType, uint8)
 }
 
-// Encode turns an event payload into log bytes: type, version, JSON body.
+// Encode turns an event payload into log bytes: type, version, and the
+// body: JSON, or the compact encoding of the payloads that have one.
 func Encode(p Payload) ([]byte, error) {
 	t, v := p.EventType()
+	if c, ok := p.(compactWriter); ok {
+		w := binWriter{b: make([]byte, headerLen, 256)}
+		binary.BigEndian.PutUint16(w.b, uint16(t))
+		w.b[2] = v
+		if err := c.appendCompact(&w); err != nil {
+			return nil, fmt.Errorf("encode event %d v%d: %w", t, v, err)
+		}
+		return w.b, nil
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode event %d v%d: %w", t, v, err)
@@ -229,14 +277,48 @@ func Decode(b []byte) (EventType, uint8, []byte, error) {
 // Validate reports whether b is an event this state machine can apply,
 // without applying it: a known type and version with a body that decodes.
 // The leader calls it before appending, so a bad proposal is refused rather
-// than written to the log.
+// than written to the log. Applying fails only where decoding does, so
+// decoding is the whole check: no state is built for it.
 func Validate(b []byte) error {
 	t, v, body, err := Decode(b)
 	if err != nil {
 		return err
 	}
-	if _, err := appliers[EventKey{t, v}](NewState(), 1, body); err != nil {
+	if err := appliers[EventKey{t, v}].check(body); err != nil {
 		return fmt.Errorf("event %d v%d: %w", t, v, err)
 	}
+	return nil
+}
+
+// DecodePayload reads event bytes, of any version and encoding, into their
+// payload (APIKeyCreatedV3 for version 3 of APIKeyCreated).
+func DecodePayload(b []byte) (Payload, error) {
+	t, v, body, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	p, err := appliers[EventKey{t, v}].decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("event %d v%d: %w", t, v, err)
+	}
+	return p, nil
+}
+
+// DecodeAs reads event bytes of any version of P's event type whose
+// payload has P's fields into *p: version 3 of APIKeyCreated (compact) and
+// version 2 (JSON) both read as an APIKeyCreatedV1, so a reader of a
+// payload's content need not know every version that carries it.
+func DecodeAs[P Payload](event []byte, p *P) error {
+	d, err := DecodePayload(event)
+	if err != nil {
+		return err
+	}
+	to := reflect.TypeFor[P]()
+	v := reflect.ValueOf(d)
+	dt, _ := d.EventType()
+	if pt, _ := (*p).EventType(); dt != pt || !v.Type().ConvertibleTo(to) {
+		return fmt.Errorf("event %T does not read as %s", d, to)
+	}
+	*p = v.Convert(to).Interface().(P)
 	return nil
 }

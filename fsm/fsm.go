@@ -86,7 +86,7 @@ func (s *State) applyLocked(index uint64, data []byte) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("index %d: %w", index, err)
 	}
-	res, err := appliers[EventKey{t, v}](s, index, body)
+	res, err := appliers[EventKey{t, v}].apply(s, index, body)
 	s.meta.saw(t, v)
 	// Stored under the write lock, so a snapshot's index matches its state.
 	s.applied.Store(index)

@@ -68,6 +68,20 @@ func sampleEvents() []Payload {
 		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1100}},
 		ProfileEnabledSetV1{UID: "u_b_0", Enabled: false},
 		ProfileActivatedV1{Profile: Profile{UID: "u_b_0", Username: "amy", RealmName: "default_native", RealmType: "native", LastSynchronized: 1200}},
+		// The compact versions; k5 shares k1's descriptor maps, k6 its own.
+		APIKeyCreatedV3{Key: APIKey{ID: "k5", Name: "five", Type: "rest", Hash: "{SSHA256}AAECAwQFBgc=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", Creation: 5000,
+			RoleDescriptors: map[string]RoleDescriptor{"b": {Cluster: []string{"all"}}, "a": {Cluster: []string{"monitor"}}},
+			LimitedBy:       map[string]RoleDescriptor{"superuser": {Cluster: []string{"all"}}}, Metadata: json.RawMessage(`{"m":[1]}`),
+			Creator: Creator{Principal: "joe", FullName: strp("Joe"), Realm: "default_native", RealmType: "native"}}},
+		APIKeyCreatedV3{Key: APIKey{ID: "k6", Name: "six", Type: "cross_cluster", Hash: "x", Creation: 5000, Expiration: 9000,
+			LimitedBy: map[string]RoleDescriptor{"rc": {RemoteCluster: remoteEnrich}}, Creator: Creator{Principal: "amy", Realm: "default_native"}}},
+		APIKeyCreatedV3{Key: APIKey{ID: "k6", Name: "again", Hash: "y"}},
+		TokenIssuedV2{Pair: TokenPair{DocID: "token_d", AccessHash: "hd", RefreshHash: "hrd", Creation: 5000, GrantTime: 5000, AccessExpiry: 6000,
+			Username: "joe", Realm: "default_native", RealmType: "native", APIKeyID: "k5", Client: "joe"}},
+		TokenRefreshedV2{DocID: "token_d", Time: 5500, Salt: "s3", NewPair: TokenPair{DocID: "token_e", AccessHash: "he", RefreshHash: "hre",
+			Creation: 5500, GrantTime: 5000, AccessExpiry: 6500, Username: "joe", Realm: "default_native", RealmType: "native", Client: "joe"}},
+		TokensInvalidatedV2{Tokens: []TokenInvalidation{{DocID: "token_e"}, {DocID: "token_e", Refresh: true}, {DocID: "token_e"}, {DocID: "nope"}}},
+		APIKeysInvalidatedV2{IDs: []string{"k5", "nope"}, Time: 7000},
 	}
 }
 
@@ -106,6 +120,13 @@ func TestEveryEventTypeHasApplierAndRoundTrips(t *testing.T) {
 		gt, gv, body, err := Decode(b)
 		if err != nil || gt != typ || gv != ver {
 			t.Fatalf("Decode(Encode(%T)) = %d v%d, %v; want %d v%d", p, gt, gv, err, typ, ver)
+		}
+		if _, compact := p.(compactWriter); compact {
+			got, err := DecodePayload(b)
+			if err != nil || !bytes.Equal(MustEncode(got), b) {
+				t.Errorf("%T: compact body changed in round trip: %v", p, err)
+			}
+			continue
 		}
 		again, _ := json.Marshal(p)
 		if !bytes.Equal(body, again) {
@@ -147,7 +168,8 @@ func TestApplyResults(t *testing.T) {
 		Created, AlreadyExists, NotFound, Created, Deleted,
 		Created, Created, Unchanged, Updated, Unchanged, Unchanged, Created, Created, Deleted,
 		Created, Created, Updated, Updated,
-		Created, Updated, Updated, Conflict, NotFound, Updated, Created, Updated, Updated}
+		Created, Updated, Updated, Conflict, NotFound, Updated, Created, Updated, Updated,
+		Created, Created, AlreadyExists, Created, Created, Updated, Updated}
 	if len(want) != len(got) {
 		t.Fatalf("%d results, want %d", len(got), len(want))
 	}
@@ -294,12 +316,13 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Errorf("no-op update: %d, foreign update: %d; want Unchanged, NotFound", r1.Status, r2.Status)
 	}
 	// Purge removes k1 (invalidated at 2000) and k2 (expired at 5000) only
-	// once Before passes those times.
+	// once Before passes those times; by 10000 every key has expired or
+	// been invalidated.
 	r, _ := f.State().ApplyEvent(102, MustEncode(APIKeysPurgedV1{Before: 3000}))
 	if r.Items["k1"] != Deleted || r.Items["k2"] != 0 {
 		t.Errorf("purge before 3000: %v", r.Items)
 	}
-	r, _ = f.State().ApplyEvent(103, MustEncode(APIKeysPurgedV1{Before: 6000}))
+	r, _ = f.State().ApplyEvent(103, MustEncode(APIKeysPurgedV1{Before: 10000}))
 	if r.Items["k2"] != Deleted {
 		t.Errorf("purge before 6000: %v", r.Items)
 	}

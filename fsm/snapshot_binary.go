@@ -57,6 +57,9 @@ var errShortRecord = errors.New("record ends early")
 type binReader struct {
 	b   []byte
 	err error
+	// sets reads a descriptor map from its JSON (binReader.descriptors);
+	// nil decodes it.
+	sets setReader
 }
 
 func (r *binReader) fail() {

@@ -32,7 +32,9 @@ type contents struct {
 	// profiles is keyed by uid.
 	profiles map[string]*Profile
 	interned descriptorSets
-	meta     clusterMeta
+	// internedJSON finds interned maps by the JSON events carry them in.
+	internedJSON descriptorSets
+	meta         clusterMeta
 }
 
 // NewState returns an empty state.
@@ -52,6 +54,7 @@ func newContents() contents {
 		tokens:        newTokenTable(0),
 		profiles:      map[string]*Profile{},
 		interned:      descriptorSets{},
+		internedJSON:  descriptorSets{},
 	}
 }
 

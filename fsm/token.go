@@ -50,6 +50,12 @@ type TokenIssuedV1 struct {
 // EventType implements Payload.
 func (TokenIssuedV1) EventType() (EventType, uint8) { return TokenIssued, 1 }
 
+// TokenIssuedV2 is TokenIssuedV1 in the compact encoding (event_binary.go).
+type TokenIssuedV2 TokenIssuedV1
+
+// EventType implements Payload.
+func (TokenIssuedV2) EventType() (EventType, uint8) { return TokenIssued, 2 }
+
 // TokenRefreshedV1 uses a refresh token. The first use in log order wins:
 // it stores NewPair and Salt. A later use within RefreshWindow of the first
 // is answered from the stored salt, so every caller gets the same new pair.
@@ -62,6 +68,12 @@ type TokenRefreshedV1 struct {
 
 // EventType implements Payload.
 func (TokenRefreshedV1) EventType() (EventType, uint8) { return TokenRefreshed, 1 }
+
+// TokenRefreshedV2 is TokenRefreshedV1 in the compact encoding.
+type TokenRefreshedV2 TokenRefreshedV1
+
+// EventType implements Payload.
+func (TokenRefreshedV2) EventType() (EventType, uint8) { return TokenRefreshed, 2 }
 
 // TokenInvalidation names one token of a pair.
 type TokenInvalidation struct {
@@ -76,6 +88,12 @@ type TokensInvalidatedV1 struct {
 
 // EventType implements Payload.
 func (TokensInvalidatedV1) EventType() (EventType, uint8) { return TokensInvalidated, 1 }
+
+// TokensInvalidatedV2 is TokensInvalidatedV1 in the compact encoding.
+type TokensInvalidatedV2 TokensInvalidatedV1
+
+// EventType implements Payload.
+func (TokensInvalidatedV2) EventType() (EventType, uint8) { return TokensInvalidated, 2 }
 
 // TokensPurgedV1 removes pairs that can no longer be used or refreshed.
 type TokensPurgedV1 struct {
@@ -92,6 +110,18 @@ const (
 	RefreshTooLate = AlreadyExists // refreshed more than 30 s before
 	RefreshDenied  = NotFound      // unknown, invalidated or expired
 )
+
+func applyTokenIssuedV2(s *State, index uint64, p TokenIssuedV2) Result {
+	return applyTokenIssuedV1(s, index, TokenIssuedV1(p))
+}
+
+func applyTokenRefreshedV2(s *State, index uint64, p TokenRefreshedV2) Result {
+	return applyTokenRefreshedV1(s, index, TokenRefreshedV1(p))
+}
+
+func applyTokensInvalidatedV2(s *State, index uint64, p TokensInvalidatedV2) Result {
+	return applyTokensInvalidatedV1(s, index, TokensInvalidatedV1(p))
+}
 
 func applyTokenIssuedV1(s *State, index uint64, p TokenIssuedV1) Result {
 	if _, exists := s.tokens.get(p.Pair.DocID); exists {

@@ -109,10 +109,13 @@ type load struct {
 	cancel                     context.CancelFunc
 	wg                         sync.WaitGroup
 	seenAuths, seenCreates     int64
+	// noCreates ends the creates (stopCreates); createsDone closes then.
+	noCreates   atomic.Bool
+	createsDone chan struct{}
 }
 
 func (uc *upgradeCluster) startLoad() *load {
-	l := &load{}
+	l := &load{createsDone: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	for c := range 3 {
@@ -139,7 +142,8 @@ func (uc *upgradeCluster) startLoad() *load {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		for i := 0; ctx.Err() == nil; i++ {
+		defer close(l.createsDone)
+		for i := 0; ctx.Err() == nil && !l.noCreates.Load(); i++ {
 			node := i % len(uc.procs)
 			if !uc.up[node].enter() {
 				continue
@@ -168,12 +172,20 @@ func (l *load) sample(s string) {
 	l.mu.Unlock()
 }
 
-// waitProgress waits until the load has authenticated and created more
-// since the last call, so that every phase of the upgrade ran under it.
+// stopCreates ends the creates, once the one under way is answered; the
+// authentications go on.
+func (l *load) stopCreates() {
+	l.noCreates.Store(true)
+	<-l.createsDone
+}
+
+// waitProgress waits until the load has authenticated and created (unless
+// its creates were stopped) more since the last call, so that every phase
+// of the upgrade ran under it.
 func (l *load) waitProgress(t *testing.T) {
 	t.Helper()
 	waitFor(t, 20*time.Second, "the load to make progress", func() bool {
-		return l.auths.Load() >= l.seenAuths+50 && l.creates.Load() >= l.seenCreates+3
+		return l.auths.Load() >= l.seenAuths+50 && (l.noCreates.Load() || l.creates.Load() >= l.seenCreates+3)
 	})
 	l.seenAuths, l.seenCreates = l.auths.Load(), l.creates.Load()
 }

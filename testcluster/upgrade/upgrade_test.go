@@ -25,8 +25,8 @@ const password = "upgrade-pass-1"
 var elastic = testcluster.Basic("elastic", password)
 
 // Acceptance 3 of issue 18. Three nodes of the previous release, under a
-// light load of creates and authentications, are upgraded one by one to
-// this build: no authentication fails on a node that is up, every
+// light load of creates and authentications (the last node under
+// authentications only), are upgraded one by one to this build: no authentication fails on a node that is up, every
 // acknowledged create authenticates everywhere afterwards, and bulk role
 // delete (RoleDeleted version 2, which the previous release does not apply)
 // is refused while an old member remains and works once none does. A node
@@ -55,6 +55,14 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 
 	load := uc.startLoad()
 	for i := range uc.procs {
+		if i == len(uc.procs)-1 {
+			// Once every member runs this build, a create is written as
+			// the compact APIKeyCreated version 3, which the previous
+			// release does not apply: the last node is upgraded under
+			// authentications only, so that no log holds a newer entry
+			// before haltsOnNewerEntry writes the first one.
+			load.stopCreates()
+		}
 		uc.restart(t, i, newBin)
 		if i < len(uc.procs)-1 {
 			uc.bulkDeleteRefused(t, i)
@@ -269,9 +277,10 @@ func (uc *upgradeCluster) everyKeyEverywhere(t *testing.T, keys []apiKey) {
 	}
 }
 
-// downgradeRefused stops node i (whose log holds RoleDeleted version 2
-// now), starts it on the previous release, and expects a refusal at start
-// naming the versions; this build then starts on the same data dir.
+// downgradeRefused stops node i (whose log holds RoleDeleted version 2 and
+// APIKeyCreated version 3 now), starts it on the previous release, and
+// expects a refusal at start naming the versions; this build then starts
+// on the same data dir.
 func (uc *upgradeCluster) downgradeRefused(t *testing.T, i int, oldBin, newBin string) {
 	t.Helper()
 	p := uc.procs[i]
@@ -287,7 +296,10 @@ func (uc *upgradeCluster) downgradeRefused(t *testing.T, i int, oldBin, newBin s
 		return exited
 	})
 	msg := string(out.Bytes())
-	for _, want := range []string{"refusing to start", "RoleDeleted version 2", "versions 1 to 1"} {
+	// The keys created after the upgrade are compact events (version 3)
+	// in its log too; those of the mixed cluster were not, or the old
+	// members would have halted on them.
+	for _, want := range []string{"refusing to start", "RoleDeleted version 2", "APIKeyCreated version 3", "versions 1 to 1"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the downgrade's refusal does not say %q:\n%s", want, msg)
 		}
