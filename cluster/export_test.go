@@ -1,0 +1,4 @@
+package cluster
+
+// BatchesInFlight is how many batches a follower has on their way at once.
+const BatchesInFlight = batchesInFlight
