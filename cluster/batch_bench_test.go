@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -44,6 +45,9 @@ var forwardCounters = []string{
 	`tokenstore_forwarded_writes_total{`,
 	`tokenstore_http_requests_total{code="2xx",route="/_tokenstore/internal/"}`,
 	`tokenstore_http_requests_total{code="2xx",route="/_tokenstore/internal/propose/batch"}`,
+	// Raft's metrics are process-wide: each node of an in-process
+	// cluster shows the sum over all of them.
+	`tokenstore_raft_leader_dispatchLog_count`,
 }
 
 // cpuTime is the CPU time this process (nodes and load generator) has used.
@@ -53,13 +57,22 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// failure is why a request failed, or nil for a 200.
+func failure(r testcluster.Response, err error) error {
+	if err == nil && r.Status != http.StatusOK {
+		err = fmt.Errorf("%d %.300s", r.Status, r.Body)
+	}
+	return err
+}
+
 // load runs op from workers clients for d and returns ops/s and the p99
 // latency in ms; any failure fails the benchmark.
-func load(b *testing.B, workers int, d time.Duration, op func(w, n int) bool, stop ...func() bool) (float64, float64) {
+func load(b *testing.B, workers int, d time.Duration, op func(w, n int) error, stop ...func() bool) (float64, float64) {
 	b.Helper()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var failed atomic.Int64
+	var first atomic.Value
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -70,8 +83,9 @@ func load(b *testing.B, workers int, d time.Duration, op func(w, n int) bool, st
 					break
 				}
 				start := time.Now()
-				if !op(w, n) {
+				if err := op(w, n); err != nil {
 					failed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
 					return
 				}
 				mine = append(mine, time.Since(start))
@@ -83,7 +97,7 @@ func load(b *testing.B, workers int, d time.Duration, op func(w, n int) bool, st
 	}
 	wg.Wait()
 	if failed.Load() > 0 || len(lat) == 0 {
-		b.Fatalf("%d operations failed, %d succeeded", failed.Load(), len(lat))
+		b.Fatalf("%d operations failed (%v), %d succeeded", failed.Load(), first.Load(), len(lat))
 	}
 	slices.Sort(lat)
 	return float64(len(lat)) / d.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
@@ -99,9 +113,9 @@ func BenchmarkForwardedCreates3Nodes(b *testing.B) {
 	for b.Loop() {
 		before := counters(b, c, forwardCounters...)
 		cpu := cpuTime()
-		rate, p99 := load(b, workers, d, func(w, n int) bool {
+		rate, p99 := load(b, workers, d, func(w, n int) error {
 			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/api_key", testcluster.Elastic, `{"name":"load"}`)
-			return err == nil && r.Status == http.StatusOK
+			return failure(r, err)
 		})
 		cpu = cpuTime() - cpu
 		after := counters(b, c, forwardCounters...)
@@ -109,6 +123,7 @@ func BenchmarkForwardedCreates3Nodes(b *testing.B) {
 		b.ReportMetric(rate, "creates/s")
 		b.ReportMetric(p99, "p99-ms")
 		b.ReportMetric((after[1]+after[2]-before[1]-before[2])/(after[0]-before[0]), "fwd-req/write")
+		b.ReportMetric(rate*d.Seconds()/((after[3]-before[3])/float64(c.Len())), "entries/append")
 	}
 }
 
@@ -124,15 +139,15 @@ func BenchmarkInvalidations3Nodes(b *testing.B) {
 		b.StopTimer()
 		var mu sync.Mutex
 		var ids []string
-		load(b, workers, 3*time.Second, func(w, n int) bool {
+		load(b, workers, 3*time.Second, func(w, n int) error {
 			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodPost, "/_security/api_key", testcluster.Elastic, `{"name":"revoke"}`)
-			if err != nil || r.Status != http.StatusOK {
-				return false
+			if err := failure(r, err); err != nil {
+				return err
 			}
 			mu.Lock()
 			ids = append(ids, r.JSON()["id"].(string))
 			mu.Unlock()
-			return true
+			return nil
 		})
 		b.StartTimer()
 		probes := `tokenstore_http_requests_total{code="2xx",route="/_tokenstore/internal/status"}`
@@ -140,14 +155,14 @@ func BenchmarkInvalidations3Nodes(b *testing.B) {
 		var next atomic.Int64
 		cpu := cpuTime()
 		start := time.Now()
-		_, p99 := load(b, workers, d, func(w, n int) bool {
+		_, p99 := load(b, workers, d, func(w, n int) error {
 			i := int(next.Add(1)) - 1
 			if i >= len(ids) {
-				return true
+				return nil
 			}
 			body := `{"ids":["` + ids[i] + `"]}`
 			r, err := testcluster.Do(c.URL((w+n)%3), http.MethodDelete, "/_security/api_key", testcluster.Elastic, body)
-			return err == nil && r.Status == http.StatusOK
+			return failure(r, err)
 		}, func() bool { return next.Load() >= int64(len(ids)) })
 		took := time.Since(start)
 		cpu = cpuTime() - cpu

@@ -1,10 +1,14 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -175,5 +179,62 @@ func TestNoBatchedWriteLostWhenTheLeaderDies(t *testing.T) {
 				t.Fatalf("role %s was acknowledged but node %d does not have it", name, i)
 			}
 		}
+	}
+}
+
+// batchBody encodes writes as a follower sends them: each field a uvarint
+// length and its bytes.
+func batchBody(items ...[3][]byte) []byte {
+	var b []byte
+	for _, it := range items {
+		for _, f := range it {
+			b = binary.AppendUvarint(b, uint64(len(f)))
+			b = append(b, f...)
+		}
+	}
+	return b
+}
+
+// The batch endpoint is for nodes only (here, without transport TLS, a
+// credential with `all`), bounded, and each write in it is judged alone.
+func TestBatchEndpointIsNodeOnlyBoundedAndJudgesEachWrite(t *testing.T) {
+	c := testcluster.New(t, 1)
+	putRoleAndUser(t, c, 0, "weak", "weak-password")
+	weak := testcluster.Basic("weak", "weak-password")
+	const path = "/_tokenstore/internal/propose/batch"
+	good := [3][]byte{[]byte(testcluster.Elastic), nil, rolePut("judged-alone")}
+	if r := c.Do(0, http.MethodPost, path, weak, batchBody(good)); r.Status != http.StatusForbidden {
+		t.Errorf("batch sent with a credential without `all`: got %d, want 403", r.Status)
+	}
+	if _, ok := c.Node(0).Cluster().State().Role("judged-alone"); ok {
+		t.Fatal("a batch refused at the door was applied")
+	}
+	tooLarge := batchBody([3][]byte{[]byte(testcluster.Elastic), nil, make([]byte, 1<<20)})
+	tooMany := bytes.Repeat(batchBody([3][]byte{}), cluster.MaxBatchItems+1)
+	for name, body := range map[string][]byte{"larger than 1 MiB": tooLarge, "one write too many": tooMany, "cut short": good[2][:2]} {
+		if r := c.Do(0, http.MethodPost, path, testcluster.Elastic, body); r.Status != http.StatusBadRequest {
+			t.Errorf("%s: got %d, want 400", name, r.Status)
+		}
+	}
+	r := c.Do(0, http.MethodPost, path, testcluster.Elastic, batchBody(good,
+		[3][]byte{[]byte(weak), nil, rolePut("refused")},
+		[3][]byte{[]byte(testcluster.Elastic), nil, []byte("\x7f\x7f\x01{}")}))
+	var reply struct {
+		Items []struct {
+			Status int    `json:"status"`
+			Index  uint64 `json:"index"`
+		} `json:"items"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &reply) != nil || len(reply.Items) != 3 {
+		t.Fatalf("batch of three: got %d %s", r.Status, r.Body)
+	}
+	if got := []int{reply.Items[0].Status, reply.Items[1].Status, reply.Items[2].Status}; !slices.Equal(got, []int{200, 403, 400}) {
+		t.Errorf("statuses: got %v, want [200 403 400]", got)
+	}
+	if role, ok := c.Node(0).Cluster().State().Role("judged-alone"); !ok || role.ModIndex != reply.Items[0].Index {
+		t.Error("the authorized write is not at the index answered")
+	}
+	if _, ok := c.Node(0).Cluster().State().Role("refused"); ok {
+		t.Error("the refused write was applied")
 	}
 }
