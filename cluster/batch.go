@@ -72,7 +72,10 @@ func appendBatchItem(buf []byte, it batchItem) []byte {
 func (it batchItem) encodedSize() int {
 	n := 0
 	for _, l := range []int{len(it.credential), len(it.subject), len(it.event)} {
-		n += l + len(binary.AppendUvarint(nil, uint64(l)))
+		n += l + 1
+		for v := l >> 7; v > 0; v >>= 7 {
+			n++
+		}
 	}
 	return n
 }
@@ -329,7 +332,11 @@ func (n *Node) postBatchTo(base string, batch []*pendingWrite) []batchOutcome {
 // node-only endpoint), the writes' credentials in the body.
 func (n *Node) callBatch(base string, batch []*pendingWrite) (int, []byte, batchReply, error) {
 	var reply batchReply
-	var body []byte
+	size := 0
+	for _, w := range batch {
+		size += w.size
+	}
+	body := make([]byte, 0, size)
 	for _, w := range batch {
 		body = appendBatchItem(body, w.item)
 	}

@@ -238,3 +238,41 @@ func TestBatchEndpointIsNodeOnlyBoundedAndJudgesEachWrite(t *testing.T) {
 		t.Error("the refused write was applied")
 	}
 }
+
+// Invalidations acknowledged at the same time share their confirmations
+// (one round of questions serves every wait up to its index): each is
+// still refused on every voter the moment it is acknowledged, and a
+// non-voter cut off meanwhile no longer answers from its state by then.
+func TestConcurrentRevocationsAreRefusedEverywhereOnceAcknowledged(t *testing.T) {
+	t.Parallel() // mostly waiting out a lease
+	c := testcluster.New(t, 3, testcluster.Options{NonVoters: 1})
+	const n, nv = 24, 3
+	ids, auths := make([]string, n), make([]string, n)
+	for i := range ids {
+		ids[i], auths[i] = createKey(t, c, i%3, fmt.Sprintf("revoke-%d", i))
+		if got := keyStatus(c, nv, auths[i]); got != http.StatusOK {
+			t.Fatalf("key %d on the non-voter: got %d, want 200", i, got)
+		}
+	}
+	c.Partition(nv)
+	defer c.Heal(nv)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			r, err := testcluster.Do(c.URL(i%3), http.MethodDelete, "/_security/api_key", testcluster.Elastic, map[string]any{"ids": []string{ids[i]}})
+			if err != nil || r.Status != http.StatusOK {
+				t.Errorf("invalidate key %d: %v %d %s", i, err, r.Status, r.Body)
+				return
+			}
+			for j := 0; j < 3; j++ {
+				if got := keyStatus(c, j, auths[i]); got != http.StatusUnauthorized {
+					t.Errorf("key %d acknowledged as invalidated: node %d answered %d, want 401", i, j, got)
+				}
+			}
+			if got := keyStatus(c, nv, auths[i]); got == http.StatusOK {
+				t.Errorf("key %d acknowledged as invalidated: the cut-off non-voter still accepts it", i)
+			}
+		})
+	}
+	wg.Wait()
+}
