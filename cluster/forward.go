@@ -23,18 +23,21 @@ import (
 const (
 	InternalPrefix = "/_tokenstore/internal"
 	pathPropose    = InternalPrefix + "/propose"
-	pathJoin       = InternalPrefix + "/join"
-	pathApplied    = InternalPrefix + "/applied"
-	pathStatus     = InternalPrefix + "/status"
-	pathConfirm    = InternalPrefix + "/confirm"
-	maxEventBytes  = 16 << 20
+	// pathProposeBatch takes many forwarded writes in one request (batch.go).
+	pathProposeBatch = InternalPrefix + "/propose/batch"
+	pathJoin         = InternalPrefix + "/join"
+	pathApplied      = InternalPrefix + "/applied"
+	pathStatus       = InternalPrefix + "/status"
+	pathConfirm      = InternalPrefix + "/confirm"
+	maxEventBytes    = 16 << 20
 )
 
-// NodeOnlyPaths are the internal endpoints that carry no client credential:
-// only nodes call them. With transport TLS the peer certificate admits the
+// NodeOnlyPaths are the internal endpoints only nodes call: they carry no
+// client credential, or (a batch of forwarded writes) carry them in the
+// body, each authorized on its own. With transport TLS the peer certificate admits the
 // caller (RequirePeer); without, the HTTP layer asks for a node's
 // credential (see Node.peerCredential).
-var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm, pathKeyUsage}
+var NodeOnlyPaths = []string{pathApplied, pathStatus, pathConfirm, pathKeyUsage, pathProposeBatch}
 
 // Authorizer is what the leader asks before it acts on another node's
 // request. authn.Service satisfies it; it is given to Handler, which serves
@@ -176,39 +179,25 @@ type proposeReply struct {
 // subjectHeader carries the subject's credential of a forwarded write.
 const subjectHeader = "X-Tokenstore-Subject"
 
+// forwarded is the outcome of one attempt to forward a write.
+type forwarded struct {
+	index  uint64
+	result fsm.Result
+	err    error
+	// retry says the leader surely did not append the write: it may go
+	// again, to whoever leads by then.
+	retry bool
+}
+
 func (n *Node) forward(ctx context.Context, event []byte, credential, subject string) (uint64, fsm.Result, error) {
 	var lastErr error
 	// A leader may be changing; retry briefly while a new one is found.
 	for attempt := 0; attempt < 20; attempt++ {
-		base, err := n.leaderURL()
-		if err == nil {
-			var reply proposeReply
-			status, body, ferr := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply, subject)
-			switch {
-			case ferr != nil && !neverSent(ferr):
-				// The leader may have appended it: sending it again could
-				// apply it twice, so the outcome is reported as unknown.
-				return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader, outcome unknown: %v", ErrUnavailable, ferr)
-			case ferr != nil:
-				lastErr = ferr
-			case status == http.StatusOK:
-				return reply.Index, reply.Result, nil
-			case status == http.StatusConflict:
-				lastErr = fmt.Errorf("leader changed before appending: %s", body)
-			case status == http.StatusForbidden:
-				return 0, fsm.Result{}, &ForbiddenError{Reason: strings.TrimSpace(string(body))}
-			case status == http.StatusPreconditionFailed:
-				return 0, fsm.Result{}, &UnsupportedEventError{reason: strings.TrimSpace(string(body))}
-			case status == http.StatusBadRequest:
-				return 0, fsm.Result{}, fmt.Errorf("leader rejected event: %s", body)
-			case status == http.StatusServiceUnavailable && esReason(body) != "":
-				return 0, fsm.Result{}, &UnavailableError{Reason: "the leader could not append the write: " + esReason(body)}
-			default:
-				return 0, fsm.Result{}, fmt.Errorf("%w: leader answered %d: %s", ErrUnavailable, status, strings.TrimSpace(string(body)))
-			}
-		} else {
-			lastErr = err
+		out := n.forwardOnce(ctx, event, credential, subject)
+		if !out.retry {
+			return out.index, out.result, out.err
 		}
+		lastErr = out.err
 		select {
 		case <-ctx.Done():
 			return 0, fsm.Result{}, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
@@ -221,6 +210,68 @@ func (n *Node) forward(ctx context.Context, event []byte, credential, subject st
 		return 0, fsm.Result{}, lastErr
 	}
 	return 0, fsm.Result{}, fmt.Errorf("%w: forward to leader: %v", ErrUnavailable, lastErr)
+}
+
+// forwardOnce sends a write to the leader once: in a batch with the other
+// writes this node forwards meanwhile (batch.go), or alone when it is too
+// large for a batch or the leader takes none (a leader of an older build).
+func (n *Node) forwardOnce(ctx context.Context, event []byte, credential, subject string) forwarded {
+	w := newPendingWrite(event, credential, subject)
+	if w.size <= maxBatchBytes && n.batches.accepted() {
+		if out, alone := n.submitBatched(ctx, w); !alone {
+			return out
+		}
+	}
+	return n.forwardAlone(ctx, event, credential, subject)
+}
+
+// forwardAlone sends one write to the leader's single endpoint, with the
+// credentials in headers.
+func (n *Node) forwardAlone(ctx context.Context, event []byte, credential, subject string) forwarded {
+	base, err := n.leaderURL()
+	if err != nil {
+		return forwarded{err: err, retry: true}
+	}
+	var reply proposeReply
+	status, body, err := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply, subject)
+	switch {
+	case err != nil && !neverSent(err):
+		return outcomeUnknown(err)
+	case err != nil:
+		return forwarded{err: err, retry: true}
+	case status == http.StatusOK:
+		return forwarded{index: reply.Index, result: reply.Result}
+	}
+	return leaderRefused(status, body, esReason(body))
+}
+
+// outcomeUnknown is the outcome of a write sent to the leader without an
+// answer: the leader may have appended it, and sending it again could apply
+// it twice.
+func outcomeUnknown(err error) forwarded {
+	return forwarded{err: fmt.Errorf("%w: forward to leader, outcome unknown: %v", ErrUnavailable, err)}
+}
+
+// leaderRefused is what an answer other than 200 to a forwarded write
+// means, the same for a write sent alone and one in a batch; unavailable
+// is the reason a leader that cannot write gives with its 503.
+func leaderRefused(status int, body []byte, unavailable string) forwarded {
+	var err error
+	switch {
+	case status == http.StatusConflict:
+		return forwarded{err: fmt.Errorf("leader changed before appending: %s", body), retry: true}
+	case status == http.StatusForbidden:
+		err = &ForbiddenError{Reason: strings.TrimSpace(string(body))}
+	case status == http.StatusPreconditionFailed:
+		err = &UnsupportedEventError{reason: strings.TrimSpace(string(body))}
+	case status == http.StatusBadRequest:
+		err = fmt.Errorf("leader rejected event: %s", body)
+	case status == http.StatusServiceUnavailable && unavailable != "":
+		err = &UnavailableError{Reason: "the leader could not append the write: " + unavailable}
+	default:
+		err = fmt.Errorf("%w: leader answered %d: %s", ErrUnavailable, status, strings.TrimSpace(string(body)))
+	}
+	return forwarded{err: err}
 }
 
 // esReason is the reason of an answer in Elasticsearch's error shape, or "".
@@ -304,6 +355,7 @@ func (n *Node) call(ctx context.Context, method, url, credential string, body []
 func (n *Node) Handler(authz Authorizer, rep Reporter) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathPropose, func(w http.ResponseWriter, r *http.Request) { n.handlePropose(w, r, authz) })
+	mux.HandleFunc("POST "+pathProposeBatch, func(w http.ResponseWriter, r *http.Request) { n.handleProposeBatch(w, r, authz) })
 	mux.HandleFunc("POST "+pathJoin, func(w http.ResponseWriter, r *http.Request) { n.handleJoin(w, r, authz) })
 	mux.HandleFunc("GET "+pathApplied, n.handleApplied)
 	mux.HandleFunc("GET "+pathStatus, n.handleStatus)
@@ -322,34 +374,74 @@ func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Autho
 		http.Error(w, "event unreadable or larger than the limit", http.StatusBadRequest)
 		return
 	}
+	a := n.admitForwarded(authz, r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event, r.RemoteAddr)
+	if a == nil {
+		a = appendAnswer(n.proposeConfirmed(r.Context(), event))
+	}
+	switch {
+	case a.Status == http.StatusOK:
+		writeJSON(w, http.StatusOK, proposeReply{Index: a.Index, Result: *a.Result})
+	case a.Unavailable != "":
+		// The client's answer names the cause (forward reads it back).
+		writeESError(w, a.Status, "unavailable_shards_exception", a.Unavailable)
+	default:
+		http.Error(w, a.Body, a.Status)
+	}
+}
+
+// forwardAnswer is the leader's answer to one forwarded write: the status
+// and body of the single endpoint's answer, and one item of a batch's.
+type forwardAnswer struct {
+	Status int         `json:"status"`
+	Index  uint64      `json:"index,omitempty"`
+	Result *fsm.Result `json:"result,omitempty"`
+	// Body is the reason of a refusal.
+	Body string `json:"body,omitempty"`
+	// Unavailable is the reason a leader that cannot write gives, which
+	// the client's answer names.
+	Unavailable string `json:"unavailable,omitempty"`
+}
+
+// forwarded is what the follower makes of the answer.
+func (a forwardAnswer) forwarded() forwarded {
+	if a.Status == http.StatusOK && a.Result != nil {
+		return forwarded{index: a.Index, result: *a.Result}
+	}
+	return leaderRefused(a.Status, []byte(a.Body), a.Unavailable)
+}
+
+// admitForwarded is the leader's check of a forwarded write before it is
+// appended: an event it can apply, sent with credentials that may write
+// it. nil admits the write.
+func (n *Node) admitForwarded(authz Authorizer, credential, subject string, event []byte, from string) *forwardAnswer {
 	if err := fsm.Validate(event); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return &forwardAnswer{Status: http.StatusBadRequest, Body: err.Error()}
 	}
 	if authz == nil {
-		http.Error(w, "forwarded writes are not accepted", http.StatusForbidden)
-		return
+		return &forwardAnswer{Status: http.StatusForbidden, Body: "forwarded writes are not accepted"}
 	}
-	if err := authz.AuthorizeForwarded(r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event); err != nil {
-		n.log.Warn("refused forwarded write", "from", r.RemoteAddr, "error", err)
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
+	if err := authz.AuthorizeForwarded(credential, subject, event); err != nil {
+		n.log.Warn("refused forwarded write", "from", from, "error", err)
+		return &forwardAnswer{Status: http.StatusForbidden, Body: err.Error()}
 	}
-	idx, res, err := n.proposeConfirmed(r.Context(), event)
+	return nil
+}
+
+// appendAnswer is the answer to a forwarded write the leader tried to
+// append.
+func appendAnswer(index uint64, res fsm.Result, err error) *forwardAnswer {
 	ue, disk := errors.AsType[*UnavailableError](err)
 	switch {
 	case errors.As(err, new(*UnsupportedEventError)):
-		http.Error(w, err.Error(), http.StatusPreconditionFailed)
+		return &forwardAnswer{Status: http.StatusPreconditionFailed, Body: err.Error()}
 	case disk:
-		// The client's answer names the cause (forward reads it back).
-		writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", ue.Reason)
+		return &forwardAnswer{Status: http.StatusServiceUnavailable, Unavailable: ue.Reason}
 	case errors.Is(err, errNotAppended):
-		http.Error(w, err.Error(), http.StatusConflict) // the follower may retry
+		return &forwardAnswer{Status: http.StatusConflict, Body: err.Error()} // the follower may retry
 	case err != nil:
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-	default:
-		writeJSON(w, http.StatusOK, proposeReply{Index: idx, Result: res})
+		return &forwardAnswer{Status: http.StatusServiceUnavailable, Body: err.Error()}
 	}
+	return &forwardAnswer{Status: http.StatusOK, Index: index, Result: &res}
 }
 
 func (n *Node) handleApplied(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,7 @@ type freshness struct {
 	// confirmed is the highest index known applied on every member (or
 	// fenced): a revocation at or below it is visible everywhere.
 	confirmed atomic.Uint64
+	rounds    confirmRounds
 }
 
 // Fresh reports whether this node's state holds every write the leader has
@@ -205,6 +206,7 @@ func (n *Node) markConfirmed(index uint64) {
 // (or the member is fenced). A node that refuses a credential because of a
 // revocation not yet acknowledged waits for this first: otherwise one node
 // could refuse while another, not there yet, still accepts afterwards.
+// Concurrent waits share their rounds of questions (confirmRounds).
 func (n *Node) WaitConfirmed(ctx context.Context, index uint64) (err error) {
 	if n.fresh.confirmed.Load() >= index {
 		return nil
@@ -212,26 +214,92 @@ func (n *Node) WaitConfirmed(ctx context.Context, index uint64) (err error) {
 	defer func(start time.Time) { n.cfg.Observer.ConfirmWaited(time.Since(start), err) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, n.waitBound())
 	defer cancel()
-	if n.IsLeader() {
-		if err := n.confirmApplied(ctx, index); err != nil {
-			return err
-		}
-		n.markConfirmed(index)
-		return nil
-	}
 	for {
+		r := n.fresh.rounds.join(n, index)
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: index %d not confirmed: %v", ErrUnavailable, index, ctx.Err())
+		}
+		if n.fresh.confirmed.Load() >= index {
+			return nil
+		}
+		// A round for an index below this one ended: the next is for it.
+		if r.target >= index && r.err != nil {
+			return r.err
+		}
+	}
+}
+
+// confirmRounds lets concurrent waits for confirmation share their work
+// (a burst of revocations, or of credentials refused because of one): one
+// round at a time asks the members (on a follower, the leader) about the
+// highest index any wait wants, and confirming it confirms every index
+// below. A wait for a higher index than the running round's takes the next
+// round.
+type confirmRounds struct {
+	mu      sync.Mutex
+	want    uint64 // the highest index a wait has asked for
+	current *confirmRound
+}
+
+// confirmRound is one round; err is set before done is closed.
+type confirmRound struct {
+	target uint64
+	done   chan struct{}
+	err    error
+}
+
+// join returns the running round, starting one if none runs.
+func (c *confirmRounds) join(n *Node, index uint64) *confirmRound {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.want = max(c.want, index)
+	if c.current == nil {
+		c.current = &confirmRound{target: c.want, done: make(chan struct{})}
+		go n.runConfirmRound(c.current)
+	}
+	return c.current
+}
+
+// runConfirmRound runs a round for its own time bound: it serves every wait
+// that joins it, whichever of them goes away.
+func (n *Node) runConfirmRound(r *confirmRound) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.waitBound())
+	defer cancel()
+	r.err = n.confirmRound(ctx, r.target)
+	if r.err == nil {
+		n.markConfirmed(r.target)
+	}
+	c := &n.fresh.rounds
+	c.mu.Lock()
+	c.current = nil
+	c.mu.Unlock()
+	close(r.done)
+}
+
+// confirmRound confirms index: the leader asks every member, a follower
+// asks the leader to (handleConfirm). A follower that becomes leader meanwhile
+// asks the members itself, never itself: its own handleConfirm would join
+// the round that asks.
+func (n *Node) confirmRound(ctx context.Context, index uint64) error {
+	for {
+		if n.IsLeader() {
+			return n.confirmApplied(ctx, index)
+		}
 		base, err := n.leaderURL()
-		if err == nil {
+		if err == nil && n.Leader() != n.cfg.ID {
 			var status int
 			status, _, err = n.call(ctx, http.MethodGet, fmt.Sprintf("%s%s?index=%d", base, pathConfirm, index), n.peerCredential(), nil, nil)
 			if err == nil && status == http.StatusOK {
-				n.markConfirmed(index)
 				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: index %d not confirmed: %v", ErrUnavailable, index, ctx.Err())
+		case <-n.stopped:
+			return fmt.Errorf("%w: node stopped", ErrUnavailable)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -93,6 +93,7 @@ type Node struct {
 	fresh     freshness
 	health    *healthProbe
 	removed   removedMembers
+	batches   batches // forwarded writes waiting for the next batch (batch.go)
 	stopOnce  sync.Once
 	stopped   chan struct{}
 	// leaderChanges counts the leaders this node has seen elected.

@@ -46,7 +46,7 @@ type credentialGuard struct {
 }
 
 func (g credentialGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	carries := req.Header.Get("Authorization") != "" || req.Header.Get(subjectHeader) != ""
+	carries := req.Header.Get("Authorization") != "" || req.Header.Get(subjectHeader) != "" || req.Header.Get(bodyCredentialsHeader) != ""
 	if carries && !g.allowed(req.URL.Host) {
 		if req.Body != nil {
 			req.Body.Close()

@@ -220,7 +220,7 @@ func sweepRoutes() []sweepRoute {
 	// Internal endpoints need a node certificate, whoever the caller is.
 	for _, p := range []string{"GET /_tokenstore/internal/file_tokens?principal=elastic/fleet-server",
 		"GET /_tokenstore/internal/clear_cache?kind=realm&names=_all",
-		"POST /_tokenstore/internal/propose", "POST /_tokenstore/internal/join", "GET /_tokenstore/internal/applied",
+		"POST /_tokenstore/internal/propose", "POST /_tokenstore/internal/propose/batch", "POST /_tokenstore/internal/join", "GET /_tokenstore/internal/applied",
 		"GET /_tokenstore/internal/status", "GET /_tokenstore/internal/confirm?index=1", "GET /_tokenstore/internal/api_key_usage"} {
 		m, path, _ := strings.Cut(p, " ")
 		r = append(r, sweepRoute{method: m, path: path, internal: true})
