@@ -71,8 +71,12 @@ func (n *Node) Fresh() bool {
 	}
 	// A gap in contact longer than the lease, even one no request saw,
 	// means the leader may have stopped waiting for this node meanwhile.
-	if prev := n.fresh.lastContact.Swap(lc.UnixNano()); lc.UnixNano()-prev >= int64(n.cfg.ReadLease) {
-		n.fresh.caughtUp.Store(false)
+	// Written only when the contact is new: every authentication reads
+	// this, and a write per read would bounce its cache line between cores.
+	if last := lc.UnixNano(); n.fresh.lastContact.Load() != last {
+		if prev := n.fresh.lastContact.Swap(last); last-prev >= int64(n.cfg.ReadLease) {
+			n.fresh.caughtUp.Store(false)
+		}
 	}
 	return n.fresh.caughtUp.Load()
 }
