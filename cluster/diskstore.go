@@ -4,7 +4,22 @@ import (
 	"io"
 
 	"github.com/hashicorp/raft"
+	"go.etcd.io/bbolt"
 )
+
+// boltOptions opens the log store without syncing BoltDB's freelist: a
+// commit writes one page less (one entry: 21 KB instead of 25 KB) and
+// spends 3-5 % less CPU, measured interleaved against the defaults
+// (BenchmarkBoltCommit). Opening then rebuilds the freelist by walking
+// the file (BenchmarkBoltOpen: 31 ms instead of 3 ms for 27 MB of
+// entries), which a restart does not notice beside the read of every
+// entry that checkLogApplies makes anyway: a node holding 20,000 entries
+// (42 MB) reopened in 160-185 ms, against 158-176 ms with the defaults.
+// The map freelist measured worse on logs of this size (up to 12 % more
+// CPU per commit), so the array one stays.
+func boltOptions() *bbolt.Options {
+	return &bbolt.Options{NoFreelistSync: true}
+}
 
 // guardedLogs is Raft's log store with its write failures reported to the
 // disk health (disk.go): the error Raft passes on names the cause, and

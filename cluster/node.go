@@ -374,7 +374,7 @@ func (n *Node) voters() int {
 // Raft's stable file and the snapshot store, each reporting write failures
 // to the node's disk health.
 func (n *Node) openStores(raftDir string) (raft.LogStore, raft.SnapshotStore, error) {
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db")})
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(raftDir, "raft.db"), BoltOptions: boltOptions()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open raft store in %s: %w", raftDir, err)
 	}
