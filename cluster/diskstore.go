@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/hashicorp/raft"
@@ -42,6 +43,40 @@ func (g guardedLogs) StoreLogs(logs []*raft.Log) error {
 func (g guardedLogs) DeleteRange(min, max uint64) error {
 	if err := g.LogStore.DeleteRange(min, max); err != nil {
 		return g.disk.failed("delete raft log entries", err)
+	}
+	return nil
+}
+
+// cachedLogs is the guarded log store with its recent entries kept in
+// memory (raft.LogCache), so that the leader replicates them and a
+// follower applies them without reading them back from Bolt. The cache
+// takes only entries the store took; a failed store reaches Raft with the
+// guard's error (an UnavailableError), not the string LogCache makes of it.
+type cachedLogs struct {
+	*raft.LogCache
+	disk *diskHealth
+}
+
+// logCacheSize is how many recent entries the cache keeps: as many as one
+// append carries (MaxAppendEntries), and what Consul keeps.
+const logCacheSize = 512
+
+func newCachedLogs(g guardedLogs) (cachedLogs, error) {
+	cache, err := raft.NewLogCache(logCacheSize, g)
+	if err != nil {
+		return cachedLogs{}, fmt.Errorf("raft log cache: %w", err)
+	}
+	return cachedLogs{LogCache: cache, disk: g.disk}, nil
+}
+
+func (c cachedLogs) StoreLog(l *raft.Log) error { return c.StoreLogs([]*raft.Log{l}) }
+
+func (c cachedLogs) StoreLogs(logs []*raft.Log) error {
+	if err := c.LogCache.StoreLogs(logs); err != nil {
+		if derr := c.disk.err(); derr != nil {
+			return derr
+		}
+		return err
 	}
 	return nil
 }

@@ -388,7 +388,11 @@ func (n *Node) openStores(raftDir string) (raft.LogStore, raft.SnapshotStore, er
 		n.closeStores()
 		return nil, nil, err
 	}
-	logs := guardedLogs{LogStore: store, disk: n.disk}
+	logs, err := newCachedLogs(guardedLogs{LogStore: store, disk: n.disk})
+	if err != nil {
+		n.closeStores()
+		return nil, nil, err
+	}
 	files, err := raft.NewFileSnapshotStoreWithLogger(raftDir, n.cfg.SnapshotRetain, n.cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.closeStores()
