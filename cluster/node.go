@@ -232,6 +232,9 @@ func (n *Node) raftConfig() *raft.Config {
 	c.BatchApplyCh = true
 	// Raft's metrics name a peer by a label, not also in the metric's name.
 	c.NoLegacyTelemetry = true
+	// BatchApplyCh off or MaxAppendEntries 64 measured no better (64
+	// clients creating keys over three nodes, interleaved: 2,180 and
+	// 2,091 creates/s against 2,378 with these).
 	c.MaxAppendEntries = 512
 	return c
 }
