@@ -123,6 +123,13 @@ func (c *trackedConn) Close() error {
 // leader never replicates to that follower again and cannot shut down
 // (grafana/pyroscope#5518 traces it). Without the pipeline each follower
 // gets one append at a time, of up to MaxAppendEntries entries.
+//
+// It costs nothing measurable: with 64 clients creating keys over three
+// nodes, the pipeline on (with a relay that closes it after a refused
+// append, which cannot hang) made 2,211 creates/s at p99 66 ms against
+// 2,378 at 59 ms without, averaged over 5 interleaved runs; on a loaded
+// machine the two were within the noise over 12 pairs. hashicorp/raft#541
+// found the same: pipelining combines badly with batching.
 type unpipelined struct{ *raft.NetworkTransport }
 
 func (unpipelined) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
