@@ -69,6 +69,9 @@ bench: deps nginx chromium
 	$(GO) test -run '^$$' -bench 'Cached' -benchmem ./authn
 	$(GO) test -run '^$$' -bench 'CredentialScrape' -benchmem ./metrics
 	$(GO) test -run '^$$' -bench 'APIKeyFirst' -benchtime 20000x -benchmem ./authn
+	$(GO) test -run '^$$' -bench 'Event|Validate' -benchtime 20000x -benchmem ./fsm
+	$(GO) test -run '^$$' -bench 'BoltCommit|BoltOpen' ./cluster
+	$(GO) test -run '^$$' -bench '3Nodes' -benchtime 1x -timeout 10m ./cluster
 	$(GO) test -run '^$$' -bench 'Mount' -benchmem ./httpapi/console
 	$(GO) test -run '^$$' -bench 'LastUsedRound100k' -benchtime 1x -benchmem ./authn
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./httpapi

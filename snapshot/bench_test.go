@@ -109,6 +109,7 @@ func BenchmarkMillionAPIKeys(b *testing.B) {
 		b.ReportMetric(float64(time.Duration(stall.Load()).Microseconds())/1000, "max-write-stall-ms")
 		size, _ := f.Seek(0, io.SeekCurrent)
 		b.ReportMetric(float64(size)/(1<<20), "backup-MiB")
+		b.ReportMetric(float64(size)/float64(n), "snapshot-bytes/key")
 		f.Seek(0, io.SeekStart)
 		t0 = time.Now()
 		if _, _, err := snapshot.Read(f); err != nil {
