@@ -35,6 +35,7 @@ type stableFile struct {
 	seq    uint64
 	values map[string][]byte
 	legacy raft.StableStore
+	closed bool
 }
 
 const (
@@ -187,6 +188,14 @@ func decodeSlot(slot []byte) (uint64, map[string][]byte, bool) {
 // Set writes the whole state, with key set, into the other slot and syncs.
 func (s *stableFile) Set(key, val []byte) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		// Raft's transport may still be in a heartbeat of the stopped node
+		// (it handles heartbeats outside Raft's loop, so Shutdown does not
+		// wait for them) and would panic on an error: the write neither
+		// fails nor happens, and the heartbeat is never answered.
+		select {}
+	}
 	defer s.mu.Unlock()
 	prev, had := s.values[string(key)]
 	s.values[string(key)] = bytes.Clone(val)
@@ -236,4 +245,9 @@ func (s *stableFile) GetUint64(key []byte) (uint64, error) {
 	return binary.BigEndian.Uint64(v), nil
 }
 
-func (s *stableFile) Close() error { return s.f.Close() }
+func (s *stableFile) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.f.Close()
+}

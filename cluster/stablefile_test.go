@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
@@ -66,5 +67,32 @@ func TestStableFile(t *testing.T) {
 	}
 	if term, _ := s.GetUint64([]byte("CurrentTerm")); term != 11 {
 		t.Fatalf("term after a torn last write: %d, want 11", term)
+	}
+}
+
+// A write after Close (a heartbeat Raft's transport was still handling when
+// the node stopped) neither returns an error, on which Raft panics, nor
+// writes: it never returns.
+func TestStableFileWriteAfterCloseNeverReturns(t *testing.T) {
+	dir := t.TempDir()
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	s, err := openStableFile(filepath.Join(dir, "stable"), bolt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	returned := make(chan error, 1)
+	go func() { returned <- s.SetUint64([]byte("CurrentTerm"), 9) }()
+	select {
+	case err := <-returned:
+		t.Fatalf("a write after Close returned (%v): Raft would panic on its error", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if term, _ := bolt.GetUint64([]byte("CurrentTerm")); term == 9 {
+		t.Fatal("a write after Close reached the store")
 	}
 }
