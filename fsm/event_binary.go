@@ -51,14 +51,7 @@ func Compact(p Payload) (c Payload, ok bool) {
 
 func (p APIKeyCreatedV3) appendCompact(w *binWriter) error {
 	k := &p.Key
-	w.str(k.ID)
-	w.str(k.Name)
-	w.str(k.Type)
-	w.hash(k)
-	w.int(k.Creation)
-	w.int(k.Expiration)
-	w.bool(k.Invalidated)
-	w.int(k.Invalidation)
+	appendKeyHead(w, k)
 	for _, set := range []map[string]RoleDescriptor{k.RoleDescriptors, k.LimitedBy} {
 		b, err := json.Marshal(set)
 		if err != nil {
@@ -66,13 +59,7 @@ func (p APIKeyCreatedV3) appendCompact(w *binWriter) error {
 		}
 		w.raw(b)
 	}
-	w.raw(k.Metadata)
-	w.str(k.Creator.Principal)
-	w.optStr(k.Creator.FullName)
-	w.optStr(k.Creator.Email)
-	w.raw(k.Creator.Metadata)
-	w.str(k.Creator.Realm)
-	w.str(k.Creator.RealmType)
+	appendKeyOwner(w, k)
 	return nil
 }
 
@@ -138,7 +125,8 @@ func (p *TokensInvalidatedV2) readCompact(r *binReader) {
 }
 
 // appendNewPair writes a pair as an event carries it: every field but
-// ModIndex, which the index of the entry sets.
+// ModIndex, which the index of the entry sets (a snapshot record adds it:
+// encodeTokenPair).
 func appendNewPair(w *binWriter, t *TokenPair) {
 	w.str(t.DocID)
 	w.str(t.AccessHash)
@@ -160,8 +148,8 @@ func appendNewPair(w *binWriter, t *TokenPair) {
 
 func readNewPair(r *binReader, t *TokenPair) {
 	*t = TokenPair{DocID: r.str(), AccessHash: r.str(), RefreshHash: r.str(), Creation: r.int(), GrantTime: r.int(),
-		AccessExpiry: r.int(), Username: r.str(), Realm: r.str(), RealmType: r.str(), APIKeyID: r.str(),
-		Client: r.str(), AccessInvalidated: r.bool(), RefreshInvalidated: r.bool(), RefreshTime: r.int(),
+		AccessExpiry: r.int(), Username: r.common(), Realm: r.common(), RealmType: r.common(), APIKeyID: r.str(),
+		Client: r.common(), AccessInvalidated: r.bool(), RefreshInvalidated: r.bool(), RefreshTime: r.int(),
 		RefreshSalt: r.str(), Superseding: r.str()}
 }
 

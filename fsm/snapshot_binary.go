@@ -138,6 +138,17 @@ func (r *binReader) done() error {
 
 // encodeAPIKey appends k, its descriptor maps given as set references.
 func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
+	appendKeyHead(w, k)
+	w.uint(uint64(roleDescriptors))
+	w.uint(uint64(limitedBy))
+	appendKeyOwner(w, k)
+	w.uint(k.ModIndex)
+}
+
+// appendKeyHead and appendKeyOwner write what a snapshot record and a
+// compact create (event_binary.go) both carry of a key, before and after
+// its descriptors, which each writes its own way.
+func appendKeyHead(w *binWriter, k *APIKey) {
 	w.str(k.ID)
 	w.str(k.Name)
 	w.str(k.Type)
@@ -146,8 +157,9 @@ func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
 	w.int(k.Expiration)
 	w.bool(k.Invalidated)
 	w.int(k.Invalidation)
-	w.uint(uint64(roleDescriptors))
-	w.uint(uint64(limitedBy))
+}
+
+func appendKeyOwner(w *binWriter, k *APIKey) {
 	w.raw(k.Metadata)
 	w.str(k.Creator.Principal)
 	w.optStr(k.Creator.FullName)
@@ -155,7 +167,6 @@ func encodeAPIKey(w *binWriter, k *APIKey, roleDescriptors, limitedBy int) {
 	w.raw(k.Creator.Metadata)
 	w.str(k.Creator.Realm)
 	w.str(k.Creator.RealmType)
-	w.uint(k.ModIndex)
 }
 
 func decodeAPIKey(body []byte) (k *APIKey, roleDescriptors, limitedBy uint64, err error) {
@@ -172,30 +183,14 @@ func decodeAPIKey(body []byte) (k *APIKey, roleDescriptors, limitedBy uint64, er
 }
 
 func encodeTokenPair(w *binWriter, t *TokenPair) {
-	w.str(t.DocID)
-	w.str(t.AccessHash)
-	w.str(t.RefreshHash)
-	w.int(t.Creation)
-	w.int(t.GrantTime)
-	w.int(t.AccessExpiry)
-	w.str(t.Username)
-	w.str(t.Realm)
-	w.str(t.RealmType)
-	w.str(t.APIKeyID)
-	w.str(t.Client)
-	w.bool(t.AccessInvalidated)
-	w.bool(t.RefreshInvalidated)
-	w.int(t.RefreshTime)
-	w.str(t.RefreshSalt)
-	w.str(t.Superseding)
+	appendNewPair(w, t)
 	w.uint(t.ModIndex)
 }
 
 func decodeTokenPair(body []byte) (*TokenPair, error) {
 	r := &binReader{b: body}
-	t := &TokenPair{DocID: r.str(), AccessHash: r.str(), RefreshHash: r.str(), Creation: r.int(), GrantTime: r.int(),
-		AccessExpiry: r.int(), Username: r.common(), Realm: r.common(), RealmType: r.common(), APIKeyID: r.str(),
-		Client: r.common(), AccessInvalidated: r.bool(), RefreshInvalidated: r.bool(), RefreshTime: r.int(),
-		RefreshSalt: r.str(), Superseding: r.str(), ModIndex: r.uint()}
+	t := &TokenPair{}
+	readNewPair(r, t)
+	t.ModIndex = r.uint()
 	return t, r.done()
 }
