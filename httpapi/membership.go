@@ -16,7 +16,8 @@ const actionMembership = "cluster:monitor/tokenstore/cluster"
 // master-eligible; voters are "m".
 const nonVoterRole = "d"
 
-type memberJSON struct {
+// MemberView is one member in GET /_tokenstore/cluster's answer.
+type MemberView struct {
 	ID            string `json:"id"`
 	HTTPAddress   string `json:"http_address"`
 	RaftAddress   string `json:"raft_address"`
@@ -29,11 +30,13 @@ type memberJSON struct {
 	Version       string `json:"version,omitempty"`
 }
 
-type membershipJSON struct {
+// Membership is GET /_tokenstore/cluster's answer; the cluster
+// subcommand reads it too.
+type Membership struct {
 	ClusterUUID string       `json:"cluster_uuid"`
 	Leader      string       `json:"leader"`
 	AnsweredBy  string       `json:"answered_by"`
-	Members     []memberJSON `json:"members"`
+	Members     []MemberView `json:"members"`
 }
 
 // handleMembership lists every member as this node sees it: the
@@ -47,10 +50,10 @@ func (s *Server) handleMembership(w http.ResponseWriter, r *http.Request, c auth
 	if err != nil {
 		return err
 	}
-	out := membershipJSON{ClusterUUID: s.cluster.ClusterID(), Leader: s.cluster.Leader(), AnsweredBy: s.cluster.NodeID(),
-		Members: make([]memberJSON, 0, len(members))}
+	out := Membership{ClusterUUID: s.cluster.ClusterID(), Leader: s.cluster.Leader(), AnsweredBy: s.cluster.NodeID(),
+		Members: make([]MemberView, 0, len(members))}
 	for _, m := range members {
-		j := memberJSON{ID: m.ID, HTTPAddress: m.HTTPAddr, RaftAddress: m.RaftAddr, Voter: m.Voter, Leader: m.Leader,
+		j := MemberView{ID: m.ID, HTTPAddress: m.HTTPAddr, RaftAddress: m.RaftAddr, Voter: m.Voter, Leader: m.Leader,
 			Alive: m.Alive, AppliedIndex: m.Applied, Lag: m.Lag, Version: m.Version}
 		if m.LastContact >= 0 {
 			ms := m.LastContact.Milliseconds()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokenstore/tokenstore/cluster"
+	"github.com/tokenstore/tokenstore/httpapi"
 )
 
 const clusterUsage = `usage: tokenstore cluster status  --url https://HOST:PORT --user NAME:PASSWORD [--ca-cert FILE]
@@ -24,24 +25,6 @@ const clusterUsage = `usage: tokenstore cluster status  --url https://HOST:PORT 
 status needs the monitor privilege; promote, demote and remove need all
 (any node will do: the change is carried out by the leader).
 `
-
-// membership is GET /_tokenstore/cluster's answer.
-type membership struct {
-	Leader     string `json:"leader"`
-	AnsweredBy string `json:"answered_by"`
-	Members    []struct {
-		ID            string `json:"id"`
-		HTTPAddress   string `json:"http_address"`
-		RaftAddress   string `json:"raft_address"`
-		Voter         bool   `json:"voter"`
-		Leader        bool   `json:"leader"`
-		Alive         bool   `json:"alive"`
-		LastContactMS *int64 `json:"last_contact_ms"`
-		AppliedIndex  uint64 `json:"applied_index"`
-		Lag           uint64 `json:"lag"`
-		Version       string `json:"version"`
-	} `json:"members"`
-}
 
 // clusterCmd shows the membership or changes one member, through the
 // membership API of any node.
@@ -125,7 +108,7 @@ func (a clusterAPI) status(stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cluster status: %w", err)
 	}
-	var m membership
+	var m httpapi.Membership
 	if err := json.Unmarshal(body, &m); err != nil {
 		return fmt.Errorf("cluster status: decode the answer: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenstore/tokenstore/httpapi"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -37,7 +38,7 @@ func TestClusterSubcommand(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
-	var m membership
+	var m httpapi.Membership
 	r := c.Do(c.Leader(), http.MethodGet, "/_tokenstore/cluster", testcluster.Elastic, nil)
 	if err := json.Unmarshal(r.Body, &m); err != nil || len(m.Members) != 4 || m.Leader != c.ID(c.Leader()) {
 		t.Fatalf("GET /_tokenstore/cluster: %d %s", r.Status, r.Body)
