@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +104,8 @@ type ProcessOptions struct {
 	NonVoters int
 }
 
-// ProcessClusterWith is ProcessCluster with options.
+// ProcessClusterWith is ProcessCluster with options. Base ports of 0 take
+// free ports (tests running side by side).
 func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts ProcessOptions, out io.Writer) ([]*Process, error) {
 	ca := opts.CA
 	if opts.CertsDir != "" && ca == nil {
@@ -115,8 +117,16 @@ func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts Process
 	env := opts.Env
 	var procs []*Process
 	for i := 0; i < n; i++ {
-		p := &Process{ID: fmt.Sprintf("node-%d", i), HTTPAddr: fmt.Sprintf("127.0.0.1:%d", httpBase+i),
-			RaftAddr: fmt.Sprintf("127.0.0.1:%d", raftBase+i), DataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i))}
+		httpAddr, err := loopbackAddr(httpBase, i)
+		if err != nil {
+			return procs, err
+		}
+		raftAddr, err := loopbackAddr(raftBase, i)
+		if err != nil {
+			return procs, err
+		}
+		p := &Process{ID: fmt.Sprintf("node-%d", i), HTTPAddr: httpAddr, RaftAddr: raftAddr,
+			DataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i))}
 		if ca != nil {
 			settings, err := WriteNodeTLS(ca, opts.CertsDir, p.ID)
 			if err != nil {
@@ -141,6 +151,20 @@ func ProcessClusterWith(bin, dir string, n, httpBase, raftBase int, opts Process
 		procs = append(procs, p)
 	}
 	return procs, nil
+}
+
+// loopbackAddr is port base+i on loopback, or a free port when base is 0
+// (reserved by listening on it and closing it, so a restart reuses it).
+func loopbackAddr(base, i int) (string, error) {
+	if base != 0 {
+		return fmt.Sprintf("127.0.0.1:%d", base+i), nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("reserve a port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // loadOrCreateCA reads dir/ca.crt and dir/ca.key, making them first if

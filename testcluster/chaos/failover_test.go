@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -146,28 +145,12 @@ func startProcesses(t *testing.T, n int, settings map[string]string) *processClu
 			t.Logf("last node output:\n%s", logs[max(0, len(logs)-6000):])
 		}
 	})
-	for i := range n {
-		p := &testcluster.Process{ID: fmt.Sprintf("node-%d", i), HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t),
-			DataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i)), Settings: settings}
-		extra := []string{"--bootstrap"}
-		if i > 0 {
-			extra = []string{"--join", pc.procs[0].HTTPAddr}
-		}
-		if err := testcluster.StartProcess(bin, p, extra, pc.env, pc.logs); err != nil {
-			t.Fatal(err)
-		}
-		pc.procs = append(pc.procs, p)
-	}
-	return pc
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var err error
+	opts := testcluster.ProcessOptions{Env: pc.env, Settings: settings}
+	if pc.procs, err = testcluster.ProcessClusterWith(bin, dir, n, 0, 0, opts, pc.logs); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return pc
 }
 
 func (pc *processCluster) waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {

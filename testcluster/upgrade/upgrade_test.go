@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,28 +105,11 @@ func startCluster(t *testing.T, dir, bin string) *upgradeCluster {
 			t.Logf("last node output:\n%s", logs[max(0, len(logs)-8000):])
 		}
 	})
-	for i := range 3 {
-		p := &testcluster.Process{ID: fmt.Sprintf("node-%d", i), HTTPAddr: freeAddr(t), RaftAddr: freeAddr(t),
-			DataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i))}
-		extra := []string{"--bootstrap"}
-		if i > 0 {
-			extra = []string{"--join", uc.procs[0].HTTPAddr}
-		}
-		if err := testcluster.StartProcess(bin, p, extra, uc.env, uc.logs); err != nil {
-			t.Fatal(err)
-		}
-		uc.procs = append(uc.procs, p)
-	}
-	return uc
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var err error
+	if uc.procs, err = testcluster.ProcessClusterWith(bin, dir, 3, 0, 0, testcluster.ProcessOptions{Env: uc.env}, uc.logs); err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return uc
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
