@@ -26,15 +26,14 @@ type notSupported struct{}
 func (notSupported) Error() string      { return "an older member does not apply it" }
 func (notSupported) EventNotSupported() {}
 
-func (p versionProposer) CanPropose(event []byte) error {
-	if k, _ := fsm.Header(event); !p.compactOK && !fsm.Baseline.Has(k.Type, k.Version) {
-		return notSupported{}
-	}
-	return nil
-}
-
+// Propose refuses a compact event as the node's own check does when a
+// member lacks it (nothing is sent: sent stays as it is), and as the
+// leader does when leaderRefuses (sent, then refused).
 func (p versionProposer) Propose(_ context.Context, event []byte, _, _ string) (uint64, fsm.Result, error) {
 	k, _ := fsm.Header(event)
+	if !p.compactOK && !fsm.Baseline.Has(k.Type, k.Version) {
+		return 0, fsm.Result{}, notSupported{}
+	}
 	*p.sent = append(*p.sent, k)
 	if p.leaderRefuses && !fsm.Baseline.Has(k.Type, k.Version) {
 		return 0, fsm.Result{}, notSupported{}

@@ -14,9 +14,9 @@ type Proposer interface {
 	// credential of the user a write is made for (password and refresh
 	// grants); the leader uses both to authorize a forwarded write again.
 	Propose(ctx context.Context, event []byte, credential, subject string) (uint64, fsm.Result, error)
-	// CanPropose reports whether the leader may append event now: an
-	// event version beyond fsm.Baseline only once every member applies it.
-	CanPropose(event []byte) error
+	// An event version beyond fsm.Baseline that some member does not
+	// apply yet is refused with an error that has an EventNotSupported
+	// method, before anything is appended.
 	// ProposeAsLeader appends an event this node originates; leader only.
 	ProposeAsLeader(event []byte) (uint64, fsm.Result, error)
 	// CatchUp waits until this node has applied what the leader had applied.

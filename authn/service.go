@@ -428,12 +428,13 @@ func (s *Service) propose(ctx context.Context, c Caller, p fsm.Payload) (fsm.Res
 // (fsm.Compact) once every member applies it, and as it is while an older
 // member, which could not read the compact one, remains (a rolling
 // upgrade). This is the one place a compact event is chosen; observers
-// still see p. A leader that knows of an older member this node has not
-// seen yet refuses the compact event without appending it: p then goes as
-// it is.
+// still see p. Whether every member applies it is decided where it is
+// proposed (this node's own check, and the leader's, which may know of an
+// older member this node has not seen yet); a refusal appends nothing, and
+// p then goes as it is.
 func (s *Service) proposeEncoded(ctx context.Context, c Caller, p fsm.Payload) (fsm.Result, error) {
 	if compact, ok := fsm.Compact(p); ok {
-		if event, err := fsm.Encode(compact); err == nil && s.p.CanPropose(event) == nil {
+		if event, err := fsm.Encode(compact); err == nil {
 			_, res, err := s.p.Propose(ctx, event, c.Credential, c.Subject)
 			var older interface{ EventNotSupported() }
 			if !errors.As(err, &older) {

@@ -25,7 +25,6 @@ func (p stateProposer) Propose(context.Context, []byte, string, string) (uint64,
 func (p stateProposer) ProposeAsLeader([]byte) (uint64, fsm.Result, error) {
 	return 0, fsm.Result{}, errors.New("no leader")
 }
-func (p stateProposer) CanPropose([]byte) error                     { return nil }
 func (p stateProposer) CatchUp(context.Context) error               { return nil }
 func (p stateProposer) Fresh() bool                                 { return true }
 func (p stateProposer) WaitConfirmed(context.Context, uint64) error { return nil }

@@ -80,11 +80,6 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 	if err := fsm.Validate(event); err != nil {
 		return 0, fsm.Result{}, err
 	}
-	// Decided here too, not only by the leader: a leader of an older build
-	// would take an event it does not know for a bad one.
-	if err := n.CanPropose(event); err != nil {
-		return 0, fsm.Result{}, err
-	}
 	// This node could not apply what it forwarded, nor store what it leads.
 	if err := n.disk.err(); err != nil {
 		return 0, fsm.Result{}, err
@@ -95,6 +90,12 @@ func (n *Node) Propose(ctx context.Context, event []byte, credential, subject st
 		if !errors.Is(err, errNotAppended) {
 			return idx, res, err
 		}
+	}
+	// Decided here too, not only by the leader (applyLocal decides what
+	// this node appends as leader): a leader of an older build would take
+	// an event it does not know for a bad one.
+	if err := n.CanPropose(event); err != nil {
+		return 0, fsm.Result{}, err
 	}
 	start := time.Now()
 	idx, res, err := n.forward(ctx, event, credential, subject)

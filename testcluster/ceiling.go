@@ -115,7 +115,6 @@ func (p *memoryProposer) WaitConfirmed(context.Context, uint64) error { return n
 func (p *memoryProposer) Fresh() bool                                 { return true }
 func (p *memoryProposer) State() *fsm.State                           { return p.fsm.State() }
 func (p *memoryProposer) IsLeader() bool                              { return true }
-func (p *memoryProposer) CanPropose([]byte) error                     { return nil }
 
 // errNoCluster answers the cluster operations the ceiling has no use for.
 var errNoCluster = errors.New("the no-Raft ceiling is not a cluster")
