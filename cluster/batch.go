@@ -110,13 +110,8 @@ type batchReply struct {
 // checked and appended as handlePropose does it; a write refused fails
 // alone.
 func (n *Node) handleProposeBatch(w http.ResponseWriter, r *http.Request, authz Authorizer) {
-	if !n.IsLeader() {
-		http.Error(w, "not the leader", http.StatusConflict) // nothing appended: retry elsewhere
-		return
-	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBatchBytes+1))
-	if err != nil || len(data) > maxBatchBytes {
-		http.Error(w, "batch unreadable or larger than the limit", http.StatusBadRequest)
+	data, ok := n.leaderBody(w, r, maxBatchBytes)
+	if !ok {
 		return
 	}
 	items, err := decodeBatch(data)

@@ -365,14 +365,24 @@ func (n *Node) Handler(authz Authorizer, rep Reporter) http.Handler {
 	return n.RequirePeer(n.cfg.Links.Handler(mux))
 }
 
-func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Authorizer) {
+// leaderBody reads a forwarded write's body, at most limit bytes, on the
+// leader only; otherwise it answers and returns false.
+func (n *Node) leaderBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, bool) {
 	if !n.IsLeader() {
 		http.Error(w, "not the leader", http.StatusConflict) // not appended: retry elsewhere
-		return
+		return nil, false
 	}
-	event, err := io.ReadAll(io.LimitReader(r.Body, maxEventBytes+1))
-	if err != nil || len(event) > maxEventBytes {
-		http.Error(w, "event unreadable or larger than the limit", http.StatusBadRequest)
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err != nil || len(body) > limit {
+		http.Error(w, "body unreadable or larger than the limit", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+func (n *Node) handlePropose(w http.ResponseWriter, r *http.Request, authz Authorizer) {
+	event, ok := n.leaderBody(w, r, maxEventBytes)
+	if !ok {
 		return
 	}
 	a := n.admitForwarded(authz, r.Header.Get("Authorization"), r.Header.Get(subjectHeader), event, r.RemoteAddr)
