@@ -46,13 +46,16 @@ type keyForm struct {
 }
 
 type keysData struct {
-	Filter     keyFilter
-	Keys       []apiKey
-	Total      int
-	First      int
-	Last       int
-	Prev, Next int
-	Form       keyForm
+	Filter keyFilter
+	Keys   []keyRow
+	// AnyInvalidate: some key of the page may be invalidated by the caller,
+	// so the page offers selection and the invalidate button.
+	AnyInvalidate bool
+	Total         int
+	First         int
+	Last          int
+	Prev, Next    int
+	Form          keyForm
 }
 
 func (c *Console) handleAPIKeys(w http.ResponseWriter, q *request) {
@@ -71,8 +74,18 @@ func (c *Console) renderKeys(w http.ResponseWriter, q *request, f keyFilter, for
 		c.fail(w, q, "API keys", a)
 		return
 	}
-	d := keysData{Filter: f, Keys: res.APIKeys, Total: res.Total, First: f.Page*pageSize + 1, Last: f.Page*pageSize + len(res.APIKeys),
+	me, a := c.whoami(q)
+	if !a.OK() {
+		c.fail(w, q, "API keys", a)
+		return
+	}
+	d := keysData{Filter: f, Total: res.Total, First: f.Page*pageSize + 1, Last: f.Page*pageSize + len(res.APIKeys),
 		Prev: -1, Next: -1, Form: form}
+	for _, k := range res.APIKeys {
+		row := q.can.rights(me, k)
+		d.Keys = append(d.Keys, row)
+		d.AnyInvalidate = d.AnyInvalidate || row.CanInvalidate
+	}
 	if f.Page > 0 {
 		d.Prev = f.Page - 1
 	}
@@ -81,6 +94,9 @@ func (c *Console) renderKeys(w http.ResponseWriter, q *request, f keyFilter, for
 	}
 	v := q.view("API keys", "api-keys")
 	v.Data = d
+	if !q.can.CreateKeys() {
+		v.formRefused(status, form.Errors)
+	}
 	c.render(w, status, "apikeys", v)
 }
 

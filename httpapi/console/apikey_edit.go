@@ -6,7 +6,7 @@ import (
 )
 
 type keyData struct {
-	Key                       apiKey
+	Key                       keyRow
 	RoleDescriptors, Metadata string
 	Errors                    map[string]string
 }
@@ -24,8 +24,21 @@ func (c *Console) findKey(q *request, id string) (apiKey, answer, bool) {
 	return res.APIKeys[0], a, true
 }
 
+// findKeyRow is findKey with what the caller may do to the key.
+func (c *Console) findKeyRow(q *request, id string) (keyRow, answer, bool) {
+	k, a, ok := c.findKey(q, id)
+	if !ok {
+		return keyRow{}, a, false
+	}
+	me, a := c.whoami(q)
+	if !a.OK() {
+		return keyRow{}, a, false
+	}
+	return q.can.rights(me, k), a, true
+}
+
 func (c *Console) handleAPIKey(w http.ResponseWriter, q *request) {
-	k, a, ok := c.findKey(q, q.PathValue("id"))
+	k, a, ok := c.findKeyRow(q, q.PathValue("id"))
 	if !ok {
 		c.fail(w, q, "API key", a)
 		return
@@ -42,7 +55,7 @@ func (c *Console) renderKey(w http.ResponseWriter, q *request, d keyData, status
 // handleUpdateAPIKey replaces a key's metadata and role descriptors.
 func (c *Console) handleUpdateAPIKey(w http.ResponseWriter, q *request) {
 	id := q.PathValue("id")
-	k, a, ok := c.findKey(q, id)
+	k, a, ok := c.findKeyRow(q, id)
 	if !ok {
 		c.fail(w, q, "API key", a)
 		return
@@ -51,15 +64,20 @@ func (c *Console) handleUpdateAPIKey(w http.ResponseWriter, q *request) {
 	body := map[string]any{}
 	jsonField(d.RoleDescriptors, "role_descriptors", body, d.Errors)
 	jsonField(d.Metadata, "metadata", body, d.Errors)
+	status := http.StatusBadRequest
 	if len(d.Errors) == 0 {
 		a = c.api(q, http.MethodPut, "/_security/api_key/"+url.PathEscape(id), body)
 		if a.OK() {
 			http.Redirect(w, q.Request, Prefix+"/api-keys/"+url.PathEscape(id), http.StatusSeeOther)
 			return
 		}
-		d.Errors["api"] = a.Reason()
+		d.Errors["api"], status = a.Reason(), a.Status
 	}
-	c.renderKey(w, q, d, http.StatusBadRequest)
+	if !k.CanUpdate {
+		// No form to show the sent text in: the page shows the key as it is.
+		d.RoleDescriptors, d.Metadata = indent(k.RoleDescriptors), indent(k.Metadata)
+	}
+	c.renderKey(w, q, d, status)
 }
 
 // handleInvalidateAPIKeys asks first: the confirmation page posts the
@@ -77,7 +95,13 @@ func (c *Console) handleInvalidateAPIKeys(w http.ResponseWriter, q *request) {
 		c.render(w, http.StatusOK, "apikey_invalidate", v)
 		return
 	}
-	a := c.api(q, http.MethodDelete, "/_security/api_key", map[string]any{"ids": ids})
+	body := map[string]any{"ids": ids}
+	if !q.can.ManageAllKeys && !q.can.APIKeyAuth {
+		// manage_own_api_key names its own keys with owner (the API refuses
+		// bare ids to it); an API key names itself by id.
+		body["owner"] = true
+	}
+	a := c.api(q, http.MethodDelete, "/_security/api_key", body)
 	var res struct {
 		Invalidated []string `json:"invalidated_api_keys"`
 		Previously  []string `json:"previously_invalidated_api_keys"`

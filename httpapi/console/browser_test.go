@@ -2,7 +2,9 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,26 +32,47 @@ type tab struct {
 	dir string
 }
 
+// shotWidth and shotHeight are every screenshot's size: the window the
+// console is designed for.
+const shotWidth, shotHeight = 1280, 800
+
+// screenshotDir is the folder a test's screenshots go to and stay in after
+// the run: $CONSOLE_SCREENSHOTS/<test>, or else testdata/screenshots/<test>
+// in this package (git ignores it). It is emptied first, so it holds this
+// run's pages only.
+func screenshotDir(t *testing.T) string {
+	base := os.Getenv("CONSOLE_SCREENSHOTS")
+	if base == "" {
+		base = filepath.Join("testdata", "screenshots")
+	}
+	dir, err := filepath.Abs(filepath.Join(base, t.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
 func newTab(t *testing.T) *tab {
 	path, err := exec.LookPath(chromiumPath)
 	if err != nil {
 		t.Fatalf("headless Chromium is needed (make test installs Debian's chromium): %v", err)
 	}
-	dir := os.Getenv("CONSOLE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", dir)
+	dir := screenshotDir(t)
 	// Root in a container has no user namespace for the sandbox.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 800))
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(shotWidth, shotHeight))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b := &tab{t: t, ctx: ctx, dir: dir}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(shotWidth, shotHeight)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return b
@@ -96,15 +119,93 @@ func (b *tab) has(sel string) bool {
 	return len(n) > 0
 }
 
+// shot saves the page as name.png, which must be a shotWidth×shotHeight PNG.
 func (b *tab) shot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+	path := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(path, img, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+	checkPNG(b.t, path)
+}
+
+// checkPNG decodes the file as a PNG of the screenshots' size.
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s is not a PNG: %v", path, err)
+	}
+	if sz := img.Bounds().Size(); sz.X != shotWidth || sz.Y != shotHeight {
+		t.Errorf("screenshot %s is %dx%d, want %dx%d", path, sz.X, sz.Y, shotWidth, shotHeight)
+	}
+}
+
+// wantShots checks that the folder holds a screenshot of every page named,
+// each a PNG of the screenshots' size.
+func (b *tab) wantShots(names ...string) {
+	b.t.Helper()
+	for _, n := range names {
+		path := filepath.Join(b.dir, n+".png")
+		if _, err := os.Stat(path); err != nil {
+			b.t.Errorf("no screenshot of %s: %v", n, err)
+			continue
+		}
+		checkPNG(b.t, path)
+	}
+}
+
+// count is how many elements match sel.
+func (b *tab) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll(sel), chromedp.AtLeast(0)))
+	if err != nil {
+		b.t.Fatalf("query %s: %v", sel, err)
+	}
+	return len(n)
+}
+
+// eval runs a script in the page and decodes its (awaited) result into v.
+func (b *tab) eval(script string, v any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("script: %v", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		b.t.Fatalf("script result %s: %v", raw, err)
+	}
+}
+
+// forcePost sends a form the page does not offer, from the page itself,
+// with the session's own CSRF token (so only the API can refuse it), and
+// returns the console's status and body.
+func (b *tab) forcePost(path string, form [][2]string) (int, string) {
+	b.t.Helper()
+	p, _ := json.Marshal(path)
+	f, _ := json.Marshal(form)
+	var res struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	}
+	b.eval(fmt.Sprintf(`(async () => {
+  const body = new URLSearchParams(%s);
+  body.set("csrf", document.querySelector('meta[name="csrf"]').content);
+  const r = await fetch(%s, {method: "POST", body, credentials: "same-origin", redirect: "manual"});
+  return {status: r.status, body: await r.text()};
+})()`, f, p), &res)
+	return res.Status, res.Body
 }
 
 func (b *tab) cookies(url string) []*network.Cookie {
@@ -150,14 +251,19 @@ func restAuth(c *testcluster.Cluster, i int, encoded string) int {
 // console works over REST on node 2, is found and invalidated on node 1's
 // console, and is then refused everywhere; sign-out kills the session;
 // a manage_own_api_key user sees only their keys; a wrong password shows
-// Elasticsearch's reason; a forged cross-site POST changes nothing; a node
-// without a leader shows its 503.
+// Elasticsearch's reason; a forged cross-site POST changes nothing; each
+// page offers only what its user may do; a session that died signs in
+// again from the page that says so; a node that does not answer is shown;
+// a node without a leader shows its 503. Every page is photographed.
 func TestConsoleInBrowser(t *testing.T) {
 	c := testcluster.New(t, 3)
 	seed(t, c)
+	kimKey := ownKeysUser(t, c)
 	b := newTab(t)
 	base0 := c.URL(0)
 
+	b.do(chromedp.Navigate(base0+"/_console/signin"), chromedp.WaitVisible(chromedp.ID("username")))
+	b.shot("signin")
 	if st := b.signIn(base0, "elastic", testcluster.ElasticPassword); st != 200 {
 		t.Fatalf("sign in: %d", st)
 	}
@@ -168,21 +274,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("cluster")
 
 	keyAcrossNodes(t, c, b)
-
-	for _, p := range []struct{ path, wait, name string }{
-		{"/_console/tokens", "invalidate-tokens", "tokens"},
-		{"/_console/service-accounts", "service-accounts", "service_accounts"},
-		{"/_console/service-accounts/elastic/fleet-server", "index-tokens", "service_account"},
-		{"/_console/users", "users", "users"},
-		{"/_console/roles", "roles", "roles"},
-	} {
-		b.do(chromedp.Navigate(base0+p.path), chromedp.WaitVisible(chromedp.ID(p.wait)))
-		b.shot(p.name)
-	}
+	superuserPages(t, b, base0, kimKey.id)
 
 	signOutAndWrongPassword(t, b, base0)
 
-	kimKey := ownKeysUser(t, c)
 	b.signIn(base0, "kim", "kim-password")
 	b.do(chromedp.WaitVisible(chromedp.ID("keys")))
 	if page := b.text("#keys"); !strings.Contains(page, "kim-key") || strings.Contains(page, "console-key") {
@@ -198,7 +293,49 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("after the forged POST kim's key answers %d, want 200", st)
 	}
 
+	ownKeysReader(t, c, b, kimKey.id)
+	readOnlyKey(t, c, b, kimKey)
+	nodeDown(t, c, b, base0)
 	noLeader(t, c, b, base0)
+
+	b.wantShots("signin", "cluster", "api_keys", "api_key", "api_key_created", "api_keys_invalidate_confirm",
+		"api_keys_invalidated", "tokens", "service_accounts", "service_account", "users", "user", "user_builtin",
+		"roles", "role", "api_keys_own", "api_keys_read_security", "signin_session_ended", "service_account_node_down", "no_leader")
+}
+
+// superuserPages visits every page elastic may use, photographs each, and
+// checks that the API key page offers update only on elastic's own keys.
+func superuserPages(t *testing.T, b *tab, base, otherKey string) {
+	t.Helper()
+	for _, p := range []struct{ path, want, name string }{
+		{"/_console/tokens", "#invalidate-tokens", "tokens"},
+		{"/_console/service-accounts", "#service-accounts", "service_accounts"},
+		{"/_console/service-accounts/elastic/fleet-server", "#index-tokens", "service_account"},
+		{"/_console/users", "#users", "users"},
+		{"/_console/users/jacknich", "#toggle-user", "user"},
+		{"/_console/users/kibana_system", "#toggle-user", "user_builtin"},
+		{"/_console/roles", "#roles", "roles"},
+		{"/_console/roles/my_admin_role", "#edit-role", "role"},
+	} {
+		b.do(chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		if !b.has(p.want) {
+			t.Errorf("%s: no %s", p.path, p.want)
+		}
+		b.shot(p.name)
+	}
+	// elastic's own key: the update form; another user's key: invalidate
+	// only (the update API takes only the caller's own keys).
+	b.do(chromedp.Navigate(base+"/_console/api-keys?q=grafana-read"), chromedp.Click(chromedp.CSS(`tr[data-key-name="grafana-read"] a`)),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+	if !b.has("#update-key") || !b.has("#invalidate-key") {
+		t.Errorf("elastic's own key: update offered %v, invalidation %v; want both", b.has("#update-key"), b.has("#invalidate-key"))
+	}
+	b.shot("api_key")
+	b.do(chromedp.Navigate(base+"/_console/api-keys/"+otherKey), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+	if b.has("#update-key") || !b.has("#invalidate-key") {
+		t.Errorf("kim's key page for elastic: update offered %v, invalidation %v; want invalidation only (the update API takes only one's own keys)",
+			b.has("#update-key"), b.has("#invalidate-key"))
+	}
 }
 
 // keyAcrossNodes creates a key on node 0's console (a JSON mistake and the
@@ -222,6 +359,7 @@ func keyAcrossNodes(t *testing.T, c *testcluster.Cluster, b *tab) {
 	b.submit(chromedp.Click(chromedp.ID("create-key-button")))
 	encoded := b.text("#encoded")
 	b.shot("api_key_created")
+	secretNotKept(t, b, encoded)
 	if st := restAuth(c, 2, encoded); st != 200 {
 		t.Fatalf("the console's key over REST on node 2: %d", st)
 	}
@@ -241,6 +379,7 @@ func keyAcrossNodes(t *testing.T, c *testcluster.Cluster, b *tab) {
 	if got := b.text("#invalidated-count"); !strings.HasPrefix(got, "1 invalidated") {
 		t.Errorf("invalidation answer: %q", got)
 	}
+	b.shot("api_keys_invalidated")
 	for i := 0; i < 3; i++ {
 		if st := restAuth(c, i, encoded); st != 401 {
 			t.Errorf("invalidated key over REST on node %d: %d, want 401", i, st)
@@ -340,18 +479,25 @@ func noLeader(t *testing.T, c *testcluster.Cluster, b *tab, base string) {
 	t.Helper()
 	c.Kill(1)
 	c.Kill(2)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st := b.submit(chromedp.Navigate(base + "/_console/api-keys"))
-		if st == 503 {
-			if got := b.text("#error"); !strings.Contains(got, "503") || len(got) < 20 {
-				t.Errorf("503 page: %q, want the status and its reason", got)
-			}
-			b.shot("no_leader")
-			return
+	b.poll("node 0 without a leader", func() bool {
+		if b.submit(chromedp.Navigate(base+"/_console/api-keys")) != 503 {
+			return false
 		}
+		if got := b.text("#error"); !strings.Contains(got, "503") || len(got) < 20 {
+			t.Errorf("503 page: %q, want the status and its reason", got)
+		}
+		b.shot("no_leader")
+		return true
+	})
+}
+
+// poll runs try every half second until it reports done, for 30 seconds.
+func (b *tab) poll(what string, try func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !try() {
 		if time.Now().After(deadline) {
-			t.Fatalf("node 0 without a leader still answers %d", st)
+			b.t.Fatalf("%s: not after 30 s", what)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -355,6 +355,7 @@ func TestConsoleManagementForms(t *testing.T) {
 		t.Errorf("ann after edit and disable: %s", got)
 	}
 	b.post("/_console/users/ann/enable", url.Values{})
+	builtInUsers(t, c, b)
 	b.post("/_console/users/ann/password", url.Values{"password": {"ann-password-2"}})
 	if st := rest(http.MethodGet, "/_security/_authenticate", testcluster.Basic("ann", "ann-password-2"), nil).Status; st != 200 {
 		t.Errorf("ann with the new password: %d", st)
@@ -381,6 +382,17 @@ func TestConsoleManagementForms(t *testing.T) {
 	if got := string(rest(http.MethodGet, "/_security/role/r1", testcluster.Elastic, nil).Body); !strings.Contains(got, `"cluster":["monitor"]`) {
 		t.Errorf("r1: %s", got)
 	}
+	// A refused save of an existing role is shown on the role's own page.
+	resp, body = b.post("/_console/roles/r1", url.Values{"descriptor": {`{"cluster": ["no_such_privilege"]}`}})
+	expect("role page save the API refuses", resp, body, 400, "no_such_privilege")
+	if !strings.Contains(body, "<h1>Role r1</h1>") || !strings.Contains(body, `id="edit-role"`) {
+		t.Errorf("refused role save: not the role's page: %.500s", body)
+	}
+	resp, body = b.post("/_console/roles/r1", url.Values{"descriptor": {`{"cluster": ["manage_token"]}`}})
+	expect("role page save", resp, body, http.StatusSeeOther, "")
+	if got := string(rest(http.MethodGet, "/_security/role/r1", testcluster.Elastic, nil).Body); !strings.Contains(got, `"cluster":["manage_token"]`) {
+		t.Errorf("r1 after the role page's save: %s", got)
+	}
 	b.post("/_console/roles/r1/delete", url.Values{})
 	if st := rest(http.MethodGet, "/_security/role/r1", testcluster.Elastic, nil).Status; st != 404 {
 		t.Errorf("r1 after delete: %d", st)
@@ -397,6 +409,34 @@ func TestConsoleManagementForms(t *testing.T) {
 	b.post("/_console/service-accounts/elastic/fleet-server/tokens/t1/delete", url.Values{})
 	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+value[1], nil).Status; st != 401 {
 		t.Errorf("service token after delete: %d", st)
+	}
+}
+
+// builtInUsers: a built-in user cannot be edited or deleted, but the API
+// enables and disables it, so the console offers that; nobody is offered to
+// change their own account's status, which the API refuses.
+func builtInUsers(t *testing.T, c *testcluster.Cluster, b *client) {
+	t.Helper()
+	_, body := b.do(http.MethodGet, "/_console/users/kibana_system", nil)
+	if !strings.Contains(body, `action="/_console/users/kibana_system/disable"`) || strings.Contains(body, "/kibana_system/save") ||
+		strings.Contains(body, "/kibana_system/delete") {
+		t.Errorf("kibana_system's page: want disable only, got %.1500s", body)
+	}
+	if resp, _ := b.post("/_console/users/kibana_system/disable", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("disable kibana_system: %d", resp.StatusCode)
+	}
+	if got := string(c.Do(0, http.MethodGet, "/_security/user/kibana_system", testcluster.Elastic, nil).Body); !strings.Contains(got, `"enabled":false`) {
+		t.Errorf("kibana_system after disable: %s", got)
+	}
+	if _, body := b.do(http.MethodGet, "/_console/users/kibana_system", nil); !strings.Contains(body, `action="/_console/users/kibana_system/enable"`) {
+		t.Errorf("disabled kibana_system's page offers no enable: %.1500s", body)
+	}
+	b.post("/_console/users/kibana_system/enable", url.Values{})
+	if got := string(c.Do(0, http.MethodGet, "/_security/user/kibana_system", testcluster.Elastic, nil).Body); !strings.Contains(got, `"enabled":true`) {
+		t.Errorf("kibana_system after enable: %s", got)
+	}
+	if _, body := b.do(http.MethodGet, "/_console/users/elastic", nil); strings.Contains(body, `id="toggle-user"`) {
+		t.Errorf("elastic is offered to change its own status")
 	}
 }
 

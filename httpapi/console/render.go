@@ -62,6 +62,14 @@ type view struct {
 	Data   any
 }
 
+// formRefused shows the API's refusal of a form the page does not offer
+// (posted anyway) at the top of the page, where the form would have shown it.
+func (v *view) formRefused(status int, errs map[string]string) {
+	if reason := errs["api"]; reason != "" {
+		v.Status, v.Error = status, reason
+	}
+}
+
 // render writes a page; a template error is a 500 with nothing of it sent.
 func (c *Console) render(w http.ResponseWriter, status int, name string, v view) {
 	t := c.pages.byName[name]

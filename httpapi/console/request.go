@@ -52,8 +52,9 @@ func (c *Console) signedIn(h pageFunc) http.Handler {
 		can, a := c.privileges(q)
 		if a.Status == http.StatusUnauthorized {
 			// The cookies stay: a request that raced a refresh must not
-			// erase the new pair another answer just set.
-			c.render(w, http.StatusUnauthorized, "signin", view{Title: "Sign in", Status: a.Status, Error: a.Reason()})
+			// erase the new pair another answer just set. The form carries
+			// the session id's token, which sign-in checks (and replaces).
+			c.render(w, http.StatusUnauthorized, "signin", view{Title: "Sign in", CSRF: csrfToken(s.id), Status: a.Status, Error: a.Reason()})
 			return
 		}
 		if !a.OK() {

@@ -12,6 +12,8 @@ type roleRow struct {
 	Name       string
 	Descriptor string
 	Reserved   bool
+	// Errors are a refused save's, shown on the role's own page.
+	Errors map[string]string
 }
 
 type roleForm struct {
@@ -36,6 +38,9 @@ func (c *Console) renderRoles(w http.ResponseWriter, q *request, form roleForm, 
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	v := q.view("Roles", "roles")
+	if !q.can.ManageSecurity {
+		v.formRefused(status, form.Errors)
+	}
 	v.Data = struct {
 		Roles []roleRow
 		Form  roleForm
@@ -52,26 +57,53 @@ func (c *Console) handleRole(w http.ResponseWriter, q *request) {
 		return
 	}
 	d := res[name]
-	v := q.view("Role "+name, "roles")
-	v.Data = roleRow{Name: name, Descriptor: indent(d), Reserved: strings.Contains(string(d), `"_reserved":true`)}
-	c.render(w, http.StatusOK, "role", v)
+	c.renderRole(w, q, roleRow{Name: name, Descriptor: indent(d), Reserved: strings.Contains(string(d), `"_reserved":true`)}, http.StatusOK)
 }
 
-// handleSaveRole creates or replaces a role from its JSON descriptor; a
-// descriptor the API refuses is shown again with the API's reason.
-func (c *Console) handleSaveRole(w http.ResponseWriter, q *request) {
-	f := roleForm{Name: q.PostFormValue("name"), Descriptor: q.PostFormValue("descriptor"), Errors: map[string]string{}}
+func (c *Console) renderRole(w http.ResponseWriter, q *request, r roleRow, status int) {
+	v := q.view("Role "+r.Name, "roles")
+	v.Data = r
+	if !q.can.ManageSecurity || r.Reserved {
+		v.formRefused(status, r.Errors)
+	}
+	c.render(w, status, "role", v)
+}
+
+// saveRole creates or replaces a role from its JSON descriptor; ok false
+// leaves the JSON error or the API's reason in f.Errors.
+func (c *Console) saveRole(q *request, f *roleForm) (status int, ok bool) {
 	var body json.RawMessage
-	status := http.StatusBadRequest
 	if err := json.Unmarshal([]byte(f.Descriptor), &body); err != nil {
 		f.Errors["descriptor"] = "not valid JSON: " + err.Error()
-	} else if a := c.api(q, http.MethodPut, "/_security/role/"+url.PathEscape(f.Name), body); !a.OK() {
-		f.Errors["api"], status = a.Reason(), a.Status
-	} else {
-		http.Redirect(w, q.Request, Prefix+"/roles/"+url.PathEscape(f.Name), http.StatusSeeOther)
+		return http.StatusBadRequest, false
+	}
+	if a := c.api(q, http.MethodPut, "/_security/role/"+url.PathEscape(f.Name), body); !a.OK() {
+		f.Errors["api"] = a.Reason()
+		return a.Status, false
+	}
+	return http.StatusOK, true
+}
+
+// handleSaveRole is the roles page's form; a descriptor the API refuses is
+// shown again there with the API's reason.
+func (c *Console) handleSaveRole(w http.ResponseWriter, q *request) {
+	f := roleForm{Name: q.PostFormValue("name"), Descriptor: q.PostFormValue("descriptor"), Errors: map[string]string{}}
+	if status, ok := c.saveRole(q, &f); !ok {
+		c.renderRoles(w, q, f, status)
 		return
 	}
-	c.renderRoles(w, q, f, status)
+	http.Redirect(w, q.Request, Prefix+"/roles/"+url.PathEscape(f.Name), http.StatusSeeOther)
+}
+
+// handleUpdateRole is a role's own page's form: a refusal is shown on that
+// page, with the descriptor as it was sent.
+func (c *Console) handleUpdateRole(w http.ResponseWriter, q *request) {
+	f := roleForm{Name: q.PathValue("name"), Descriptor: q.PostFormValue("descriptor"), Errors: map[string]string{}}
+	if status, ok := c.saveRole(q, &f); !ok {
+		c.renderRole(w, q, roleRow{Name: f.Name, Descriptor: f.Descriptor, Errors: f.Errors}, status)
+		return
+	}
+	http.Redirect(w, q.Request, Prefix+"/roles/"+url.PathEscape(f.Name), http.StatusSeeOther)
 }
 
 func (c *Console) handleDeleteRole(w http.ResponseWriter, q *request) {

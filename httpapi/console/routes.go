@@ -44,6 +44,7 @@ func (c *Console) routes() *http.ServeMux {
 	page("GET "+Prefix+"/roles", c.handleRoles)
 	page("POST "+Prefix+"/roles", c.handleSaveRole)
 	page("GET "+Prefix+"/roles/{name}", c.handleRole)
+	page("POST "+Prefix+"/roles/{name}", c.handleUpdateRole)
 	page("POST "+Prefix+"/roles/{name}/delete", c.handleDeleteRole)
 
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,10 @@ type serviceAccountData struct {
 	Count                       int
 	IndexTokens                 []string
 	FileTokens                  []fileToken
-	Created                     *struct{ Name, Value string }
+	// NodesFailed of NodesTotal members did not answer: their file tokens
+	// are missing from FileTokens.
+	NodesTotal, NodesFailed int
+	Created                 *struct{ Name, Value string }
 }
 
 func accountPath(ns, svc string) string {
@@ -69,6 +72,10 @@ func (c *Console) renderServiceAccount(w http.ResponseWriter, q *request, create
 		Count  int                        `json:"count"`
 		Tokens map[string]json.RawMessage `json:"tokens"`
 		Nodes  struct {
+			Nodes struct {
+				Total  int `json:"total"`
+				Failed int `json:"failed"`
+			} `json:"_nodes"`
 			FileTokens map[string]struct {
 				Nodes []string `json:"nodes"`
 			} `json:"file_tokens"`
@@ -78,7 +85,8 @@ func (c *Console) renderServiceAccount(w http.ResponseWriter, q *request, create
 		c.fail(w, q, "Service account", a)
 		return
 	}
-	d := serviceAccountData{Account: ns + "/" + svc, Namespace: ns, Service: svc, Count: res.Count, Created: created}
+	d := serviceAccountData{Account: ns + "/" + svc, Namespace: ns, Service: svc, Count: res.Count, Created: created,
+		NodesTotal: res.Nodes.Nodes.Total, NodesFailed: res.Nodes.Nodes.Failed}
 	for name := range res.Tokens {
 		d.IndexTokens = append(d.IndexTokens, name)
 	}
