@@ -201,7 +201,9 @@ func (s *Service) SetEnabled(ctx context.Context, c Caller, name string, enabled
 	if err := s.Authorize(c, actionUserEnabled); err != nil {
 		return err
 	}
-	if name == c.Auth.Username && c.Auth.Type == "realm" {
+	// Whatever the credential (password, token, API key of the user, run as
+	// the user), as Elasticsearch compares the effective user.
+	if name == c.Auth.Username {
 		return validation("users may not update the enabled status of their own account")
 	}
 	reserved := IsReservedUser(name)

@@ -306,3 +306,24 @@ func TestTokenValuesNeverRest(t *testing.T) {
 	}
 	t.Logf("scanned %d bytes for %d token values", scanned, len(values))
 }
+
+// No credential of a user changes that user's enabled status: a token or an
+// API key of elastic is refused as elastic's password is (Elasticsearch
+// compares the effective user, whatever the credential).
+func TestOwnEnabledStatusIsRefusedWhateverTheCredential(t *testing.T) {
+	c := testcluster.New(t, 3, testcluster.Options{})
+	pair, _ := passwordGrant(t, c, 0, "elastic", testcluster.ElasticPassword)
+	key := c.Do(1, http.MethodPost, "/_security/api_key", testcluster.Elastic, map[string]any{"name": "own-status"})
+	if key.Status != 200 {
+		t.Fatalf("create key: %d %s", key.Status, key.Body)
+	}
+	for i, cred := range []string{testcluster.Elastic, "Bearer " + pair.access, "ApiKey " + key.JSON()["encoded"].(string)} {
+		r := c.Do(i%3, http.MethodPut, "/_security/user/elastic/_disable", cred, nil)
+		if r.Status != 400 || !strings.Contains(string(r.Body), "users may not update the enabled status of their own account") {
+			t.Errorf("credential %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if r := c.Do(2, http.MethodGet, "/_security/_authenticate", testcluster.Elastic, nil); r.Status != 200 {
+		t.Errorf("elastic after the refusals: %d %s", r.Status, r.Body)
+	}
+}
