@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/authn/authz"
 )
 
 // Cluster is what the API needs of the cluster this node runs in; package
@@ -80,6 +81,22 @@ const (
 	Demote  MemberChange = "demote"
 	Remove  MemberChange = "remove"
 )
+
+// memberChangeActions are the actions of the membership changes. Each is
+// under the owner prefix or is the voting-exclusions action, which manage
+// does not grant: a member removed comes back only by joining (all), and
+// promoting or demoting decides which nodes the quorum depends on. Only
+// all grants them.
+var memberChangeActions = map[MemberChange]string{
+	Promote: authz.OwnerPrefix + "members/promote",
+	Demote:  authz.OwnerPrefix + "members/demote",
+	Remove:  actionAddVotingExclusions,
+}
+
+// Action is the action that authorizes the change ("" for no change of
+// ours): Cluster.ChangeMember authorizes it, and a run-as refusal on the
+// change's route names it.
+func (m MemberChange) Action() string { return memberChangeActions[m] }
 
 // MemberAnswer is one member's answer to Cluster.AskMembers: Body when it
 // answered 200, else Err. Self marks this node, which is not asked.
@@ -269,9 +286,15 @@ func (s *Server) handleCatMaster(w http.ResponseWriter, r *http.Request, c authn
 	return writeCat(w, r, []string{"id", "host", "ip", "node"}, rows)
 }
 
+// catNodesActions are the actions Elasticsearch's _cat/nodes sends, in
+// order: a caller is refused at the first it may not perform.
+var catNodesActions = []string{"cluster:monitor/state", "cluster:monitor/nodes/info", "cluster:monitor/nodes/stats"}
+
 func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
-	if err := s.authn.Authorize(c, "cluster:monitor/nodes/info"); err != nil {
-		return err
+	for _, action := range catNodesActions {
+		if err := s.authn.Authorize(c, action); err != nil {
+			return err
+		}
 	}
 	members, err := s.cluster.Members()
 	if err != nil {
@@ -353,5 +376,5 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 func (s *Server) handleClearVotingExclusions(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
 	// Removed nodes are gone from the configuration; there is no exclusion
 	// list to clear. A removed node comes back by joining again.
-	return s.authn.Authorize(c, "cluster:admin/voting_config/clear_exclusions")
+	return s.authn.Authorize(c, actionClearVotingExclusions)
 }
