@@ -139,21 +139,34 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, c authn.Call
 }
 
 type healthResponse struct {
-	ClusterName                 string  `json:"cluster_name"`
-	Status                      string  `json:"status"`
-	TimedOut                    bool    `json:"timed_out"`
-	NumberOfNodes               int     `json:"number_of_nodes"`
-	NumberOfDataNodes           int     `json:"number_of_data_nodes"`
-	ActivePrimaryShards         int     `json:"active_primary_shards"`
-	ActiveShards                int     `json:"active_shards"`
-	RelocatingShards            int     `json:"relocating_shards"`
-	InitializingShards          int     `json:"initializing_shards"`
-	UnassignedShards            int     `json:"unassigned_shards"`
-	DelayedUnassignedShards     int     `json:"delayed_unassigned_shards"`
-	NumberOfPendingTasks        int     `json:"number_of_pending_tasks"`
-	NumberOfInFlightFetch       int     `json:"number_of_in_flight_fetch"`
+	ClusterName             string `json:"cluster_name"`
+	Status                  string `json:"status"`
+	TimedOut                bool   `json:"timed_out"`
+	NumberOfNodes           int    `json:"number_of_nodes"`
+	NumberOfDataNodes       int    `json:"number_of_data_nodes"`
+	ActivePrimaryShards     int    `json:"active_primary_shards"`
+	ActiveShards            int    `json:"active_shards"`
+	RelocatingShards        int    `json:"relocating_shards"`
+	InitializingShards      int    `json:"initializing_shards"`
+	UnassignedShards        int    `json:"unassigned_shards"`
+	DelayedUnassignedShards int    `json:"delayed_unassigned_shards"`
+	NumberOfPendingTasks    int    `json:"number_of_pending_tasks"`
+	NumberOfInFlightFetch   int    `json:"number_of_in_flight_fetch"`
+	// With ?human, the readable twins come before the raw values, as
+	// Elasticsearch writes them.
+	TaskMaxWaitingInQueue       string  `json:"task_max_waiting_in_queue,omitempty"`
 	TaskMaxWaitingInQueueMillis int     `json:"task_max_waiting_in_queue_millis"`
+	ActiveShardsPercentHuman    string  `json:"active_shards_percent,omitempty"`
 	ActiveShardsPercent         float64 `json:"active_shards_percent_as_number"`
+}
+
+// withHuman adds the readable twins ?human asks for.
+func (h healthResponse) withHuman(r *http.Request) healthResponse {
+	if humanOn(r) {
+		h.TaskMaxWaitingInQueue = timeValue(time.Duration(h.TaskMaxWaitingInQueueMillis) * time.Millisecond)
+		h.ActiveShardsPercentHuman = percentage(h.ActiveShardsPercent)
+	}
+	return h
 }
 
 var statusRank = map[string]int{"red": 0, "yellow": 1, "green": 2}
@@ -208,7 +221,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c authn.Ca
 	// and answers as a timed-out wait does.
 	deadline := time.Now().Add(min(timeout, s.cfg.RequestTimeout/2))
 	for {
-		h := s.health()
+		h := s.health().withHuman(r)
 		if (wantStatus == "" || statusRank[h.Status] >= statusRank[wantStatus]) && nodesOK(wantNodes, h.NumberOfNodes) {
 			writeJSON(w, r, http.StatusOK, h)
 			return nil
