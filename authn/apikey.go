@@ -22,7 +22,6 @@ const (
 	actionAPIKeyInvalidate = secPrefix + "api_key/invalidate"
 	actionAPIKeyUpdate     = secPrefix + "api_key/update"
 	actionAPIKeyGrant      = secPrefix + "api_key/grant"
-	actionAPIKeyCache      = secPrefix + "api_key/clear_cache"
 )
 
 // newAPIKeyID returns a 20-character URL-safe id, like Elasticsearch's.

@@ -351,7 +351,7 @@ func (s *Service) canRunAs(a *Authentication, target string) bool {
 // not cached across changes (each key's entry is tied to its log index),
 // so there is nothing to drop.
 func (s *Service) ClearAPIKeyCache(c Caller) error {
-	return s.Authorize(c, actionAPIKeyCache)
+	return s.Authorize(c, actionSecurityCacheClear)
 }
 
 // nonEmpty is id as a list of ids: none when it is empty.

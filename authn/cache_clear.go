@@ -11,6 +11,11 @@ const (
 	actionRealmCacheClear     = secPrefix + "realm/cache/clear"
 	actionRolesCacheClear     = secPrefix + "roles/cache/clear"
 	actionPrivilegeCacheClear = secPrefix + "privilege/cache/clear"
+	// actionSecurityCacheClear is Elasticsearch's ClearSecurityCacheAction,
+	// which both the API key and the service token cache clears send: under
+	// neither api_key/* nor service_account/*, so manage_api_key and
+	// manage_service_account do not grant it (manage_security does).
+	actionSecurityCacheClear = secPrefix + "cache/clear"
 )
 
 // CacheKind names what a cache clear empties.

@@ -18,7 +18,6 @@ const (
 	actionServiceTokenCreate = secPrefix + "service_account/token/create"
 	actionServiceTokenDelete = secPrefix + "service_account/token/delete"
 	actionServiceCredentials = secPrefix + "service_account/credential/get"
-	actionServiceTokenCache  = secPrefix + "service_account/token/clear_cache"
 )
 
 // authenticateServiceToken checks a service token: the file tokens of this
@@ -208,7 +207,7 @@ func (s *Service) AuthorizeCredentialsRead(c Caller) error {
 // ClearServiceTokenCache checks the caller may clear service token caches
 // and drops this node's cached file token verifications.
 func (s *Service) ClearServiceTokenCache(c Caller) error {
-	if err := s.Authorize(c, actionServiceTokenCache); err != nil {
+	if err := s.Authorize(c, actionSecurityCacheClear); err != nil {
 		return err
 	}
 	s.fileTokens.clear()

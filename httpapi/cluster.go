@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
+	"github.com/tokenstore/tokenstore/authn/authz"
 )
 
 // Cluster is what the API needs of the cluster this node runs in; package
@@ -81,6 +82,22 @@ const (
 	Remove  MemberChange = "remove"
 )
 
+// memberChangeActions are the actions of the membership changes. Each is
+// under the owner prefix or is the voting-exclusions action, which manage
+// does not grant: a member removed comes back only by joining (all), and
+// promoting or demoting decides which nodes the quorum depends on. Only
+// all grants them.
+var memberChangeActions = map[MemberChange]string{
+	Promote: authz.OwnerPrefix + "members/promote",
+	Demote:  authz.OwnerPrefix + "members/demote",
+	Remove:  actionAddVotingExclusions,
+}
+
+// Action is the action that authorizes the change ("" for no change of
+// ours): Cluster.ChangeMember authorizes it, and a run-as refusal on the
+// change's route names it.
+func (m MemberChange) Action() string { return memberChangeActions[m] }
+
 // MemberAnswer is one member's answer to Cluster.AskMembers: Body when it
 // answered 200, else Err. Self marks this node, which is not asked.
 type MemberAnswer struct {
@@ -122,21 +139,34 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request, c authn.Call
 }
 
 type healthResponse struct {
-	ClusterName                 string  `json:"cluster_name"`
-	Status                      string  `json:"status"`
-	TimedOut                    bool    `json:"timed_out"`
-	NumberOfNodes               int     `json:"number_of_nodes"`
-	NumberOfDataNodes           int     `json:"number_of_data_nodes"`
-	ActivePrimaryShards         int     `json:"active_primary_shards"`
-	ActiveShards                int     `json:"active_shards"`
-	RelocatingShards            int     `json:"relocating_shards"`
-	InitializingShards          int     `json:"initializing_shards"`
-	UnassignedShards            int     `json:"unassigned_shards"`
-	DelayedUnassignedShards     int     `json:"delayed_unassigned_shards"`
-	NumberOfPendingTasks        int     `json:"number_of_pending_tasks"`
-	NumberOfInFlightFetch       int     `json:"number_of_in_flight_fetch"`
+	ClusterName             string `json:"cluster_name"`
+	Status                  string `json:"status"`
+	TimedOut                bool   `json:"timed_out"`
+	NumberOfNodes           int    `json:"number_of_nodes"`
+	NumberOfDataNodes       int    `json:"number_of_data_nodes"`
+	ActivePrimaryShards     int    `json:"active_primary_shards"`
+	ActiveShards            int    `json:"active_shards"`
+	RelocatingShards        int    `json:"relocating_shards"`
+	InitializingShards      int    `json:"initializing_shards"`
+	UnassignedShards        int    `json:"unassigned_shards"`
+	DelayedUnassignedShards int    `json:"delayed_unassigned_shards"`
+	NumberOfPendingTasks    int    `json:"number_of_pending_tasks"`
+	NumberOfInFlightFetch   int    `json:"number_of_in_flight_fetch"`
+	// With ?human, the readable twins come before the raw values, as
+	// Elasticsearch writes them.
+	TaskMaxWaitingInQueue       string  `json:"task_max_waiting_in_queue,omitempty"`
 	TaskMaxWaitingInQueueMillis int     `json:"task_max_waiting_in_queue_millis"`
+	ActiveShardsPercentHuman    string  `json:"active_shards_percent,omitempty"`
 	ActiveShardsPercent         float64 `json:"active_shards_percent_as_number"`
+}
+
+// withHuman adds the readable twins ?human asks for.
+func (h healthResponse) withHuman(r *http.Request) healthResponse {
+	if humanOn(r) {
+		h.TaskMaxWaitingInQueue = timeValue(time.Duration(h.TaskMaxWaitingInQueueMillis) * time.Millisecond)
+		h.ActiveShardsPercentHuman = percentage(h.ActiveShardsPercent)
+	}
+	return h
 }
 
 var statusRank = map[string]int{"red": 0, "yellow": 1, "green": 2}
@@ -191,7 +221,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c authn.Ca
 	// and answers as a timed-out wait does.
 	deadline := time.Now().Add(min(timeout, s.cfg.RequestTimeout/2))
 	for {
-		h := s.health()
+		h := s.health().withHuman(r)
 		if (wantStatus == "" || statusRank[h.Status] >= statusRank[wantStatus]) && nodesOK(wantNodes, h.NumberOfNodes) {
 			writeJSON(w, r, http.StatusOK, h)
 			return nil
@@ -269,9 +299,15 @@ func (s *Server) handleCatMaster(w http.ResponseWriter, r *http.Request, c authn
 	return writeCat(w, r, []string{"id", "host", "ip", "node"}, rows)
 }
 
+// catNodesActions are the actions Elasticsearch's _cat/nodes sends, in
+// order: a caller is refused at the first it may not perform.
+var catNodesActions = []string{"cluster:monitor/state", "cluster:monitor/nodes/info", "cluster:monitor/nodes/stats"}
+
 func (s *Server) handleCatNodes(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
-	if err := s.authn.Authorize(c, "cluster:monitor/nodes/info"); err != nil {
-		return err
+	for _, action := range catNodesActions {
+		if err := s.authn.Authorize(c, action); err != nil {
+			return err
+		}
 	}
 	members, err := s.cluster.Members()
 	if err != nil {
@@ -353,5 +389,5 @@ func (s *Server) handleAddVotingExclusion(w http.ResponseWriter, r *http.Request
 func (s *Server) handleClearVotingExclusions(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
 	// Removed nodes are gone from the configuration; there is no exclusion
 	// list to clear. A removed node comes back by joining again.
-	return s.authn.Authorize(c, "cluster:admin/voting_config/clear_exclusions")
+	return s.authn.Authorize(c, actionClearVotingExclusions)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/tokenstore/tokenstore/authn"
 )
@@ -24,6 +25,7 @@ type MemberView struct {
 	Voter         bool   `json:"voter"`
 	Leader        bool   `json:"leader"`
 	Alive         bool   `json:"alive"`
+	LastContact   string `json:"last_contact,omitempty"` // with ?human
 	LastContactMS *int64 `json:"last_contact_ms"`
 	AppliedIndex  uint64 `json:"applied_index"`
 	Lag           uint64 `json:"lag"`
@@ -52,12 +54,16 @@ func (s *Server) handleMembership(w http.ResponseWriter, r *http.Request, c auth
 	}
 	out := Membership{ClusterUUID: s.cluster.ClusterID(), Leader: s.cluster.Leader(), AnsweredBy: s.cluster.NodeID(),
 		Members: make([]MemberView, 0, len(members))}
+	human := humanOn(r)
 	for _, m := range members {
 		j := MemberView{ID: m.ID, HTTPAddress: m.HTTPAddr, RaftAddress: m.RaftAddr, Voter: m.Voter, Leader: m.Leader,
 			Alive: m.Alive, AppliedIndex: m.Applied, Lag: m.Lag, Version: m.Version}
 		if m.LastContact >= 0 {
 			ms := m.LastContact.Milliseconds()
 			j.LastContactMS = &ms
+			if human {
+				j.LastContact = timeValue(time.Duration(ms) * time.Millisecond)
+			}
 		}
 		out.Members = append(out.Members, j)
 	}

@@ -103,6 +103,7 @@ func (f profileFixture) checkProfileUIDs(t *testing.T) {
 	if r := f.c.Do(0, http.MethodGet, "/_security/user/jacknich", testcluster.Elastic, nil); strings.Contains(string(r.Body), "profile_uid") {
 		t.Fatalf("profile_uid without with_profile_uid: %s", r.Body)
 	}
+	f.checkQueryUserProfileUIDs(t)
 	jack := testcluster.Basic("jacknich", "l0ng-n0t-e4sy")
 	if r := f.c.Do(2, http.MethodPost, "/_security/api_key", jack, map[string]any{"name": "jacks"}); r.Status != 200 {
 		t.Fatalf("create key: %d %s", r.Status, r.Body)
@@ -118,6 +119,29 @@ func (f profileFixture) checkProfileUIDs(t *testing.T) {
 				t.Fatalf("node %d: %s: %d %v", i, path, status, v)
 			}
 		})
+	}
+}
+
+// checkQueryUserProfileUIDs: with_profile_uid on query user, which adds
+// the uid of a user with a profile only, and only when asked.
+func (f profileFixture) checkQueryUserProfileUIDs(t *testing.T) {
+	// Query user reads native users only: a second one, without a profile.
+	if r := f.c.Do(0, http.MethodPut, "/_security/user/annie", testcluster.Elastic, map[string]any{"password": "l0ng-n0t-e4sy", "roles": []string{"watcher"}}); r.Status != 200 {
+		t.Fatalf("put user: %d %s", r.Status, r.Body)
+	}
+	query := map[string]any{"query": map[string]any{"terms": map[string]any{"username": []string{"jacknich", "annie"}}}, "sort": []string{"username"}}
+	f.onEveryNode(t, http.MethodPost, "/_security/_query/user?with_profile_uid=true", query, func(i, status int, v map[string]any) {
+		users, _ := v["users"].([]any)
+		if status != 200 || len(users) != 2 {
+			t.Fatalf("node %d: query user with_profile_uid: %d %v", i, status, v)
+		}
+		annie, jack := users[0].(map[string]any), users[1].(map[string]any)
+		if jack["username"] != "jacknich" || jack["profile_uid"] != f.uid || annie["profile_uid"] != nil {
+			t.Fatalf("node %d: query user with_profile_uid: %v", i, v)
+		}
+	})
+	if r := f.c.Do(1, http.MethodPost, "/_security/_query/user", testcluster.Elastic, query); r.Status != 200 || strings.Contains(string(r.Body), "profile_uid") {
+		t.Fatalf("query user without with_profile_uid: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -30,14 +30,15 @@ func (s *Server) handleQueryRoles(w http.ResponseWriter, r *http.Request, c auth
 }
 
 // handleQueryUsers is GET|POST /_security/_query/user (Elasticsearch
-// 8.14). with_profile_uid is accepted; a user's profile_uid appears once
-// it has a profile.
+// 8.14). With with_profile_uid, a user that has a profile shows its
+// profile_uid, as on GET user.
 func (s *Server) handleQueryUsers(w http.ResponseWriter, r *http.Request, c authn.Caller) error {
 	var req authn.RecordQueryRequest
 	if err := decodeBody(r, &req, false); err != nil {
 		return err
 	}
-	if _, err := boolParam(r, "with_profile_uid"); err != nil {
+	withUID, err := boolParam(r, "with_profile_uid")
+	if err != nil {
 		return err
 	}
 	total, users, sortValues, err := s.authn.QueryUsers(r.Context(), c, req)
@@ -48,6 +49,11 @@ func (s *Server) handleQueryUsers(w http.ResponseWriter, r *http.Request, c auth
 	for i, u := range users {
 		v := map[string]any{"username": u.Username, "roles": u.Roles, "full_name": u.FullName, "email": u.Email,
 			"metadata": u.Metadata, "enabled": u.Enabled}
+		if withUID {
+			if uid, ok := s.authn.ProfileUIDOf(u.Username); ok {
+				v["profile_uid"] = uid
+			}
+		}
 		if sortValues != nil {
 			v["_sort"] = sortValues[i]
 		}

@@ -11,8 +11,8 @@ import (
 // Elasticsearch's REST conventions, which every route honours because
 // every JSON answer, errors included, goes through render: ?pretty
 // indents, ?filter_path keeps (or with "-", drops) the named fields, and
-// ?error_trace and ?human are accepted (see writeError for the first;
-// this API writes no byte sizes or durations that ?human would spell out).
+// ?error_trace and ?human are accepted (see writeError for the first,
+// human.go for the answers whose durations ?human spells out).
 
 // maxFilters bounds the filters of one filter_path; each is matched
 // against every field of the answer.

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/tokenstore/tokenstore/fsm"
+	"github.com/tokenstore/tokenstore/httpapi"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -98,6 +100,60 @@ func runAsRefusals(t *testing.T, c *testcluster.Cluster, runner string) {
 		want := "action [cluster:admin/xpack/security/user/authenticate] is unauthorized for user [ra_runner] with effective roles [ra_runner], because user [ra_runner] is unauthorized to run as [" + target + "]"
 		if r.Status != 403 || reasonOf(r) != want {
 			t.Errorf("run as %q: %d %s", target, r.Status, r.Body)
+		}
+	}
+	// The refusal names the transport action Elasticsearch's REST handler
+	// sends, not the path.
+	for i, rt := range []struct{ method, path, action string }{
+		{http.MethodPost, "/_security/_query/role", "cluster:admin/xpack/security/role/query"},
+		{http.MethodGet, "/_security/_query/user", "cluster:admin/xpack/security/user/query"},
+		{http.MethodGet, "/_security/user/_privileges", "cluster:admin/xpack/security/user/list_privileges"},
+		{http.MethodPost, "/_security/role/ra_reader/_clear_cache", "cluster:admin/xpack/security/roles/cache/clear"},
+		{http.MethodPost, "/_security/api_key/raNoSuchKey/_clear_cache", "cluster:admin/xpack/security/cache/clear"},
+		{http.MethodPost, "/_security/api_key/_bulk_update", "cluster:admin/xpack/security/api_key/bulk_update"},
+		{http.MethodPost, "/_security/profile/_activate", "cluster:admin/xpack/security/profile/activate"},
+		{http.MethodPost, "/_security/cross_cluster/api_key", "cluster:admin/xpack/security/cross_cluster/api_key/create"},
+		{http.MethodGet, "/_cat/nodes", "cluster:monitor/state"},
+	} {
+		r := runAsDo(t, c, i%3, rt.method, rt.path, runner, "ra_bob", nil)
+		want := "action [" + rt.action + "] is unauthorized for user [ra_runner] with effective roles [ra_runner], because user [ra_runner] is unauthorized to run as [ra_bob]"
+		if r.Status != 403 || reasonOf(r) != want {
+			t.Errorf("%s %s: %d %s", rt.method, rt.path, r.Status, r.Body)
+		}
+	}
+}
+
+// Every route the router holds names the action its requests perform, for
+// a run-as refusal (and the audit log); and every row of that table is a
+// route's. Walked, not listed: a new route is in the test at once.
+func TestEveryRouteNamesItsAction(t *testing.T) {
+	c := testcluster.New(t, 1)
+	routes := c.Node(0).Routes()
+	if len(routes) < 50 {
+		t.Fatalf("the router lists %d routes", len(routes))
+	}
+	used := map[string]bool{}
+	for _, rt := range routes {
+		// Node-to-node endpoints: a peer carries a run-as in the
+		// credential it passes on, never in the header. Forward-auth is
+		// not authenticated through the API's routes.
+		if strings.HasPrefix(rt.Path, "/_tokenstore/internal") || rt.Path == "forward_auth" {
+			continue
+		}
+		if len(rt.Methods) == 0 {
+			t.Errorf("route %s takes any method", rt.Path)
+		}
+		for _, m := range rt.Methods {
+			action, ok := httpapi.RouteAction(m, rt.Path)
+			if !ok || !strings.HasPrefix(action, "cluster:") {
+				t.Errorf("%s %s names no action (%q)", m, rt.Path, action)
+			}
+			used[m+" "+rt.Path], used[rt.Path] = true, true
+		}
+	}
+	for _, k := range httpapi.RouteActionKeys() {
+		if !used[k] {
+			t.Errorf("the action table's row %q is no route's", k)
 		}
 	}
 }

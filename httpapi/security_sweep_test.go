@@ -190,7 +190,7 @@ func sweepRoutes() []sweepRoute {
 		{method: "POST", path: "/_security/api_key/grant", body: `{"grant_type":"password","username":"sw_none",` + pw + `,"api_key":{"name":"g"}}`, allow: []string{"manage_api_key", "manage_security"}},
 		{method: "POST", path: "/_security/api_key/_bulk_update", body: `{"ids":["swNoSuchKey000000000"]}`, allow: swOwnKeys, read: true, want: swKeys400},
 		{method: "PUT", path: "/_security/api_key/swNoSuchKey000000000", body: `{}`, allow: swOwnKeys, read: true, want: swKeys400},
-		{method: "POST", path: "/_security/api_key/swNoSuchKey000000000/_clear_cache", allow: []string{"manage_api_key", "manage_security"}, read: true},
+		{method: "POST", path: "/_security/api_key/swNoSuchKey000000000/_clear_cache", allow: swSec, read: true},
 		{method: "POST", path: "/_security/_query/api_key", body: `{}`, allow: append([]string{"read_security"}, swOwnKeys...), skip: []string{"key_own"}, read: true},
 		{method: "POST", path: "/_security/_query/role", body: `{"query":{"term":{"name":"sw_monitor"}}}`, allow: swReadSec, read: true},
 		{method: "POST", path: "/_security/_query/user?with_profile_uid=true", body: `{"sort":["username"]}`, allow: swReadSec, read: true},

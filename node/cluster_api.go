@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tokenstore/tokenstore/authn"
-	"github.com/tokenstore/tokenstore/authn/authz"
 	"github.com/tokenstore/tokenstore/cluster"
 	"github.com/tokenstore/tokenstore/httpapi"
 	"github.com/tokenstore/tokenstore/snapshot"
@@ -102,20 +101,10 @@ func (a *clusterAPI) AddVotingExclusions(c authn.Caller, names []string) error {
 	return nil
 }
 
-// The actions of the membership changes. Each is under the owner prefix or
-// is the voting-exclusions action, which manage does not grant: a member
-// removed comes back only by joining (all), and promoting or demoting
-// decides which nodes the quorum depends on. Only all grants them.
-var memberChangeActions = map[httpapi.MemberChange]string{
-	httpapi.Promote: authz.OwnerPrefix + "members/promote",
-	httpapi.Demote:  authz.OwnerPrefix + "members/demote",
-	httpapi.Remove:  "cluster:admin/voting_config/add_exclusions",
-}
-
 // ChangeMember promotes, demotes or removes one member, on the leader.
 func (a *clusterAPI) ChangeMember(c authn.Caller, id string, change httpapi.MemberChange) error {
-	action, ok := memberChangeActions[change]
-	if !ok {
+	action := change.Action()
+	if action == "" {
 		return illegalArgument(fmt.Sprintf("unknown membership change [%s]", change))
 	}
 	if err := a.authn.Authorize(c, action); err != nil {

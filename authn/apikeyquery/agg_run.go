@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -259,13 +262,7 @@ func (r *aggRun) ranges(a *agg, vs []*view) (map[string]any, error) {
 				in = append(in, v)
 			}
 		}
-		b := map[string]any{"key": rg.key, "doc_count": len(in)}
-		if rg.from != nil {
-			b["from"], b["from_as_string"] = float64(*rg.from), formatDate(*rg.from)
-		}
-		if rg.to != nil {
-			b["to"], b["to_as_string"] = float64(*rg.to), formatDate(*rg.to)
-		}
+		b := rangeBucket(rg, len(in), a.keyed)
 		if err := r.subs(a, in, b); err != nil {
 			return nil, err
 		}
@@ -275,6 +272,61 @@ func (r *aggRun) ranges(a *agg, vs []*view) (map[string]any, error) {
 		return map[string]any{"buckets": keyed}, nil
 	}
 	return map[string]any{"buckets": list}, nil
+}
+
+// rangeBucket is one bucket of a range or date_range, as Elasticsearch's
+// InternalRange.Bucket writes it: the ends as doubles with their dates
+// (every field a range may name is a date), and the key only in a list,
+// since a keyed bucket's key is its name in the buckets object.
+func rangeBucket(rg aggRange, docCount int, keyed bool) map[string]any {
+	b := map[string]any{"doc_count": docCount}
+	if !keyed {
+		b["key"] = rg.key
+	}
+	if rg.from != nil {
+		b["from"], b["from_as_string"] = javaDouble(*rg.from), formatDate(*rg.from)
+	}
+	if rg.to != nil {
+		b["to"], b["to_as_string"] = javaDouble(*rg.to), formatDate(*rg.to)
+	}
+	return b
+}
+
+// javaDouble is a number written as Java's Double.toString writes it,
+// which is how Elasticsearch's JSON (Jackson) writes a double: 5000.0,
+// 1.7040672E12. Clients that compare the text see Elasticsearch's.
+type javaDouble float64
+
+func (d javaDouble) MarshalJSON() ([]byte, error) {
+	return []byte(formatJavaDouble(float64(d))), nil
+}
+
+// formatJavaDouble spells a finite double as Java does: the shortest
+// digits that read back as it; plain with at least one decimal between
+// 10^-3 and 10^7, else one digit, a point, the rest (at least one) and
+// "E" with the exponent.
+func formatJavaDouble(f float64) string {
+	sign := ""
+	if math.Signbit(f) {
+		sign, f = "-", -f
+	}
+	if f == 0 {
+		return sign + "0.0"
+	}
+	mant, e, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	exp, _ := strconv.Atoi(e)
+	digits := strings.Replace(mant, ".", "", 1)
+	if f < 1e-3 || f >= 1e7 {
+		frac := cmp.Or(digits[1:], "0")
+		return sign + digits[:1] + "." + frac + "E" + strconv.Itoa(exp)
+	}
+	if exp < 0 {
+		return sign + "0." + strings.Repeat("0", -exp-1) + digits
+	}
+	if len(digits) <= exp+1 {
+		return sign + digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
+	}
+	return sign + digits[:exp+1] + "." + digits[exp+1:]
 }
 
 // dateGetters read the date fields without boxing them; 0 is absent.

@@ -38,9 +38,12 @@ func TestAggregations(t *testing.T) {
 		{"terms on a date", `{"ids":{"values":["k3"]}}`, `{"c":{"terms":{"field":"creation"}}}`, false,
 			`{"c":{"buckets":[{"doc_count":1,"key":3000,"key_as_string":"1970-01-01T00:00:03.000Z"}],"doc_count_error_upper_bound":0,"sum_other_doc_count":0}}`},
 		{"date_range", "", `{"exp":{"date_range":{"field":"expiration","ranges":[{"to":5000},{"from":5000}]}}}`, true,
-			`{"date_range#exp":{"buckets":[{"doc_count":1,"key":"*-` + d5 + `","to":5000,"to_as_string":"` + d5 + `"},{"doc_count":3,"from":5000,"from_as_string":"` + d5 + `","key":"` + d5 + `-*"}]}}`},
-		{"keyed range", "", `{"cr":{"range":{"field":"creation","keyed":true,"ranges":[{"key":"early","to":3000}]}}}`, false,
-			`{"cr":{"buckets":{"early":{"doc_count":3,"key":"early","to":3000,"to_as_string":"1970-01-01T00:00:03.000Z"}}}}`},
+			`{"date_range#exp":{"buckets":[{"doc_count":1,"key":"*-` + d5 + `","to":5000.0,"to_as_string":"` + d5 + `"},{"doc_count":3,"from":5000.0,"from_as_string":"` + d5 + `","key":"` + d5 + `-*"}]}}`},
+		// A keyed bucket has no "key": its name is the key.
+		{"keyed range", "", `{"cr":{"range":{"field":"creation","keyed":true,"ranges":[{"key":"early","to":3000},{"from":3000}]}}}`, false,
+			`{"cr":{"buckets":{"1970-01-01T00:00:03.000Z-*":{"doc_count":5,"from":3000.0,"from_as_string":"1970-01-01T00:00:03.000Z"},"early":{"doc_count":3,"to":3000.0,"to_as_string":"1970-01-01T00:00:03.000Z"}}}}`},
+		{"keyed date_range at a date of today's size", "", `{"d":{"date_range":{"field":"creation","keyed":true,"ranges":[{"from":"2024-01-01T00:00:00Z"}]}}}`, false,
+			`{"d":{"buckets":{"2024-01-01T00:00:00.000Z-*":{"doc_count":0,"from":1.7040672E12,"from_as_string":"2024-01-01T00:00:00.000Z"}}}}`},
 		{"meta is echoed", "", `{"m":{"missing":{"field":"expiration"},"meta":{"k":"v"}}}`, false, `{"m":{"doc_count":4,"meta":{"k":"v"}}}`},
 		{"missing, value_count, cardinality", "", `{"m":{"missing":{"field":"expiration"}},"v":{"value_count":{"field":"metadata.tags"}},"c":{"cardinality":{"field":"realm_name"}}}`, true,
 			`{"cardinality#c":{"value":3},"missing#m":{"doc_count":4},"value_count#v":{"value":3}}`},
@@ -86,5 +89,18 @@ func TestAggregationErrors(t *testing.T) {
 	}
 	if _, err := Compile(Request{Aggs: json.RawMessage(`{}`), Aggregations: json.RawMessage(`{}`)}); err == nil {
 		t.Error("aggs and aggregations together were accepted")
+	}
+}
+
+// Elasticsearch writes doubles as Java's Double.toString does.
+func TestFormatJavaDouble(t *testing.T) {
+	for f, want := range map[float64]string{
+		0: "0.0", 1: "1.0", 5000: "5000.0", 0.001: "0.001", 0.5: "0.5", 1234.5: "1234.5", 9999999: "9999999.0",
+		1e7: "1.0E7", 12345678: "1.2345678E7", 1.4436576e12: "1.4436576E12", 1704067200000: "1.7040672E12",
+		1704067200123: "1.704067200123E12", 0.0001: "1.0E-4", -5000: "-5000.0", -1.5e12: "-1.5E12", 1e23: "1.0E23",
+	} {
+		if got := formatJavaDouble(f); got != want {
+			t.Errorf("%v: %s, want %s", f, got, want)
+		}
 	}
 }
