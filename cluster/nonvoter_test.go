@@ -137,8 +137,11 @@ func TestWritesGoOnWithoutTheNonVoters(t *testing.T) {
 }
 
 // Acceptance 2, second half: two voters of three down stop writes, while
-// the non-voters answer from their state until their read lease runs out,
-// and then with 503: never a stale accept of a revoked key.
+// the non-voters answer from their state until their read lease (3 s after
+// their last contact with a leader) runs out, and then with 503: never a
+// stale accept of a revoked key. Their last contact is the deposed leader's
+// last heartbeat: it goes on leading, and sending them entries, until it
+// misses its quorum for LeaderLeaseTimeout (half the heartbeat timeout).
 func TestNonVotersAnswerUntilTheirLeaseRunsOut(t *testing.T) {
 	t.Parallel() // mostly waiting out leases
 	c := testcluster.New(t, 3, testcluster.Options{NonVoters: 2})
@@ -155,13 +158,17 @@ func TestNonVotersAnswerUntilTheirLeaseRunsOut(t *testing.T) {
 			c.Kill(v)
 		}
 	}
-	start := time.Now()
+	lost := time.Now()
 	var wg sync.WaitGroup
 	for _, nv := range []int{3, 4} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := answersUntilLeaseRunsOut(c, nv, auth, revoked); err != nil {
+			tl, err := answersUntilLeaseRunsOut(c, nv, auth, revoked)
+			if err == nil {
+				err = tl.check(t, c, nv, lost)
+			}
+			if err != nil {
 				t.Errorf("non-voter %d: %v", nv, err)
 			}
 		}()
@@ -170,38 +177,82 @@ func TestNonVotersAnswerUntilTheirLeaseRunsOut(t *testing.T) {
 		t.Errorf("write with one voter of three: got %d %s, want 503", r.Status, r.Body)
 	}
 	wg.Wait()
-	t.Logf("non-voters answered 503, and again, within %v of losing the quorum", time.Since(start).Round(100*time.Millisecond))
+}
+
+// readLease is cluster.Config.ReadLease's default, which nodes run with.
+const readLease = 3 * time.Second
+
+// catchUpBound is how long a node that is not fresh tries to catch up with
+// a leader before it answers 503 (authn's ensureFresh).
+const catchUpBound = 2 * time.Second
+
+// leaseTimeline is what one non-voter answered after the quorum was lost:
+// when the last request it accepted was sent, and when the first it refused
+// (503) was sent and answered.
+type leaseTimeline struct {
+	lastOKSent, first503Sent, first503Answered time.Time
 }
 
 // answersUntilLeaseRunsOut authenticates on a non-voter whose cluster lost
 // its quorum: valid must be accepted at first (its lease still runs), then
 // refused with 503 within 15 s, and stay refused; revoked never accepted.
-func answersUntilLeaseRunsOut(c *testcluster.Cluster, nv int, valid, revoked string) error {
-	sawOK, saw503 := false, false
-	for deadline := time.Now().Add(15 * time.Second); !saw503; {
+func answersUntilLeaseRunsOut(c *testcluster.Cluster, nv int, valid, revoked string) (leaseTimeline, error) {
+	var tl leaseTimeline
+	for deadline := time.Now().Add(15 * time.Second); tl.first503Sent.IsZero(); {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("still answers from its state 15s after the quorum was lost")
+			return tl, fmt.Errorf("still answers from its state 15s after the quorum was lost")
 		}
-		switch got := keyStatus(c, nv, valid); got {
-		case http.StatusOK:
-			sawOK = true
-			if got := keyStatus(c, nv, revoked); got == http.StatusOK {
-				return fmt.Errorf("accepted a revoked key")
+		for _, auth := range []string{valid, revoked} {
+			sent := time.Now()
+			switch got := keyStatus(c, nv, auth); {
+			case got == http.StatusOK && auth == revoked:
+				return tl, fmt.Errorf("accepted a revoked key")
+			case got == http.StatusOK:
+				tl.lastOKSent = sent
+			case got == http.StatusServiceUnavailable:
+				tl.first503Sent, tl.first503Answered = sent, time.Now()
+			case auth == valid:
+				return tl, fmt.Errorf("without a quorum: got %d, want 200 or 503", got)
 			}
-		case http.StatusServiceUnavailable:
-			saw503 = true
-		default:
-			return fmt.Errorf("without a quorum: got %d, want 200 or 503", got)
+			if !tl.first503Sent.IsZero() {
+				break
+			}
 		}
 	}
-	if !sawOK {
-		return fmt.Errorf("refused at once: its read lease should have let it answer")
+	if tl.lastOKSent.IsZero() {
+		return tl, fmt.Errorf("refused at once: its read lease should have let it answer")
 	}
 	for _, auth := range []string{valid, revoked} {
 		if got := keyStatus(c, nv, auth); got != http.StatusServiceUnavailable {
-			return fmt.Errorf("after its lease ran out: got %d, want 503", got)
+			return tl, fmt.Errorf("after its lease ran out: got %d, want 503", got)
 		}
 	}
+	return tl, nil
+}
+
+// check holds the timeline to the README's rule: the non-voter's last
+// contact is the deposed leader's last heartbeat, at most about a heartbeat
+// timeout after the quorum was lost; it accepts nothing sent a read lease
+// after that contact or later; and it answers 503 once the lease has run out
+// and its catch-up found no leader.
+func (tl leaseTimeline) check(t *testing.T, c *testcluster.Cluster, nv int, lost time.Time) error {
+	st := c.Node(nv).Cluster().RaftStatus()
+	if st.LastContact < 0 {
+		return fmt.Errorf("never heard from a leader")
+	}
+	contact := time.Now().Add(-st.LastContact)
+	if d := contact.Sub(lost); d > 2*time.Second {
+		return fmt.Errorf("heard from a leader %v after the quorum was lost: the deposed leader went on", d)
+	}
+	if d := tl.lastOKSent.Sub(contact); d >= readLease {
+		return fmt.Errorf("accepted a request sent %v after its last contact, beyond its %v lease", d, readLease)
+	}
+	if d := tl.first503Answered.Sub(contact); d > readLease+catchUpBound+time.Second {
+		return fmt.Errorf("first 503 answered %v after its last contact, want within lease %v + catch-up %v", d, readLease, catchUpBound)
+	}
+	t.Logf("non-voter %d: last contact %v after the quorum was lost; last accept sent %v after it; first 503 sent %v and answered %v after it",
+		nv, contact.Sub(lost).Truncate(time.Millisecond), tl.lastOKSent.Sub(contact).Truncate(time.Millisecond),
+		tl.first503Sent.Sub(contact).Truncate(time.Millisecond), tl.first503Answered.Sub(contact).Truncate(time.Millisecond))
 	return nil
 }
 

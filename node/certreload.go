@@ -40,6 +40,9 @@ type certSource struct {
 	// lastBad is the version of the files last logged as failing to load,
 	// so each is logged once; only the watcher's goroutine touches it.
 	lastBad string
+	// expiry is what was last logged of the bundle's ends; only Open, then
+	// the watcher's goroutine, touch it.
+	expiry expiryLog
 }
 
 func newCertSource(name, prefix string, files certFiles) (*certSource, error) {
@@ -145,11 +148,11 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 }
 
 // reload reads the files again and, if they changed and load, puts them in
-// force for new connections. Files that changed but do not load (a
+// force for new connections (checkExpiry then warns of their ends). Files that changed but do not load (a
 // certificate whose new key is not written yet, a truncated file) leave the
 // old bundle in force, with an error in the log (once per bad version of the files);
 // the next poll tries again.
-func (s *certSource) reload(log hclog.Logger, now time.Time) {
+func (s *certSource) reload(log hclog.Logger) {
 	c, err := s.readFiles()
 	var b *certBundle
 	// A bad version is known by its contents, or, unreadable, by the error.
@@ -174,7 +177,6 @@ func (s *certSource) reload(log hclog.Logger, now time.Time) {
 	s.current.Store(b)
 	log.Info("reloaded certificates; new connections use them", "ssl", s.prefix,
 		"subject", b.leaf().Subject.String(), "not_after", b.leaf().NotAfter.UTC())
-	b.warnExpiry(log, s.prefix, now)
 }
 
 func (b *certBundle) leaf() *x509.Certificate { return b.cert.Leaf }
@@ -183,17 +185,49 @@ func (b *certBundle) leaf() *x509.Certificate { return b.cert.Leaf }
 // expiring (Elasticsearch warns from 30 days too).
 const expiryWarning = 30 * 24 * time.Hour
 
-// warnExpiry logs the certificate and CAs that end within expiryWarning.
-func (b *certBundle) warnExpiry(log hclog.Logger, prefix string, now time.Time) {
+// expiryCheckEvery is how often the ends are checked when the files are
+// not polled (resource.reload.enabled: false): a certificate crosses the
+// 30 days while the node runs, not only when it starts.
+const expiryCheckEvery = time.Hour
+
+// expiryLog remembers, for the bundle in force, the day mark last logged
+// of each certificate, so a check every poll logs each at most once a day.
+type expiryLog struct {
+	bundle *certBundle
+	logged map[*x509.Certificate]int
+}
+
+// expiryDay is the mark of a certificate with left to run: the whole days
+// left, and below zero (-1 on its last day and after) once it has ended.
+func expiryDay(left time.Duration) int {
+	day := int(left / (24 * time.Hour))
+	if left <= 0 {
+		day--
+	}
+	return day
+}
+
+// checkExpiry logs the certificate and CAs in force that end within
+// expiryWarning (an error once ended), each once per day mark: at start,
+// after a reload (a new bundle), and on the first check of each new day.
+func (s *certSource) checkExpiry(log hclog.Logger, now time.Time) {
+	b := s.current.Load()
+	if s.expiry.bundle != b {
+		s.expiry = expiryLog{bundle: b, logged: map[*x509.Certificate]int{}}
+	}
 	check := func(what string, c *x509.Certificate) {
 		left := c.NotAfter.Sub(now)
-		switch {
-		case left <= 0:
-			log.Error("certificate has expired", "ssl", prefix, "which", what, "subject", c.Subject.String(), "not_after", c.NotAfter.UTC())
-		case left < expiryWarning:
-			log.Warn("certificate expires soon", "ssl", prefix, "which", what, "subject", c.Subject.String(),
-				"not_after", c.NotAfter.UTC(), "days_left", int(left.Hours()/24))
+		day, logged := s.expiry.logged[c]
+		if left >= expiryWarning || (logged && day == expiryDay(left)) {
+			return
 		}
+		s.expiry.logged[c] = expiryDay(left)
+		if left <= 0 {
+			log.Error("certificate has expired", "ssl", s.prefix, "which", what, "subject", c.Subject.String(), "not_after", c.NotAfter.UTC())
+			return
+		}
+		log.Warn("certificate expires soon", "ssl", s.prefix, "which", what, "subject", c.Subject.String(),
+			"not_after", c.NotAfter.UTC(), "days_left", expiryDay(left))
 	}
 	check("certificate", b.leaf())
 	for _, c := range b.cas {
@@ -202,8 +236,13 @@ func (b *certBundle) warnExpiry(log hclog.Logger, prefix string, now time.Time) 
 }
 
 // watchCertificates polls the certificate files every interval until ctx
-// ends (Elasticsearch's resource.reload.interval.high, 5s by default).
-func (t nodeTLS) watchCertificates(ctx context.Context, interval time.Duration, log hclog.Logger) {
+// ends (Elasticsearch's resource.reload.interval.high, 5s by default), or,
+// when reload is off, only checks their ends every expiryCheckEvery. Ends
+// are read by now, the node's clock.
+func (t nodeTLS) watchCertificates(ctx context.Context, reload bool, interval time.Duration, now func() time.Time, log hclog.Logger) {
+	if !reload {
+		interval = expiryCheckEvery
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -213,7 +252,10 @@ func (t nodeTLS) watchCertificates(ctx context.Context, interval time.Duration, 
 		case <-tick.C:
 		}
 		for _, s := range t.sources {
-			s.reload(log, time.Now())
+			if reload {
+				s.reload(log)
+			}
+			s.checkExpiry(log, now())
 		}
 	}
 }

@@ -356,3 +356,44 @@ func truncateLog(t *testing.T, c *testcluster.Cluster, i int) {
 		t.Fatal(err)
 	}
 }
+
+// A certificate that ends a little more than 30 days ahead is no warning;
+// once the node's clock passes into its last 30 days it is one, with no
+// change to the files, and it is logged once a day for each ssl group that
+// uses it, not at every poll.
+func TestExpiryWarnedAsTheDaysPass(t *testing.T) {
+	c := testcluster.New(t, 1, testcluster.Options{TLS: true, Settings: fastReload, LogLevel: "warn"})
+	later := issue(t, testcluster.TestCA(), c.ID(0), 30*24*time.Hour+12*time.Hour)
+	replace(t, tlsFile(c, 0, ".key"), later.key)
+	replace(t, tlsFile(c, 0, ".crt"), later.crt)
+	waitServed(c, 0, later.leaf, &later.pair)
+	truncateLog(t, c, 0)
+	polls := 10 * 100 * time.Millisecond // fastReload's interval
+	time.Sleep(polls)
+	if n := expiryWarnings(c, 0, ""); n != 0 {
+		t.Fatalf("%d expiry warnings with 30.5 days left, want none", n)
+	}
+	for day, left := range []string{"days_left=29", "days_left=28"} {
+		c.SkewClock(0, time.Duration(day+1)*24*time.Hour)
+		c.Eventually(5*time.Second, "the expiring certificate is a warning ("+left+")", func() bool {
+			return expiryWarnings(c, 0, left) == 2
+		})
+		time.Sleep(polls)
+		if n := expiryWarnings(c, 0, ""); n != 2*(day+1) {
+			t.Fatalf("after %d days: %d expiry warnings, want one per ssl group (http, transport) and day: %d", day+1, n, 2*(day+1))
+		}
+	}
+}
+
+// expiryWarnings counts node i's log lines warning that its own certificate
+// (not a CA) expires soon, and that contain also.
+func expiryWarnings(c *testcluster.Cluster, i int, also string) int {
+	data, _ := os.ReadFile(filepath.Join(c.DataDir(i), "node.log"))
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, "certificate expires soon") && strings.Contains(line, "which=certificate ") && strings.Contains(line, also) {
+			n++
+		}
+	}
+	return n
+}

@@ -76,6 +76,14 @@ type Node struct {
 	stopBackground context.CancelFunc
 }
 
+// now is the node's clock (Config.Clock), which tests skew.
+func (n *Node) now() time.Time {
+	if n.cfg.Clock != nil {
+		return n.cfg.Clock()
+	}
+	return time.Now()
+}
+
 // Open starts a node and serves HTTP. The parts are built in order: the
 // settings and TLS, the HTTP listener (first, so a port of 0 resolves
 // before the node registers its address), the cluster, the security
@@ -99,7 +107,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	for _, src := range n.tls.sources {
-		src.current.Load().warnExpiry(n.log, src.prefix, time.Now())
+		src.checkExpiry(n.log, n.now())
 	}
 	if n.settings.authn.ForwardAuthRules, err = loadForwardAuthRules(n.settings.forwardAuthRules, cfg.ConfigDir); err != nil {
 		return nil, err
@@ -185,8 +193,8 @@ func (n *Node) startBackground() {
 	go n.authn.RunPurger(ctx, n.settings.purge)
 	go n.authn.RunLastUsed(ctx, n.cluster)
 	go n.authn.RunFileTokenWatcher(ctx)
-	if n.settings.reload.enabled && len(n.tls.sources) > 0 {
-		go n.tls.watchCertificates(ctx, n.settings.reload.interval, n.cfg.Logger.Named("tls"))
+	if len(n.tls.sources) > 0 {
+		go n.tls.watchCertificates(ctx, n.settings.reload.enabled, n.settings.reload.interval, n.now, n.cfg.Logger.Named("tls"))
 	}
 }
 

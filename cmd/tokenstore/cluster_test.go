@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokenstore/tokenstore/httpapi"
+	"github.com/tokenstore/tokenstore/node"
 	"github.com/tokenstore/tokenstore/testcluster"
 )
 
@@ -38,14 +41,18 @@ func TestClusterSubcommand(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
-	var m httpapi.Membership
-	r := c.Do(c.Leader(), http.MethodGet, "/_tokenstore/cluster", testcluster.Elastic, nil)
-	if err := json.Unmarshal(r.Body, &m); err != nil || len(m.Members) != 4 || m.Leader != c.ID(c.Leader()) {
-		t.Fatalf("GET /_tokenstore/cluster: %d %s", r.Status, r.Body)
+	if !strings.Contains(out, node.BuildVersion()) {
+		t.Errorf("status lacks the build version %q:\n%s", node.BuildVersion(), out)
 	}
-	for _, s := range m.Members {
-		if s.AppliedIndex == 0 || s.RaftAddress == "" || s.Voter != (s.ID != "node-3") {
-			t.Errorf("member %+v: want an applied index, a raft address, and voter unless node-3", s)
+	for _, i := range []int{c.Leader(), follower, nv} {
+		// Contacts and versions come from the answering node's probes.
+		problems := membershipProblems(t, c, i)
+		for deadline := time.Now().Add(10 * time.Second); len(problems) > 0 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			problems = membershipProblems(t, c, i)
+		}
+		if len(problems) > 0 {
+			t.Errorf("GET /_tokenstore/cluster on %s: %s", c.ID(i), strings.Join(problems, "; "))
 		}
 	}
 	c.Eventually(10*time.Second, "_cat/nodes shows the non-voter as d", func() bool { return catRole(t, c, c.Leader(), "node-3") == "d" })
@@ -81,6 +88,64 @@ func TestClusterSubcommand(t *testing.T) {
 	if out, _ := cli(0, admin, "status"); strings.Contains(out, "node-3") {
 		t.Errorf("status after remove still lists node-3:\n%s", out)
 	}
+}
+
+// membershipProblems is what is missing or wrong in GET
+// /_tokenstore/cluster as node i answers it: every member with its id,
+// addresses and role, exactly one leader (the one the answer names), a
+// last contact for every member (0 for the answering node itself), an
+// applied index, a lag that is a number >= 0 and no more than the applied
+// index, and the build version in-process nodes run (node.BuildVersion).
+func membershipProblems(t *testing.T, c *testcluster.Cluster, i int) []string {
+	t.Helper()
+	r := c.Do(i, http.MethodGet, "/_tokenstore/cluster", testcluster.Elastic, nil)
+	var m httpapi.Membership
+	var raw struct {
+		Members []map[string]any `json:"members"`
+	}
+	if err := json.Unmarshal(r.Body, &m); err != nil || json.Unmarshal(r.Body, &raw) != nil || r.Status != http.StatusOK {
+		return []string{fmt.Sprintf("%d %s", r.Status, r.Body)}
+	}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if m.AnsweredBy != c.ID(i) || len(m.Members) != c.Len() {
+		bad("answered by %q with %d members, want %s and %d", m.AnsweredBy, len(m.Members), c.ID(i), c.Len())
+	}
+	leaders := 0
+	for k, s := range m.Members {
+		j := slices.IndexFunc(ids(c), func(id string) bool { return id == s.ID })
+		if j < 0 || s.HTTPAddress != strings.TrimPrefix(c.URL(j), "http://") || s.RaftAddress == "" || s.Voter == c.NonVoter(j) {
+			bad("member %+v: want a known id, its http address, a raft address and its role", s)
+			continue
+		}
+		if s.Leader {
+			leaders++
+			if s.ID != m.Leader {
+				bad("%s is marked leader, the answer names %s", s.ID, m.Leader)
+			}
+		}
+		if s.LastContactMS == nil || *s.LastContactMS < 0 || (s.ID == m.AnsweredBy && *s.LastContactMS != 0) {
+			bad("%s: last_contact_ms %v, want a contact (0 for the answering node)", s.ID, s.LastContactMS)
+		}
+		if lag, ok := raw.Members[k]["lag"].(float64); !ok || lag < 0 || s.AppliedIndex == 0 || s.Lag > s.AppliedIndex {
+			bad("%s: applied_index %d, lag %v: want an index and a lag from 0 to it", s.ID, s.AppliedIndex, raw.Members[k]["lag"])
+		}
+		if s.Version == "" || s.Version != node.BuildVersion() {
+			bad("%s: version %q, want %q", s.ID, s.Version, node.BuildVersion())
+		}
+	}
+	if leaders != 1 || m.Leader == "" {
+		bad("%d members marked leader, leader %q: want exactly one", leaders, m.Leader)
+	}
+	return problems
+}
+
+func ids(c *testcluster.Cluster) []string {
+	out := make([]string, c.Len())
+	for i := range out {
+		out[i] = c.ID(i)
+	}
+	return out
 }
 
 func putUser(t *testing.T, c *testcluster.Cluster, name, privilege string) {

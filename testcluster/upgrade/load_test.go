@@ -109,13 +109,10 @@ type load struct {
 	cancel                     context.CancelFunc
 	wg                         sync.WaitGroup
 	seenAuths, seenCreates     int64
-	// noCreates ends the creates (stopCreates); createsDone closes then.
-	noCreates   atomic.Bool
-	createsDone chan struct{}
 }
 
 func (uc *upgradeCluster) startLoad() *load {
-	l := &load{createsDone: make(chan struct{})}
+	l := &load{}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	for c := range 3 {
@@ -142,8 +139,7 @@ func (uc *upgradeCluster) startLoad() *load {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		defer close(l.createsDone)
-		for i := 0; ctx.Err() == nil && !l.noCreates.Load(); i++ {
+		for i := 0; ctx.Err() == nil; i++ {
 			node := i % len(uc.procs)
 			if !uc.up[node].enter() {
 				continue
@@ -172,20 +168,12 @@ func (l *load) sample(s string) {
 	l.mu.Unlock()
 }
 
-// stopCreates ends the creates, once the one under way is answered; the
-// authentications go on.
-func (l *load) stopCreates() {
-	l.noCreates.Store(true)
-	<-l.createsDone
-}
-
-// waitProgress waits until the load has authenticated and created (unless
-// its creates were stopped) more since the last call, so that every phase
-// of the upgrade ran under it.
+// waitProgress waits until the load has authenticated and created more
+// since the last call, so that every phase of the upgrade ran under it.
 func (l *load) waitProgress(t *testing.T) {
 	t.Helper()
 	waitFor(t, 20*time.Second, "the load to make progress", func() bool {
-		return l.auths.Load() >= l.seenAuths+50 && (l.noCreates.Load() || l.creates.Load() >= l.seenCreates+3)
+		return l.auths.Load() >= l.seenAuths+50 && l.creates.Load() >= l.seenCreates+3
 	})
 	l.seenAuths, l.seenCreates = l.auths.Load(), l.creates.Load()
 }

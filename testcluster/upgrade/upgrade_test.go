@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,16 +26,18 @@ const password = "upgrade-pass-1"
 var elastic = testcluster.Basic("elastic", password)
 
 // Acceptance 3 of issue 18. Three nodes of the previous release, under a
-// light load of creates and authentications (the last node under
-// authentications only), are upgraded one by one to this build: no authentication fails on a node that is up, every
+// light load of creates and authentications, are upgraded one by one to
+// this build: no authentication fails on a node that is up, every
 // acknowledged create authenticates everywhere afterwards, and bulk role
 // delete (RoleDeleted version 2, which the previous release does not apply)
-// is refused while an old member remains and works once none does. A node
-// that was down when that event was written and comes back on the previous
-// release (its log is clean, so it starts) stops applying at that entry and
-// answers 503 naming it, while the others go on; and a node whose log holds
-// the event is refused at start on the previous release, with a message
-// naming the versions.
+// is refused while an old member remains and works once none does. Once the
+// last node runs this build the creates are written as the compact
+// APIKeyCreated version 3, which the previous release does not apply either.
+// The last node's data dir as it was before its upgrade, started on the
+// previous release (its log holds no newer event, so it starts), stops
+// applying at the first newer entry and answers 503 naming it, while the
+// others go on; and a node whose log holds newer events is refused at start
+// on the previous release, with a message naming the versions.
 func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now()
@@ -52,25 +57,30 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 	}
 
 	load := uc.startLoad()
+	// The last node's data dir, copied while it is stopped on the previous
+	// release: every log holds newer entries once it runs this build (the
+	// creates go on), this copy none.
+	last, beforeUpgrade := len(uc.procs)-1, filepath.Join(dir, "before-upgrade")
+	var createsPerUpgrade []int64
 	for i := range uc.procs {
-		if i == len(uc.procs)-1 {
-			// Once every member runs this build, a create is written as
-			// the compact APIKeyCreated version 3, which the previous
-			// release does not apply: the last node is upgraded under
-			// authentications only, so that no log holds a newer entry
-			// before haltsOnNewerEntry writes the first one.
-			load.stopCreates()
+		creates, copyTo := load.creates.Load(), ""
+		if i == last {
+			copyTo = beforeUpgrade
 		}
-		uc.restart(t, i, newBin)
-		if i < len(uc.procs)-1 {
+		uc.restart(t, i, newBin, copyTo)
+		if createsPerUpgrade = append(createsPerUpgrade, load.creates.Load()-creates); createsPerUpgrade[i] == 0 {
+			t.Errorf("no create was acknowledged while %s was upgraded", uc.procs[i].ID)
+		}
+		if i != last {
 			uc.bulkDeleteRefused(t, i)
 			uc.crossClusterKeyRefused(t, i)
 		}
 		load.waitProgress(t)
 	}
+	load.waitProgress(t) // on the upgraded cluster too: compact creates
 	created, createFailed, authTotal, authFailed, samples := load.stop()
-	t.Logf("during the upgrade: %d creates acknowledged (%d refused or failed), %d authentications on nodes that were up, %d failed %v",
-		len(created), createFailed, authTotal, authFailed, samples)
+	t.Logf("during the upgrade: %d creates acknowledged (%v while each node was upgraded; %d refused or failed), %d authentications on nodes that were up, %d failed %v",
+		len(created), createsPerUpgrade, createFailed, authTotal, authFailed, samples)
 	if authFailed > 0 {
 		t.Errorf("%d of %d authentications on nodes that were up failed: %v", authFailed, authTotal, samples)
 	}
@@ -79,7 +89,8 @@ func TestRollingUpgradeAndRefusedDowngrade(t *testing.T) {
 	}
 	uc.everyKeyEverywhere(t, created)
 	t.Logf("upgraded three nodes in %v", time.Since(start).Round(time.Millisecond))
-	uc.haltsOnNewerEntry(t, 2, oldBin, newBin)
+	uc.haltsOnNewerEntry(t, last, beforeUpgrade, oldBin, newBin)
+	uc.everyKeyEverywhere(t, created) // the restored node has caught up
 	uc.downgradeRefused(t, 1, oldBin, newBin)
 }
 
@@ -142,12 +153,18 @@ func (uc *upgradeCluster) waitGreen(t *testing.T) {
 
 // restart stops node i (a leader hands over first), taking it out of the
 // load before, and starts it on bin with its data dir; it is back in the
-// load once every node sees the cluster green again.
-func (uc *upgradeCluster) restart(t *testing.T, i int, bin string) {
+// load once every node sees the cluster green again. Unless copyTo is
+// empty, the data dir is copied there while the node is stopped.
+func (uc *upgradeCluster) restart(t *testing.T, i int, bin, copyTo string) {
 	t.Helper()
 	p := uc.procs[i]
 	uc.up[i].down()
 	stop(t, p)
+	if copyTo != "" {
+		if err := os.CopyFS(copyTo, os.DirFS(p.DataDir)); err != nil {
+			t.Fatalf("copy %s's data dir: %v", p.ID, err)
+		}
+	}
 	if err := testcluster.StartProcess(bin, p, nil, uc.env, uc.logs); err != nil {
 		t.Fatal(err)
 	}
@@ -303,26 +320,38 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
+// newerEvents are the events this build writes that the previous release
+// does not apply: compact creates once every member runs this build, and
+// bulk role delete.
+var newerEvents = []string{"APIKeyCreated version 3", "RoleDeleted version 2"}
+
 // haltsOnNewerEntry stops node i, writes the first RoleDeleted version 2
 // without it (its record says it applies it), and starts it on the previous
-// release: its log does not hold the entry, so it starts, meets the entry
-// as it catches up, and halts there with one log line, answering 503 with
-// the versions on every API while the other nodes serve. Back on this
-// build it applies the entry.
-func (uc *upgradeCluster) haltsOnNewerEntry(t *testing.T, i int, oldBin, newBin string) {
+// release with its data dir as it was before its upgrade (beforeUpgrade,
+// from then on its data dir): that log holds no newer entry, so it starts,
+// meets the first one as it catches up (a compact create of the load, once
+// the load ran on the upgraded cluster; else the bulk delete), and halts
+// there with one log line, answering 503 with the versions on every API
+// while the other nodes serve. Back on this build it applies every entry.
+func (uc *upgradeCluster) haltsOnNewerEntry(t *testing.T, i int, beforeUpgrade, oldBin, newBin string) {
 	t.Helper()
 	p := uc.procs[i]
 	stop(t, p)
 	uc.bulkDeleteWorks(t, (i+1)%len(uc.procs))
+	// The copy is older than the others' logs, never ahead of them: the
+	// leader sends it what it lacks, as to a node that was down.
+	p.DataDir = beforeUpgrade
 	out := &testcluster.LogBuffer{}
 	if err := testcluster.StartProcess(oldBin, p, nil, uc.env, io.MultiWriter(out, uc.logs)); err != nil {
 		t.Fatal(err)
 	}
 	var last testcluster.Response
-	waitFor(t, 30*time.Second, p.ID+" on "+previousRelease+" to halt at the new entry", func() bool {
+	waitFor(t, 30*time.Second, p.ID+" on "+previousRelease+" to halt at the first newer entry", func() bool {
 		var err error
 		last, err = testcluster.Do(p.URL(), http.MethodGet, "/_security/_authenticate", elastic, nil)
-		return err == nil && last.Status == http.StatusServiceUnavailable && strings.Contains(string(last.Body), "RoleDeleted version 2")
+		return err == nil && last.Status == http.StatusServiceUnavailable && slices.ContainsFunc(newerEvents, func(e string) bool {
+			return strings.Contains(string(last.Body), e)
+		})
 	})
 	if halts := strings.Count(string(out.Bytes()), "stopped applying the log"); halts != 1 {
 		t.Errorf("%s logged the halt %d times, want once:\n%s", p.ID, halts, out.Bytes())
