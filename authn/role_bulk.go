@@ -7,6 +7,11 @@ import (
 	"github.com/tokenstore/tokenstore/fsm"
 )
 
+// actionRoleBulkDelete is Elasticsearch's own action for bulk delete
+// (BULK_DELETE_ROLES), which its 403 names; the event it proposes is the
+// one role delete's action allows.
+const actionRoleBulkDelete = secPrefix + "role/bulk_delete"
+
 // maxBulkRoleNames bounds one bulk delete, as maxBulkUpdateIDs bounds a
 // bulk update: one Raft entry, one result per name.
 const maxBulkRoleNames = 1000
@@ -26,7 +31,7 @@ type RoleDeletions struct {
 // it, naming the members; deleting one role at a time works throughout.
 func (s *Service) DeleteRoles(ctx context.Context, c Caller, names []string) (RoleDeletions, error) {
 	out := RoleDeletions{Errors: map[string]*Error{}}
-	if err := s.Authorize(c, actionRoleDelete); err != nil {
+	if err := s.Authorize(c, actionRoleBulkDelete); err != nil {
 		return out, err
 	}
 	if len(names) == 0 {

@@ -62,9 +62,11 @@ type member struct {
 	node     *node.Node // nil while stopped
 	nonVoter bool
 	// links partitions the running node; each start gets new ones.
-	links   *partition
-	logFile *os.File
-	skew    atomic.Int64 // nanoseconds added to this node's clock
+	links *partition
+	// isolated starts the node's next run cut off (RestartIsolated).
+	isolated bool
+	logFile  *os.File
+	skew     atomic.Int64 // nanoseconds added to this node's clock
 }
 
 // New starts n nodes: node 0 bootstraps, the others join it. It returns
@@ -176,6 +178,7 @@ func (c *Cluster) start(i int, bootstrap, join bool) error {
 		settings["node.voter"] = "false"
 	}
 	links := newPartition()
+	links.cut.Store(m.isolated)
 	cfg := node.Config{
 		NodeID: m.id, HTTPAddr: m.httpAddr, RaftAddr: m.raftAddr, DataDir: m.dir, Bootstrap: bootstrap,
 		Settings: settings, HeartbeatTimeout: c.opts.HeartbeatTimeout, ElectionTimeout: c.opts.ElectionTimeout,
@@ -364,6 +367,22 @@ func (c *Cluster) Restart(i int) {
 	}
 	if err := c.start(i, false, false); err != nil {
 		c.t.Fatalf("restart node %d: %v", i, err)
+	}
+}
+
+// RestartIsolated starts a stopped node again already cut off from the
+// others, as Partition would cut it, but before it could hear from any of
+// them: a node that restarts while it cannot reach the leader. Heal
+// reconnects it.
+func (c *Cluster) RestartIsolated(i int) {
+	c.t.Helper()
+	if c.Node(i) != nil {
+		c.Kill(i)
+	}
+	c.nodes[i].isolated = true
+	defer func() { c.nodes[i].isolated = false }()
+	if err := c.start(i, false, false); err != nil {
+		c.t.Fatalf("restart node %d isolated: %v", i, err)
 	}
 }
 
