@@ -176,11 +176,9 @@ func PrivilegesGranting(action string) []string {
 	return out
 }
 
-// indexPrivilegeImplies holds 8.17's 22 index privileges and which index
-// privileges each covers; a privilege always covers itself and "all" covers
-// everything. The failure store's read_failure_store and
-// manage_failure_store came after 8.17 (8.19 and 9.1), so 8.17 refuses them
-// in a role and its _builtin does not list them.
+// indexPrivilegeImplies holds 8.17's 23 index privileges (read_failure_store
+// is behind its feature flag there, manage_failure_store came later) and
+// which index privileges each covers; a privilege always covers itself and "all" covers everything.
 var indexPrivilegeImplies = map[string][]string{
 	"all":                                nil,
 	"none":                               {},
@@ -204,6 +202,7 @@ var indexPrivilegeImplies = map[string][]string{
 	"cross_cluster_replication":          {},
 	"cross_cluster_replication_internal": {},
 	"manage_data_stream_lifecycle":       {},
+	"read_failure_store":                 {},
 }
 
 // ValidIndexPrivilege reports whether a role may list p as an index privilege.
