@@ -22,6 +22,11 @@ const (
 	actionAPIKeyInvalidate = secPrefix + "api_key/invalidate"
 	actionAPIKeyUpdate     = secPrefix + "api_key/update"
 	actionAPIKeyGrant      = secPrefix + "api_key/grant"
+	// actionAPIKeyBulkUpdate is Elasticsearch's own action for bulk update
+	// (BulkUpdateApiKeyAction), which its 403 names; the event it proposes
+	// is the one a single update proposes (api_key/update's row), and the
+	// named privileges grant both alike.
+	actionAPIKeyBulkUpdate = secPrefix + "api_key/bulk_update"
 )
 
 // newAPIKeyID returns a 20-character URL-safe id, like Elasticsearch's.

@@ -72,10 +72,10 @@ func (s *Service) GetAPIKeys(ctx context.Context, c Caller, req GetAPIKeysReques
 		return nil, false, err
 	}
 	if !all && !c.Auth.namesOwnKeys(nonEmpty(req.ID), req.Owner, req.Username, req.RealmName) {
-		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
+		return nil, false, forbidden(c.Auth, actionAPIKeyGet)
 	}
 	if req.WithLimitedBy && !all && c.Auth.APIKey != nil {
-		return nil, false, forbiddenWith(c.Auth, actionAPIKeyGet, []string{"manage_api_key", "read_security", "manage_security", "all"})
+		return nil, false, forbidden(c.Auth, actionAPIKeyGet)
 	}
 	s.freshRead(ctx)
 	now := s.now().UnixMilli()
@@ -103,11 +103,21 @@ type UpdateAPIKeyRequest struct {
 	Expiration      *string                        `json:"expiration,omitempty"`
 	// keyType is the type of key the API updates, "rest" when empty.
 	keyType string
+	// action is the one the request is authorized as, api_key/update when
+	// empty (BulkUpdateAPIKeys sets bulk_update).
+	action string
 }
 
 // maxBulkUpdateIDs bounds the distinct ids of one (bulk) update: the work
 // each costs under the state's write lock on every node.
 const maxBulkUpdateIDs = 1000
+
+// BulkUpdateAPIKeys is UpdateAPIKeys for POST /_security/api_key/_bulk_update,
+// authorized as Elasticsearch authorizes it: api_key/bulk_update.
+func (s *Service) BulkUpdateAPIKeys(ctx context.Context, c Caller, req UpdateAPIKeyRequest) ([]string, []string, map[string]*Error, error) {
+	req.action = actionAPIKeyBulkUpdate
+	return s.UpdateAPIKeys(ctx, c, req)
+}
 
 // UpdateAPIKeys updates keys the caller owns, refreshing each key's
 // limited_by snapshot; it returns the updated ids, the no-ops and per-id
@@ -191,8 +201,8 @@ func (s *Service) checkUpdate(c Caller, req UpdateAPIKeyRequest) (fsm.APIKeyUpda
 	if c.Auth.key != nil {
 		return upd, nil, invalid("authentication via API key not supported: only the owner user can update an API key")
 	}
-	if !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
-		return upd, nil, forbiddenWith(c.Auth, actionAPIKeyUpdate, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
+	if action := cmp.Or(req.action, actionAPIKeyUpdate); !s.canManageOwnKeys(c, action) {
+		return upd, nil, forbiddenWith(c.Auth, action, []string{"manage_own_api_key", "manage_api_key", "manage_security", "all"})
 	}
 	ids := dedupe(req.IDs)
 	switch {

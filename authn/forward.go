@@ -139,7 +139,7 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 			return err
 		}
 		me := c.Auth.owner()
-		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.canManageOwnKeys(c, actionAPIKeyUpdate) {
+		if c.Auth.key != nil || p.Owner != me.principal || p.OwnerRealm != me.realm || !s.mayUpdateOwnKeys(c) {
 			return forbidden(c.Auth, actionAPIKeyUpdate)
 		}
 		if s.namesCrossClusterKey(p.IDs) {
@@ -175,6 +175,18 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 		}
 		return nil
 	}
+}
+
+// mayUpdateOwnKeys is the leader's check of a forwarded update: update
+// and bulk update propose the same event, which cannot tell which the
+// client sent, so a caller either action allows may write it (the named
+// privileges grant both alike; a role may name one action).
+func (s *Service) mayUpdateOwnKeys(c Caller) bool {
+	action := actionAPIKeyUpdate
+	if p := s.Permission(c); !p.AllowsCluster(action) && p.AllowsCluster(actionAPIKeyBulkUpdate) {
+		action = actionAPIKeyBulkUpdate
+	}
+	return s.canManageOwnKeys(c, action)
 }
 
 // forwardedKeyOwner authorizes a forwarded key creation and returns who

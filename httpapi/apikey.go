@@ -242,7 +242,7 @@ func (s *Server) handleBulkUpdateAPIKeys(w http.ResponseWriter, r *http.Request,
 	if err := decodeBody(r, &req, true); err != nil {
 		return err
 	}
-	updated, noops, errs, err := s.authn.UpdateAPIKeys(r.Context(), c, req.toAuthn(req.IDs))
+	updated, noops, errs, err := s.authn.BulkUpdateAPIKeys(r.Context(), c, req.toAuthn(req.IDs))
 	if err != nil {
 		return err
 	}

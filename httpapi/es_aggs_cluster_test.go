@@ -20,7 +20,8 @@ import (
 
 // Issue 14 item 3, the aggregations TestQueryAPIKeyAggregationsCountAsListing
 // leaves out: range, missing, cardinality, value_count, composite (paged
-// by after_key), filter and filters, each with size 0 and typed_keys,
+// by after_key), filter and filters (with other buckets, keyed and
+// listed), each with size 0 and typed_keys,
 // through the official client on every node of three, counted against a
 // listing of the keys from another node. The keyed range bucket's shape
 // (its "key", from/to as doubles) is not asserted here.
@@ -63,12 +64,16 @@ func aggBody(split int64, user string) string {
 		"expiring":{"value_count":{"field":"expiration"}},
 		"invalidated":{"filter":{"term":{"invalidated":true}}},
 		"by_env":{"filters":{"filters":{"prod":{"term":{"metadata.env":"prod"}},"dev":{"term":{"metadata.env":"dev"}}}}},
-		"picked":{"filters":{"filters":[{"term":{"username":%q}},{"prefix":{"name":"k1"}}]}}}}`, split, split, user)
+		"picked":{"filters":{"filters":[{"term":{"username":%q}},{"prefix":{"name":"k1"}}]}},
+		"env_rest":{"filters":{"other_bucket_key":"none","filters":{"prod":{"term":{"metadata.env":"prod"}},"dev":{"term":{"metadata.env":"dev"}}}}},
+		"env_list":{"filters":{"keyed":false,"other_bucket":true,"filters":{"prod":{"term":{"metadata.env":"prod"}},"dev":{"term":{"metadata.env":"dev"}}}}},
+		"picked_rest":{"filters":{"other_bucket":true,"filters":[{"term":{"username":%q}},{"prefix":{"name":"k1"}}]}}}}`, split, split, user, user)
 }
 
 // aggNames are aggBody's aggregations with the type typed_keys prefixes.
 var aggNames = map[string]string{"exp_ranges": "range", "no_exp": "missing", "no_env": "missing", "owners": "cardinality",
-	"envs": "value_count", "expiring": "value_count", "invalidated": "filter", "by_env": "filters", "picked": "filters"}
+	"envs": "value_count", "expiring": "value_count", "invalidated": "filter", "by_env": "filters", "picked": "filters",
+	"env_rest": "filters", "env_list": "filters", "picked_rest": "filters"}
 
 // wantCounts counts by listing what aggBody's aggregations count.
 func wantCounts(keys []listedKey, split int64, user string) map[string]int64 {
@@ -102,8 +107,20 @@ func wantCounts(keys []listedKey, split int64, user string) map[string]int64 {
 		if strings.HasPrefix(k.Name, "k1") {
 			w["picked:1"]++
 		}
+		if k.Username != user && !strings.HasPrefix(k.Name, "k1") {
+			w["picked_rest:_other_"]++
+		}
 	}
 	w["owners"] = int64(len(owners))
+	// The other buckets: every key minus the ones a filter picks (the
+	// env filters are disjoint; picked's overlap, so its other bucket is
+	// counted above, key by key).
+	for _, name := range []string{"env_rest", "env_list"} {
+		w[name+":prod"], w[name+":dev"] = w["by_env:prod"], w["by_env:dev"]
+	}
+	w["env_rest:none"] = int64(len(keys)) - w["by_env:prod"] - w["by_env:dev"]
+	w["env_list:_other_"] = w["env_rest:none"]
+	w["picked_rest:0"], w["picked_rest:1"] = w["picked:0"], w["picked:1"]
 	return w
 }
 
@@ -135,7 +152,34 @@ func gotCounts(t *testing.T, aggs map[string]types.ApiKeyAggregate) map[string]i
 	for i, b := range typedAgg[*types.FiltersAggregate](t, aggs, "picked").Buckets.([]types.FiltersBucket) {
 		g[fmt.Sprintf("picked:%d", i)] = b.DocCount
 	}
+	otherBucketCounts(t, aggs, g)
 	return g
+}
+
+// otherBucketCounts reads the filters aggregations with an other bucket:
+// named filters keyed (an object) and listed (keyed false: each bucket
+// has its key, in the filters' name order, the other bucket last), and
+// anonymous ones (a list without keys, the other bucket last).
+func otherBucketCounts(t *testing.T, aggs map[string]types.ApiKeyAggregate, g map[string]int64) {
+	t.Helper()
+	for key, b := range typedAgg[*types.FiltersAggregate](t, aggs, "env_rest").Buckets.(map[string]types.FiltersBucket) {
+		g["env_rest:"+key] = b.DocCount
+	}
+	var keys []string
+	for _, b := range typedAgg[*types.FiltersAggregate](t, aggs, "env_list").Buckets.([]types.FiltersBucket) {
+		if b.Key == nil {
+			t.Fatalf("env_list: a listed bucket of named filters without its key")
+		}
+		g["env_list:"+*b.Key], keys = b.DocCount, append(keys, *b.Key)
+	}
+	if !slices.Equal(keys, []string{"dev", "prod", "_other_"}) {
+		t.Fatalf("env_list's buckets are %v", keys)
+	}
+	picked := typedAgg[*types.FiltersAggregate](t, aggs, "picked_rest").Buckets.([]types.FiltersBucket)
+	if len(picked) != 3 || picked[0].Key != nil || picked[2].Key != nil {
+		t.Fatalf("picked_rest's buckets: %+v", picked)
+	}
+	g["picked_rest:0"], g["picked_rest:1"], g["picked_rest:_other_"] = picked[0].DocCount, picked[1].DocCount, picked[2].DocCount
 }
 
 func typedAgg[T any](t *testing.T, aggs map[string]types.ApiKeyAggregate, name string) T {
@@ -195,7 +239,8 @@ func TestQueryAPIKeyEveryAggregationCountsAsListing(t *testing.T) {
 		if res.Total != len(keys) || res.Count != 0 || len(res.ApiKeys) != 0 || !maps.Equal(got, want) {
 			t.Fatalf("node %d: total %d count %d (%d keys listed)\naggregations %v\nlisting      %v", i, res.Total, res.Count, len(keys), got, want)
 		}
-		if want["invalidated"] == 0 || want["no_exp"] == 0 || want["no_env"] == 0 || want["exp_ranges:after"] == 0 {
+		if want["invalidated"] == 0 || want["no_exp"] == 0 || want["no_env"] == 0 || want["exp_ranges:after"] == 0 ||
+			want["env_rest:none"] == 0 || want["picked_rest:_other_"] == 0 {
 			t.Fatalf("the keys do not exercise every bucket: %v", want)
 		}
 		checkCompositePaging(t, es, keys)

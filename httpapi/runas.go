@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -39,9 +42,38 @@ func routeAction(r *http.Request) string {
 		}
 	}
 	if a, ok := actionOf(r.Method, tpl); ok {
+		if a == actionTokenCreate && grantType(r) == "refresh_token" {
+			return actionTokenRefresh
+		}
 		return a
 	}
 	return tpl
+}
+
+// The get token route's two actions: Elasticsearch's REST handler sends
+// RefreshTokenAction for a refresh_token grant, CreateTokenAction for the
+// others.
+const (
+	actionTokenCreate  = sec + "token/create"
+	actionTokenRefresh = sec + "token/refresh"
+)
+
+// grantType peeks at a get token body's grant_type, which decides the
+// action a run-as is refused for, and puts the body back for the handler.
+// The peek reads at most maxBody bytes, as the handler would; a body it
+// cannot read names no grant.
+func grantType(r *http.Request) string {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+	var body map[string]any
+	if err != nil || len(data) > maxBody || json.Unmarshal(data, &body) != nil {
+		return ""
+	}
+	grant, _ := body["grant_type"].(string)
+	return grant
 }
 
 // actionOf is the action of a route's method and path template.
@@ -69,9 +101,8 @@ const (
 // own action otherwise. TestEveryRouteNamesItsAction walks the router, so
 // a route added without its action fails there.
 //
-// POST /_security/oauth2/token is named token/create although a
-// refresh_token grant is Elasticsearch's token/refresh: the grant is in
-// the body, which a run-as check does not read.
+// POST /_security/oauth2/token is token/create here, and token/refresh
+// for a refresh_token grant (routeAction reads the grant from the body).
 var routeActions = map[string]string{
 	"/":                "cluster:monitor/main",
 	"/_cluster/health": "cluster:monitor/health",
@@ -124,7 +155,7 @@ var routeActions = map[string]string{
 	"/_security/role/{name}/_clear_cache": sec + "roles/cache/clear",
 	"/_security/_query/role":              sec + "role/query",
 
-	"POST /_security/oauth2/token":   sec + "token/create",
+	"POST /_security/oauth2/token":   actionTokenCreate,
 	"DELETE /_security/oauth2/token": sec + "token/invalidate",
 
 	"POST /_security/api_key":               sec + "api_key/create",

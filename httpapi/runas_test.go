@@ -121,6 +121,22 @@ func runAsRefusals(t *testing.T, c *testcluster.Cluster, runner string) {
 			t.Errorf("%s %s: %d %s", rt.method, rt.path, r.Status, r.Body)
 		}
 	}
+	// Get token is two actions, by the grant in its body: a refresh_token
+	// grant is RefreshTokenAction, the others CreateTokenAction.
+	for i, grant := range []struct {
+		body   map[string]any
+		action string
+	}{
+		{map[string]any{"grant_type": "refresh_token", "refresh_token": "raNoSuchToken"}, "token/refresh"},
+		{map[string]any{"grant_type": "client_credentials"}, "token/create"},
+		{map[string]any{"grant_type": "password", "username": "ra_bob", "password": "x"}, "token/create"},
+	} {
+		r := runAsDo(t, c, i%3, http.MethodPost, "/_security/oauth2/token", runner, "ra_bob", grant.body)
+		want := "action [cluster:admin/xpack/security/" + grant.action + "] is unauthorized for user [ra_runner] with effective roles [ra_runner], because user [ra_runner] is unauthorized to run as [ra_bob]"
+		if r.Status != 403 || reasonOf(r) != want {
+			t.Errorf("get token with %v: %d %s", grant.body, r.Status, r.Body)
+		}
+	}
 }
 
 // Every route the router holds names the action its requests perform, for
@@ -173,6 +189,14 @@ func runAsAuthorizesByTheTarget(t *testing.T, c *testcluster.Cluster, runner str
 	}
 	if r := c.Do(0, http.MethodGet, "/_security/role/ra_new", testcluster.Elastic, nil); r.Status != 404 {
 		t.Fatalf("the refused role exists: %d", r.Status)
+	}
+	// The get token body, read for the run-as action, is still the
+	// handler's: a refresh by alice is refused by her roles, not as empty.
+	r = runAsDo(t, c, 1, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, "ra_alice",
+		map[string]any{"grant_type": "refresh_token", "refresh_token": "raNoSuchToken"})
+	want = "action [cluster:admin/xpack/security/token/refresh] is unauthorized for user [elastic] run as [ra_alice] with effective roles [ra_reader], this action is granted by the cluster privileges [manage_saml,manage_token,manage_security,all]"
+	if r.Status != 403 || reasonOf(r) != want {
+		t.Fatalf("superuser as alice refreshes a token: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -32,9 +32,11 @@ type agg struct {
 	minDocs    int
 	order      termsOrder
 	ranges     []aggRange
-	keyed      bool
+	keyed      bool // buckets as an object by key, not a list
 	filter     matcher
 	filters    []namedFilter
+	named      bool    // filters: named ones, so a listed bucket shows its key
+	other      *string // filters: the other bucket's key; nil without one
 	sources    []compositeSource
 	after      map[string]any
 	subs       []*agg
@@ -337,14 +339,21 @@ func (a *agg) bound(v any, now int64) (*int64, error) {
 	return &ms, nil
 }
 
+// compileFilters reads a filters aggregation as Elasticsearch's
+// FiltersAggregationBuilder parses it: named filters (an object, sorted by
+// name) or anonymous ones (an array, named by position); "keyed" (default
+// true) renders named filters' buckets as an object, else as a list whose
+// buckets carry their key; "other_bucket" adds a bucket of the docs no
+// filter matches, named "_other_" or "other_bucket_key", which turns it on
+// unless other_bucket is false.
 func (a *agg) compileFilters(body any) error {
-	o, err := aggOptions(a, body, "filters")
+	o, err := a.filtersOptions(body)
 	if err != nil {
 		return err
 	}
 	switch fs := o["filters"].(type) {
 	case map[string]any:
-		a.keyed = true
+		a.named = true
 		for _, k := range slices.Sorted(mapKeys(fs)) {
 			if err := a.addFilter(k, fs[k]); err != nil {
 				return err
@@ -356,10 +365,63 @@ func (a *agg) compileFilters(body any) error {
 				return err
 			}
 		}
-	default:
-		return invalid("[filters] of aggregation [%s] must be an object or an array", a.name)
+	}
+	if len(a.filters) == 0 {
+		return invalid("[filters] cannot be empty.")
+	}
+	keyed, hasKeyed := o["keyed"].(bool)
+	a.keyed = a.named && (keyed || !hasKeyed)
+	on, hasOn := o["other_bucket"].(bool)
+	key, hasKey := o["other_bucket_key"].(string)
+	if on || (hasKey && !hasOn) { // a key asks for the bucket, unless told not to
+		a.other = &key
+		if !hasKey {
+			*a.other = "_other_"
+		}
 	}
 	return nil
+}
+
+// filtersOptionTokens are the XContent tokens each option of a filters
+// aggregation may start with, as FiltersAggregationBuilder reads them.
+var filtersOptionTokens = map[string][]string{
+	"filters":          {"START_OBJECT", "START_ARRAY"},
+	"other_bucket":     {"VALUE_BOOLEAN"},
+	"keyed":            {"VALUE_BOOLEAN"},
+	"other_bucket_key": {"VALUE_STRING"},
+}
+
+// filtersOptions reads a filters aggregation's options, refusing an
+// unknown key, or a known one of another token, with Elasticsearch's
+// parsing error.
+func (a *agg) filtersOptions(body any) (map[string]any, error) {
+	o, isObj := body.(map[string]any)
+	if !isObj {
+		return nil, invalid("Expected [START_OBJECT] under [%s] of aggregation [%s]", a.kind, a.name)
+	}
+	for _, k := range slices.Sorted(mapKeys(o)) {
+		if tok := tokenName(o[k]); !slices.Contains(filtersOptionTokens[k], tok) {
+			return nil, invalid("Unknown key for a %s in [%s]: [%s].", tok, a.name, k)
+		}
+	}
+	return o, nil
+}
+
+// tokenName is the XContent token a decoded JSON value starts with.
+func tokenName(v any) string {
+	switch v.(type) {
+	case bool:
+		return "VALUE_BOOLEAN"
+	case string:
+		return "VALUE_STRING"
+	case json.Number, float64:
+		return "VALUE_NUMBER"
+	case map[string]any:
+		return "START_OBJECT"
+	case []any:
+		return "START_ARRAY"
+	}
+	return "VALUE_NULL"
 }
 
 func (a *agg) addFilter(key string, q any) error {

@@ -2,6 +2,7 @@ package apikeyquery
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -341,29 +342,97 @@ func (rg aggRange) contains(x any) bool {
 	return (rg.from == nil || ms >= *rg.from) && (rg.to == nil || ms < *rg.to)
 }
 
+// filtersAgg is a filters aggregation as Elasticsearch's InternalFilters
+// renders it: named filters' buckets as an object by name (keyed) or as a
+// list whose buckets carry their key; anonymous filters' as a list without
+// keys. The other bucket, last, holds the docs no filter matches.
 func (r *aggRun) filtersAgg(a *agg, vs []*view) (map[string]any, error) {
-	if err := r.bucket(len(a.filters)); err != nil {
+	n := len(a.filters)
+	if a.other != nil {
+		n++
+	}
+	if err := r.bucket(n); err != nil {
 		return nil, err
 	}
-	var list []any
-	keyed := map[string]any{}
-	for _, f := range a.filters {
-		var in []*view
-		for _, v := range vs {
+	buckets := make(orderedBuckets, 0, n)
+	var rest []*view
+	ins := make([][]*view, len(a.filters))
+	for _, v := range vs {
+		matched := false
+		for i, f := range a.filters {
 			if f.match(v) {
-				in = append(in, v)
+				ins[i], matched = append(ins[i], v), true
 			}
 		}
-		b, err := r.single(a, in)
+		if !matched {
+			rest = append(rest, v)
+		}
+	}
+	for i, f := range a.filters {
+		b, err := r.filtersBucket(a, f.key, ins[i])
 		if err != nil {
 			return nil, err
 		}
-		list, keyed[f.key] = append(list, b), b
+		buckets = append(buckets, b)
+	}
+	if a.other != nil {
+		b, err := r.filtersBucket(a, *a.other, rest)
+		if err != nil {
+			return nil, err
+		}
+		buckets = append(buckets, b)
 	}
 	if a.keyed {
-		return map[string]any{"buckets": keyed}, nil
+		return map[string]any{"buckets": buckets}, nil
 	}
-	return map[string]any{"buckets": list}, nil
+	return map[string]any{"buckets": buckets.list()}, nil
+}
+
+// filtersBucket is one bucket of a filters aggregation; a listed bucket of
+// named filters carries its key.
+func (r *aggRun) filtersBucket(a *agg, key string, in []*view) (namedBucket, error) {
+	b, err := r.single(a, in)
+	if a.named && !a.keyed {
+		b["key"] = key
+	}
+	return namedBucket{key, b}, err
+}
+
+type namedBucket struct {
+	key    string
+	bucket map[string]any
+}
+
+// orderedBuckets is a keyed aggregation's buckets object, written in the
+// buckets' order as Elasticsearch writes it (the other bucket last), not
+// sorted as a map would be.
+type orderedBuckets []namedBucket
+
+func (o orderedBuckets) MarshalJSON() ([]byte, error) {
+	out := []byte{'{'}
+	for i, b := range o {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		k, err := json.Marshal(b.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(b.bucket)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}'), nil
+}
+
+func (o orderedBuckets) list() []any {
+	out := make([]any, len(o))
+	for i, b := range o {
+		out[i] = b.bucket
+	}
+	return out
 }
 
 // maxCompositeKeysPerDoc bounds the keys one doc adds to a composite

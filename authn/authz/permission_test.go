@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tokenstore/tokenstore/fsm"
@@ -44,15 +45,21 @@ func TestClusterPrivileges(t *testing.T) {
 	}
 }
 
+// Elasticsearch's ClusterPrivilegeResolver.sortByAccessLevel orders the
+// privileges by how many others each implies, then by name: read_security
+// implies none but "none", manage_api_key also grant_api_key and
+// manage_own_api_key, so get and query API key name read_security first;
+// manage_saml and manage_token imply only "none" and go by name.
 func TestPrivilegesGrantingListsNarrowestFirst(t *testing.T) {
-	got := PrivilegesGranting("cluster:admin/xpack/security/api_key/invalidate")
-	want := []string{"manage_api_key", "manage_security", "all"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
+	for action, want := range map[string][]string{
+		"cluster:admin/xpack/security/api_key/invalidate":  {"manage_api_key", "manage_security", "all"},
+		"cluster:admin/xpack/security/api_key/get":         {"read_security", "manage_api_key", "manage_security", "all"},
+		"cluster:admin/xpack/security/api_key/query":       {"read_security", "manage_api_key", "manage_security", "all"},
+		"cluster:admin/xpack/security/api_key/bulk_update": {"manage_api_key", "manage_security", "all"},
+		"cluster:admin/xpack/security/token/refresh":       {"manage_saml", "manage_token", "manage_security", "all"},
+	} {
+		if got := PrivilegesGranting(action); !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", action, got, want)
 		}
 	}
 }

@@ -80,11 +80,14 @@ var clusterPrivileges = []clusterPrivilege{
 	{name: "grant_api_key", grants: []string{SecPrefix + "api_key/grant*"}},
 	{name: "manage_own_api_key", grants: nil}, // ownership-scoped; checked by the API key service
 	{name: "read_security", grants: readSecurityActions},
+	// manage_saml before manage_token: each implies only "none", and
+	// Elasticsearch breaks the tie by name (token/refresh's 403 lists
+	// [manage_saml,manage_token,...]).
+	{name: "manage_saml", grants: []string{SecPrefix + "saml/*", SecPrefix + "token/invalidate", SecPrefix + "token/refresh"}},
 	{name: "manage_token", grants: []string{SecPrefix + "token/*"}},
 	{name: "manage_api_key", grants: []string{SecPrefix + "api_key/*"}},
 	{name: "manage_service_account", grants: []string{SecPrefix + "service_account/*"}},
 	{name: "manage_user_profile", grants: []string{SecPrefix + "profile/*"}},
-	{name: "manage_saml", grants: []string{SecPrefix + "saml/*", SecPrefix + "token/invalidate", SecPrefix + "token/refresh"}},
 	{name: "manage_oidc", grants: []string{SecPrefix + "oidc/*"}},
 	{name: "manage_index_templates", grants: []string{"indices:admin/template/*", "indices:admin/index_template/*", "cluster:admin/component_template/*"}},
 	{name: "manage_ingest_pipelines", grants: []string{"cluster:admin/ingest/pipeline/*"}},
