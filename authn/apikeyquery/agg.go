@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"time"
 )
 
 // Aggregations of query API keys (Elasticsearch 8.13+): terms, range,
@@ -26,6 +25,7 @@ const (
 // agg is one compiled aggregation.
 type agg struct {
 	name, kind string
+	now        int64 // date math counts from it (aggBudget.now)
 	field      string
 	zero       any // the field's kind
 	size       int
@@ -65,7 +65,12 @@ type compositeSource struct {
 }
 
 // aggBudget counts what a request's aggregations spend of the limits.
-type aggBudget struct{ aggs int }
+type aggBudget struct {
+	aggs int
+	// now is what date math in ranges and filters counts from: the
+	// request's Now, as in its query.
+	now int64
+}
 
 // bucketKinds may have sub-aggregations; the metric ones may not.
 var bucketKinds = []string{"terms", "range", "date_range", "missing", "composite", "filter", "filters"}
@@ -132,7 +137,7 @@ func compileAgg(name string, v any, depth int, b *aggBudget) (*agg, error) {
 	if kind == "" {
 		return nil, invalid("Missing definition for aggregation [%s]", name)
 	}
-	a := &agg{name: name, kind: kind, meta: o["meta"]}
+	a := &agg{name: name, kind: kind, meta: o["meta"], now: b.now}
 	if err := a.compileBody(o[kind]); err != nil {
 		return nil, err
 	}
@@ -163,7 +168,7 @@ func (a *agg) compileBody(body any) error {
 	case "composite":
 		return a.compileComposite(body)
 	case "filter":
-		m, err := compile(body, 0, &budget{})
+		m, err := compile(body, 0, &budget{now: a.now})
 		a.filter = m
 		return err
 	case "filters":
@@ -282,9 +287,8 @@ func (a *agg) compileRanges(body any) error {
 	if len(list) > maxRanges {
 		return invalid("[%s] may not have more than [%d] ranges", a.name, maxRanges)
 	}
-	now := time.Now().UnixMilli()
 	for _, x := range list {
-		r, err := a.compileRange(x, now)
+		r, err := a.compileRange(x, a.now)
 		if err != nil {
 			return err
 		}
@@ -428,7 +432,7 @@ func (a *agg) addFilter(key string, q any) error {
 	if len(a.filters) >= maxClauses {
 		return invalid("[%s] may not have more than [%d] filters", a.name, maxClauses)
 	}
-	m, err := compile(q, 0, &budget{})
+	m, err := compile(q, 0, &budget{now: a.now})
 	a.filters = append(a.filters, namedFilter{key, m})
 	return err
 }
@@ -512,5 +516,5 @@ func parseAggs(req Request) ([]*agg, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	return compileAggs(v, 0, &aggBudget{})
+	return compileAggs(v, 0, &aggBudget{now: req.Now.UnixMilli()})
 }
