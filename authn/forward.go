@@ -66,7 +66,7 @@ func (s *Service) AuthorizeForwarded(credential, subject string, event []byte) e
 	case fsm.ProfileActivated:
 		return s.authorizeForwardedProfile(ctx, c, subject, body)
 	}
-	if err := s.Authorize(c, action); err != nil {
+	if err := s.Authorize(c, s.forwardedAction(c, action)); err != nil {
 		return err
 	}
 	return checkForwardedContent(t, body)
@@ -177,16 +177,30 @@ func (s *Service) authorizeForwardedAPIKey(ctx context.Context, c Caller, subjec
 	}
 }
 
-// mayUpdateOwnKeys is the leader's check of a forwarded update: update
-// and bulk update propose the same event, which cannot tell which the
-// client sent, so a caller either action allows may write it (the named
-// privileges grant both alike; a role may name one action).
-func (s *Service) mayUpdateOwnKeys(c Caller) bool {
-	action := actionAPIKeyUpdate
-	if p := s.Permission(c); !p.AllowsCluster(action) && p.AllowsCluster(actionAPIKeyBulkUpdate) {
-		action = actionAPIKeyBulkUpdate
+// bulkActionOf names, for an event's action, the action of the bulk API
+// that writes the same event. The event cannot tell which the client sent,
+// so the leader lets a caller either action allows write it (the named
+// privileges grant both alike; a role may name one action alone).
+var bulkActionOf = map[string]string{
+	actionAPIKeyUpdate: actionAPIKeyBulkUpdate,
+	actionRoleDelete:   actionRoleBulkDelete,
+}
+
+// forwardedAction is the action the leader checks a forwarded event of
+// action as: the bulk API's when only that one is allowed.
+func (s *Service) forwardedAction(c Caller, action string) string {
+	if bulk, ok := bulkActionOf[action]; ok {
+		if p := s.Permission(c); !p.AllowsCluster(action) && p.AllowsCluster(bulk) {
+			return bulk
+		}
 	}
-	return s.canManageOwnKeys(c, action)
+	return action
+}
+
+// mayUpdateOwnKeys is the leader's check of a forwarded update (update or
+// bulk update: see bulkActionOf).
+func (s *Service) mayUpdateOwnKeys(c Caller) bool {
+	return s.canManageOwnKeys(c, s.forwardedAction(c, actionAPIKeyUpdate))
 }
 
 // forwardedKeyOwner authorizes a forwarded key creation and returns who

@@ -65,6 +65,30 @@ func TestForbiddenNamesElasticsearchActions(t *testing.T) {
 		}
 	}
 	t.Run("a role naming one update action", func(t *testing.T) { oneUpdateAction(t, c) })
+	t.Run("a role naming bulk delete only", func(t *testing.T) { bulkDeleteOnly(t, c) })
+}
+
+// bulkDeleteOnly: a role naming role/bulk_delete alone bulk-deletes
+// through every node (the leader checks the event, role delete's, as
+// either action), and is refused a single delete.
+func bulkDeleteOnly(t *testing.T, c *testcluster.Cluster) {
+	putRole(t, c, "an_bulk_delete", map[string]any{"cluster": []string{"cluster:admin/xpack/security/role/bulk_delete"}})
+	bd := putUser(t, c, "an_bulk_delete", anPassword, "an_bulk_delete")
+	for i := range c.Len() {
+		name := fmt.Sprintf("an_doomed_%d", i)
+		putRole(t, c, name, map[string]any{"cluster": []string{"monitor"}})
+		wantReason(t, fmt.Sprintf("node %d: single delete by a role naming bulk_delete", i), c.Do(i, http.MethodDelete, "/_security/role/"+name, bd, nil),
+			403, denied("role/delete", "an_bulk_delete", "manage_security,all"))
+		r := c.Do(i, http.MethodDelete, "/_security/role", bd, map[string]any{"names": []string{name}})
+		if r.Status != 200 || fmt.Sprint(r.JSON()["deleted"]) != fmt.Sprint([]string{name}) {
+			t.Fatalf("node %d: bulk delete by a role naming bulk_delete: %d %s", i, r.Status, r.Body)
+		}
+		for j := range c.Len() {
+			if got := c.Do(j, http.MethodGet, "/_security/role/"+name, testcluster.Elastic, nil); got.Status != 404 {
+				t.Fatalf("node %d after the bulk delete through node %d: %d %s", j, i, got.Status, got.Body)
+			}
+		}
+	}
 }
 
 // oneUpdateAction: update and bulk update are two actions, as in
