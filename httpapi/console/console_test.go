@@ -95,8 +95,9 @@ func keyStatus(t *testing.T, c *testcluster.Cluster, i int, encoded string) int 
 // The console's answers carry the safety headers, its cookies are HttpOnly,
 // SameSite=Strict and (under TLS) Secure, and a state-changing form without
 // the session's CSRF token changes nothing.
+// Three nodes: a session works on every node, so sign-out is checked on each.
 func TestConsoleHeadersCookiesAndCSRF(t *testing.T) {
-	c := testcluster.New(t, 1, testcluster.Options{TLS: true, Settings: node.Settings{"xpack.security.authc.token.timeout": "2s"}})
+	c := testcluster.New(t, 3, testcluster.Options{TLS: true, Settings: node.Settings{"xpack.security.authc.token.timeout": "2s"}})
 	b := newClient(t, c.URL(0))
 
 	resp, _ := b.do(http.MethodGet, "/_console/signin", nil)
@@ -215,14 +216,17 @@ func signOut(t *testing.T, c *testcluster.Cluster, b *client) {
 	if resp, _ := b.do(http.MethodPost, "/_console/signout", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
-	replay := newClient(t, c.URL(0))
-	replay.http.Jar.SetCookies(mustURL(c.URL(0)+"/_console/"), old)
-	if resp, _ := replay.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 401 {
-		t.Errorf("old session cookie after sign-out: got %d, want 401", resp.StatusCode)
-	}
+	// A session works on every node, so sign-out must end it on every node.
 	access := strings.SplitN(jarValue(old, "ts_console_credential"), ".", 4)[3]
-	if r := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil); r.Status != 401 {
-		t.Errorf("old access token over REST: got %d, want 401", r.Status)
+	for i := range c.Len() {
+		replay := newClient(t, c.URL(i))
+		replay.http.Jar.SetCookies(mustURL(c.URL(i)+"/_console/"), old)
+		if resp, _ := replay.do(http.MethodGet, "/_console/api-keys", nil); resp.StatusCode != 401 {
+			t.Errorf("old session cookie after sign-out on node %d: got %d, want 401", i, resp.StatusCode)
+		}
+		if r := c.Do(i, http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil); r.Status != 401 {
+			t.Errorf("old access token over REST on node %d: got %d, want 401", i, r.Status)
+		}
 	}
 	r := c.Do(0, http.MethodPost, "/_security/oauth2/token", testcluster.Elastic,
 		map[string]string{"grant_type": "refresh_token", "refresh_token": jarValue(old, "ts_console_refresh")})
