@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -85,5 +87,40 @@ func TestCachedLogsKeepNoFailedEntry(t *testing.T) {
 	}
 	if err := logs.GetLog(1, &l); err != nil || string(l.Data) != "1" {
 		t.Fatalf("the entry stored before: got %v %v", l.Data, err)
+	}
+}
+
+// eioLogs fails every write as a failing disk does (EIO); this machine
+// has no device-mapper to make a real one, and the guard sees only the
+// error, whatever its cause.
+type eioLogs struct{ raft.LogStore }
+
+func (eioLogs) StoreLogs([]*raft.Log) error {
+	return &os.PathError{Op: "write", Path: "raft.db", Err: syscall.EIO}
+}
+
+// An I/O error is a failing data path like a full disk: the write gets the
+// guard's UnavailableError naming it, an entry that may revoke fences the
+// node, and the fault lifts once a probe write succeeds again.
+func TestIOErrorIsADiskFault(t *testing.T) {
+	dir := t.TempDir()
+	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), BoltOptions: boltOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	disk := testDiskHealth(dir)
+	logs := guardedLogs{LogStore: eioLogs{bolt}, disk: disk}
+	err = logs.StoreLogs([]*raft.Log{entry(1)})
+	ue, ok := errors.AsType[*UnavailableError](err)
+	if !ok || !strings.Contains(ue.Reason, syscall.EIO.Error()) {
+		t.Fatalf("a write failing with EIO: got %v, want an UnavailableError naming %q", err, syscall.EIO)
+	}
+	if disk.err() == nil || !disk.fenced() {
+		t.Fatalf("after EIO: fault %v, fenced %v; want both", disk.err(), disk.fenced())
+	}
+	disk.check() // the directory takes writes: the probe succeeds
+	if err := disk.err(); err != nil {
+		t.Fatalf("after a successful probe: %v, want the fault lifted", err)
 	}
 }
