@@ -44,20 +44,8 @@ func secretNotKept(t *testing.T, b *tab, encoded string) {
 // offers both, and invalidating her key from the list works.
 func ownKeysReader(t *testing.T, c *testcluster.Cluster, b *tab, otherKey string) {
 	t.Helper()
-	for _, r := range []testcluster.Response{
-		c.Do(0, http.MethodPut, "/_security/role/own_keys_reader", testcluster.Elastic,
-			map[string]any{"cluster": []string{"read_security", "manage_own_api_key", "manage_token"}}),
-		c.Do(0, http.MethodPut, "/_security/user/rita", testcluster.Elastic, map[string]any{"password": "rita-password", "roles": []string{"own_keys_reader"}}),
-	} {
-		if r.Status != 200 {
-			t.Fatalf("set up rita: %d %s", r.Status, r.Body)
-		}
-	}
-	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Basic("rita", "rita-password"), map[string]any{"name": "rita-key"})
-	if r.Status != 200 {
-		t.Fatalf("rita's key: %d %s", r.Status, r.Body)
-	}
-	id, encoded := r.JSON()["id"].(string), r.JSON()["encoded"].(string)
+	rita := userWithKey(t, c, "rita", "own_keys_reader", "read_security", "manage_own_api_key", "manage_token")
+	id, encoded := rita.id, rita.encoded
 	base := c.URL(0)
 	b.signIn(base, "rita", "rita-password")
 	b.do(chromedp.Navigate(base+"/_console/api-keys"), chromedp.WaitVisible(chromedp.ID("keys")))

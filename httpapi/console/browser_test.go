@@ -439,17 +439,24 @@ type key struct{ id, encoded string }
 // tokens, which a password sign-in is), with one key of their own.
 func ownKeysUser(t *testing.T, c *testcluster.Cluster) key {
 	t.Helper()
+	return userWithKey(t, c, "kim", "own_keys", "manage_own_api_key", "manage_token")
+}
+
+// userWithKey makes user (password user+"-password") with one role of the
+// cluster privileges given, and a key of their own named user+"-key".
+func userWithKey(t *testing.T, c *testcluster.Cluster, user, role string, cluster ...string) key {
+	t.Helper()
 	for _, r := range []testcluster.Response{
-		c.Do(0, http.MethodPut, "/_security/role/own_keys", testcluster.Elastic, map[string]any{"cluster": []string{"manage_own_api_key", "manage_token"}}),
-		c.Do(0, http.MethodPut, "/_security/user/kim", testcluster.Elastic, map[string]any{"password": "kim-password", "roles": []string{"own_keys"}}),
+		c.Do(0, http.MethodPut, "/_security/role/"+role, testcluster.Elastic, map[string]any{"cluster": cluster}),
+		c.Do(0, http.MethodPut, "/_security/user/"+user, testcluster.Elastic, map[string]any{"password": user + "-password", "roles": []string{role}}),
 	} {
 		if r.Status != 200 {
-			t.Fatalf("set up kim: %d %s", r.Status, r.Body)
+			t.Fatalf("set up %s: %d %s", user, r.Status, r.Body)
 		}
 	}
-	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Basic("kim", "kim-password"), map[string]any{"name": "kim-key"})
+	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Basic(user, user+"-password"), map[string]any{"name": user + "-key"})
 	if r.Status != 200 {
-		t.Fatalf("kim's key: %d %s", r.Status, r.Body)
+		t.Fatalf("%s's key: %d %s", user, r.Status, r.Body)
 	}
 	return key{r.JSON()["id"].(string), r.JSON()["encoded"].(string)}
 }
