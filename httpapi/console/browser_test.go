@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if nodes := b.text("#nodes tbody"); strings.Count(nodes, "node-") != 3 || !strings.Contains(nodes, "leader") {
 		t.Errorf("cluster page nodes: %q", nodes)
 	}
+	clusterPageRefreshes(t, c, b)
 	b.shot("cluster")
 
 	keyAcrossNodes(t, c, b)
@@ -508,4 +510,31 @@ func (b *tab) poll(what string, try func() bool) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// clusterPageRefreshes: the cluster page gives every node an applied
+// index, counts API keys as the state holds them, and shows a key created
+// meanwhile over REST by refreshing itself, with no navigation.
+func clusterPageRefreshes(t *testing.T, c *testcluster.Cluster, b *tab) {
+	t.Helper()
+	var applied []string
+	b.eval(`[...document.querySelectorAll("#nodes tbody tr")].map(r => r.cells[3].textContent.trim())`, &applied)
+	for i, a := range applied {
+		if n, err := strconv.ParseUint(a, 10, 64); err != nil || n == 0 {
+			t.Errorf("cluster page: node row %d applied index %q", i, a)
+		}
+	}
+	keys := func() int {
+		var n string
+		b.eval(`(([...document.querySelectorAll("#counts tbody tr")].find(r => r.cells[0].textContent.trim() === "api_keys") || {cells: [0, {textContent: ""}]}).cells[1].textContent.trim())`, &n)
+		v, _ := strconv.Atoi(n)
+		return v
+	}
+	before := keys()
+	listed := c.Do(1, http.MethodGet, "/_security/api_key", testcluster.Elastic, nil).JSON()["api_keys"].([]any)
+	if before == 0 || before != len(listed) {
+		t.Errorf("cluster page counts %d API keys; GET /_security/api_key lists %d", before, len(listed))
+	}
+	createKey(t, c, "refresh-probe")
+	b.poll("the cluster page counting the new key by itself", func() bool { return keys() == before+1 })
 }
