@@ -372,6 +372,19 @@ func TestConsoleManagementForms(t *testing.T) {
 	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil).Status; st != 401 {
 		t.Errorf("ann's token after invalidation: %d", st)
 	}
+	// By realm: ann's (default_native) go, elastic's (reserved) stay.
+	pair = rest(http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, map[string]string{"grant_type": "password", "username": "ann", "password": "ann-password-2"})
+	access, _ = pair.JSON()["access_token"].(string)
+	mine := rest(http.MethodPost, "/_security/oauth2/token", testcluster.Elastic, map[string]string{"grant_type": "client_credentials"})
+	elastics, _ := mine.JSON()["access_token"].(string)
+	resp, body = b.post("/_console/tokens/invalidate", url.Values{"realm_name": {"default_native"}})
+	expect("invalidate the default_native realm's tokens", resp, body, 200, "2 tokens invalidated")
+	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+access, nil).Status; st != 401 {
+		t.Errorf("ann's token after invalidating her realm's: %d", st)
+	}
+	if st := rest(http.MethodGet, "/_security/_authenticate", "Bearer "+elastics, nil).Status; st != 200 {
+		t.Errorf("elastic's token after invalidating default_native's: %d", st)
+	}
 
 	resp, body = b.post("/_console/users/ann/delete", url.Values{})
 	expect("delete user", resp, body, http.StatusSeeOther, "")
