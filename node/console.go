@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tokenstore/tokenstore/httpapi/console"
 )
@@ -19,7 +20,7 @@ func (n *Node) withConsole(api http.Handler) http.Handler {
 func (n *Node) consoleStatus() console.NodeStatus {
 	stats := n.cluster.Stats()
 	st := console.NodeStatus{ID: n.cfg.NodeID, HTTPAddr: n.URL(), State: stats["state"],
-		LastContact: stats["last_contact"], AppliedIndex: n.cluster.State().AppliedIndex(),
+		LastContact: readableContact(stats["last_contact"]), AppliedIndex: n.cluster.State().AppliedIndex(),
 		Counts: n.cluster.State().Counts()}
 	st.CommitIndex, _ = strconv.ParseUint(stats["commit_index"], 10, 64)
 	if ms, err := n.cluster.Members(); err == nil {
@@ -30,6 +31,16 @@ func (n *Node) consoleStatus() console.NodeStatus {
 		}
 	}
 	return st
+}
+
+// readableContact rounds Raft's last contact ("6.427122ms") to what a
+// person reads at a glance ("6ms"); "never" and the like pass unchanged.
+func readableContact(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Millisecond {
+		return s
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func (n *Node) askPeers(ctx context.Context, path, credential string) []console.PeerAnswer {
