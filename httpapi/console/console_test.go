@@ -189,7 +189,7 @@ func tokenRefresh(t *testing.T, c *testcluster.Cluster, b *client) {
 	if resp, _ := fresh.do(http.MethodGet, "/_console/cluster", nil); resp.StatusCode != 200 || cookieOf(resp, "ts_console_credential") == nil {
 		t.Errorf("user's request past half-life: %d, cookies %v; want 200 and a new credential", resp.StatusCode, resp.Cookies())
 	}
-	replaced := strings.SplitN(before, ".", 4)[3]
+	replaced := accessOf(before)
 	if st := c.Do(0, http.MethodGet, "/_security/_authenticate", "Bearer "+replaced, nil).Status; st != 401 {
 		t.Errorf("the replaced access token: %d, want 401 (invalidated by the refresh)", st)
 	}
@@ -217,7 +217,7 @@ func signOut(t *testing.T, c *testcluster.Cluster, b *client) {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
 	// A session works on every node, so sign-out must end it on every node.
-	access := strings.SplitN(jarValue(old, "ts_console_credential"), ".", 4)[3]
+	access := accessOf(jarValue(old, "ts_console_credential"))
 	for i := range c.Len() {
 		replay := newClient(t, c.URL(i))
 		replay.http.Jar.SetCookies(mustURL(c.URL(i)+"/_console/"), old)
@@ -260,6 +260,16 @@ func TestConsolePageWeight(t *testing.T) {
 		}
 		t.Logf("page weight of %s (page, script, style): %d bytes", p, total)
 	}
+}
+
+// accessOf is the access token in a credential cookie's value
+// (t.<session id>.<expiry>.<lifetime>.<access token>).
+func accessOf(credential string) string {
+	parts := strings.SplitN(credential, ".", 5)
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[4]
 }
 
 func mustURL(s string) *url.URL {

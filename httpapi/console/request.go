@@ -84,7 +84,7 @@ func (c *Console) maybeRefresh(w http.ResponseWriter, q *request) {
 		c.log.Debug("console token refresh failed", "status", a.Status)
 		return
 	}
-	c.setTokenSession(w, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
+	c.setTokenSession(w, s.id, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
 	previous := s.access
 	s.access, s.refresh, s.credential = t.AccessToken, t.RefreshToken, "Bearer "+t.AccessToken
 	// The replaced access token would stay valid until it expires; the

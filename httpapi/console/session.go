@@ -39,7 +39,11 @@ type session struct {
 func (s *session) isToken() bool { return s.access != "" }
 
 // readSession reads the request's cookies; ok is false when there is no
-// credential.
+// credential. A signed-in session's id is the one its credential cookie
+// carries, not the session id cookie's: a site that can set cookies on the
+// console's host (another port, a sibling domain) can plant an id it knows
+// the CSRF token of, but not a credential cookie holding the user's
+// credential and its id.
 func readSession(r *http.Request) (s *session, ok bool) {
 	s = &session{}
 	if c, err := r.Cookie(cookieSession); err == nil {
@@ -50,29 +54,41 @@ func readSession(r *http.Request) (s *session, ok bool) {
 		return s, false
 	}
 	kind, rest, _ := strings.Cut(c.Value, ".")
+	id, rest, _ := strings.Cut(rest, ".")
+	if id == "" || rest == "" {
+		return s, false
+	}
 	switch kind {
 	case "k":
 		s.credential = "ApiKey " + rest
 	case "t":
-		// t.<expiry unix>.<lifetime seconds>.<access token>
-		parts := strings.SplitN(rest, ".", 3)
-		if len(parts) != 3 {
+		if !s.readToken(rest) {
 			return s, false
 		}
-		exp, err1 := strconv.ParseInt(parts[0], 10, 64)
-		ttl, err2 := strconv.ParseInt(parts[1], 10, 64)
-		if err1 != nil || err2 != nil {
-			return s, false
-		}
-		s.access, s.expires, s.lifetime = parts[2], time.Unix(exp, 0), time.Duration(ttl)*time.Second
-		s.credential = "Bearer " + s.access
 		if rc, err := r.Cookie(cookieRefresh); err == nil {
 			s.refresh = rc.Value
 		}
 	default:
 		return s, false
 	}
-	return s, s.id != ""
+	s.id = id
+	return s, true
+}
+
+// readToken reads a token credential: <expiry unix>.<lifetime seconds>.<access token>.
+func (s *session) readToken(v string) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return false
+	}
+	exp, err1 := strconv.ParseInt(parts[0], 10, 64)
+	ttl, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	s.access, s.expires, s.lifetime = parts[2], time.Unix(exp, 0), time.Duration(ttl)*time.Second
+	s.credential = "Bearer " + s.access
+	return true
 }
 
 // cookie builds one of the console's cookies: never readable by script,
@@ -82,29 +98,39 @@ func (c *Console) cookie(name, value string, maxAge int) *http.Cookie {
 		SameSite: http.SameSiteStrictMode, MaxAge: maxAge}
 }
 
-// setTokenSession stores a token pair; now is when the grant answered.
-func (c *Console) setTokenSession(w http.ResponseWriter, access, refresh string, expiresIn int64, now time.Time) {
+// setTokenSession stores a token pair of session id; now is when the grant
+// answered.
+func (c *Console) setTokenSession(w http.ResponseWriter, id, access, refresh string, expiresIn int64, now time.Time) {
 	exp := now.Add(time.Duration(expiresIn) * time.Second).Unix()
-	v := "t." + strconv.FormatInt(exp, 10) + "." + strconv.FormatInt(expiresIn, 10) + "." + access
+	v := "t." + id + "." + strconv.FormatInt(exp, 10) + "." + strconv.FormatInt(expiresIn, 10) + "." + access
 	http.SetCookie(w, c.cookie(cookieCredential, v, 0))
 	if refresh != "" {
 		http.SetCookie(w, c.cookie(cookieRefresh, refresh, 0))
 	}
 }
 
-func (c *Console) setAPIKeySession(w http.ResponseWriter, encoded string) {
-	http.SetCookie(w, c.cookie(cookieCredential, "k."+encoded, 0))
+func (c *Console) setAPIKeySession(w http.ResponseWriter, id, encoded string) {
+	http.SetCookie(w, c.cookie(cookieCredential, "k."+id+"."+encoded, 0))
 	http.SetCookie(w, c.cookie(cookieRefresh, "", -1))
 }
 
 // newSessionID starts a session id (at first visit, and again at sign-in
 // so an id planted before sign-in is worth nothing after it).
 func (c *Console) newSessionID(w http.ResponseWriter) string {
+	id := randomID()
+	c.setSessionID(w, id)
+	return id
+}
+
+func (c *Console) setSessionID(w http.ResponseWriter, id string) {
+	http.SetCookie(w, c.cookie(cookieSession, id, 0))
+}
+
+// randomID is a session id: 256 random bits, never containing a '.'.
+func randomID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	id := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, c.cookie(cookieSession, id, 0))
-	return id
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func (c *Console) clearSession(w http.ResponseWriter) {
@@ -114,8 +140,9 @@ func (c *Console) clearSession(w http.ResponseWriter) {
 }
 
 // csrfToken is the token forms carry: derived from the session id, which
-// only the browser's HttpOnly cookie holds, so another site can neither
-// read nor guess it.
+// only the browser's HttpOnly cookies hold, so another site can neither
+// read nor guess it; once signed in, the id is the credential cookie's
+// (see readSession), which no other site can plant.
 func csrfToken(sessionID string) string {
 	if sessionID == "" {
 		return ""

@@ -25,27 +25,36 @@ func (c *Console) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 // of the pre-sign-in session, so another site cannot sign a browser in.
 func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	s, _ := readSession(r)
+	s, signedIn := readSession(r)
 	if !csrfOK(r, s.id) {
-		c.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", CSRF: csrfToken(c.newSessionID(w)), Status: http.StatusForbidden,
+		// A signed-in session's id is its credential cookie's, which the
+		// next form is checked against; else the form gets a new id.
+		id := s.id
+		if !signedIn {
+			id = c.newSessionID(w)
+		}
+		c.render(w, http.StatusForbidden, "signin", view{Title: "Sign in", CSRF: csrfToken(id), Status: http.StatusForbidden,
 			Error: "the sign-in form expired or came from another site; try again"})
 		return
 	}
+	// The new session's id goes in its credential cookie too: only a
+	// signed-in browser holds both.
+	id := randomID()
 	var a answer
 	if key := strings.TrimSpace(r.PostFormValue("api_key")); key != "" {
-		a = c.signInAPIKey(w, r, key)
+		a = c.signInAPIKey(w, r, id, key)
 	} else {
-		a = c.signInPassword(w, r, r.PostFormValue("username"), r.PostFormValue("password"))
+		a = c.signInPassword(w, r, id, r.PostFormValue("username"), r.PostFormValue("password"))
 	}
 	if !a.OK() {
 		c.render(w, a.Status, "signin", view{Title: "Sign in", CSRF: csrfToken(s.id), Status: a.Status, Error: a.Reason()})
 		return
 	}
-	c.newSessionID(w)
+	c.setSessionID(w, id)
 	http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
 }
 
-func (c *Console) signInPassword(w http.ResponseWriter, r *http.Request, user, password string) answer {
+func (c *Console) signInPassword(w http.ResponseWriter, r *http.Request, id, user, password string) answer {
 	if user == "" || len(user) > maxCredential || len(password) > maxCredential {
 		return answer{Status: http.StatusBadRequest, Body: esError(http.StatusBadRequest, "a username and a password are required")}
 	}
@@ -59,19 +68,19 @@ func (c *Console) signInPassword(w http.ResponseWriter, r *http.Request, user, p
 	if err := a.decode(&t); err != nil || t.AccessToken == "" {
 		return answer{Status: http.StatusBadGateway, Body: esError(http.StatusBadGateway, "the token service gave no token")}
 	}
-	c.setTokenSession(w, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
+	c.setTokenSession(w, id, t.AccessToken, t.RefreshToken, t.ExpiresIn, time.Now())
 	return a
 }
 
 // signInAPIKey takes the encoded form (base64 of id:key), as the create
 // API returns it.
-func (c *Console) signInAPIKey(w http.ResponseWriter, r *http.Request, encoded string) answer {
+func (c *Console) signInAPIKey(w http.ResponseWriter, r *http.Request, id, encoded string) answer {
 	if len(encoded) > maxCredential || strings.ContainsAny(encoded, " ;,\"\\") {
 		return answer{Status: http.StatusBadRequest, Body: esError(http.StatusBadRequest, "paste the API key's encoded value")}
 	}
 	a := c.call(r, "ApiKey "+encoded, http.MethodGet, "/_security/_authenticate", nil)
 	if a.OK() {
-		c.setAPIKeySession(w, encoded)
+		c.setAPIKeySession(w, id, encoded)
 	}
 	return a
 }
