@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -33,6 +34,10 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"join": strings.Join,
+	// seg is a name as one path segment of a link or form action:
+	// html/template keeps '?', '#' and '%' of a URL's path as they are, so
+	// a role named "ops?x" would otherwise link (and post) to role "ops".
+	"seg": url.PathEscape,
 }
 
 func mustParsePages() *pages {

@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 func TestConsoleSecurity(t *testing.T) {
 	c := testcluster.New(t, 1, testcluster.Options{Settings: node.Settings{"xpack.security.authc.token.timeout": "2s"}})
 	t.Run("planted session cookie", func(t *testing.T) { plantedSessionCookie(t, c) })
+	t.Run("names in paths", func(t *testing.T) { namesInPaths(t, c) })
 	t.Run("disabled user", func(t *testing.T) { disabledUserSession(t, c) })
 }
 
@@ -57,6 +59,58 @@ func plantedSessionCookie(t *testing.T, c *testcluster.Cluster) {
 		url.Values{"id": {id}, "confirm": {"yes"}, "csrf": {victim.csrf("/_console/api-keys")}})
 	if resp.StatusCode != 200 || !strings.Contains(body, "1 invalidated") {
 		t.Errorf("the victim's own form: got %d %.300s", resp.StatusCode, body)
+	}
+}
+
+// namesInPaths: a role or user name may hold '?', '#' and '%' (printable
+// ASCII but '/'): the console's links and forms must name that role or
+// user, not cut the name at the '?' and act on another.
+func namesInPaths(t *testing.T, c *testcluster.Cluster) {
+	for _, name := range []string{"ops", "ops?x", "ops%3Fx"} {
+		if r := c.Do(0, http.MethodPut, "/_security/role/"+url.PathEscape(name), testcluster.Elastic,
+			map[string]any{"cluster": []string{"monitor"}}); r.Status != 200 {
+			t.Fatalf("put role %q: %d %s", name, r.Status, r.Body)
+		}
+	}
+	b := newClient(t, c.URL(0))
+	b.signIn("elastic", testcluster.ElasticPassword)
+	_, list := b.do(http.MethodGet, "/_console/roles", nil)
+	action := regexp.MustCompile(`<form method="post" action="([^"]*)" class="card" id="edit-role">`)
+	for _, name := range []string{"ops?x", "ops%3Fx"} {
+		link := `href="/_console/roles/` + url.PathEscape(name) + `"`
+		if !strings.Contains(list, link) {
+			t.Errorf("roles page: no link %s", link)
+		}
+		_, page := b.do(http.MethodGet, "/_console/roles/"+url.PathEscape(name), nil)
+		m := action.FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("role %q: no edit form in %.800s", name, page)
+		}
+		resp, _ := b.post(m[1], url.Values{"descriptor": {`{"cluster": ["manage_token"]}`}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("role %q: saving its form (action %q) answered %d", name, m[1], resp.StatusCode)
+		}
+		if got := string(c.Do(0, http.MethodGet, "/_security/role/"+url.PathEscape(name), testcluster.Elastic, nil).Body); !strings.Contains(got, "manage_token") {
+			t.Errorf("role %q after its form's save: %s", name, got)
+		}
+	}
+	if got := string(c.Do(0, http.MethodGet, "/_security/role/ops", testcluster.Elastic, nil).Body); !strings.Contains(got, `"cluster":["monitor"]`) {
+		t.Errorf("role ops changed by another role's form: %s", got)
+	}
+
+	if r := c.Do(0, http.MethodPost, "/_security/user/"+url.PathEscape("ann?x"), testcluster.Elastic,
+		map[string]any{"password": "ann-password-1", "roles": []string{}}); r.Status != 200 {
+		t.Fatalf("put user: %d %s", r.Status, r.Body)
+	}
+	_, page := b.do(http.MethodGet, "/_console/users/"+url.PathEscape("ann?x"), nil)
+	for _, want := range []string{`action="/_console/users/ann%3Fx/save"`, `action="/_console/users/ann%3Fx/disable"`,
+		`action="/_console/users/ann%3Fx/password"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("user ann?x's page: no %s in %.1500s", want, page)
+		}
+	}
+	if _, users := b.do(http.MethodGet, "/_console/users", nil); !strings.Contains(users, `href="/_console/users/ann%3Fx"`) {
+		t.Errorf("users page: no link to ann?x")
 	}
 }
 
