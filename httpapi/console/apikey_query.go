@@ -76,9 +76,10 @@ func (f keyFilter) Arrow(col string) string {
 	return " ▼"
 }
 
-// PageLink is the query string of another page.
+// PageLink is the query string of another page, with its '?': without
+// it the browser reads it as a path next to /_console/api-keys.
 func (f keyFilter) PageLink(page int) string {
-	return f.values(map[string]string{"page": strconv.Itoa(page)})
+	return "?" + f.values(map[string]string{"page": strconv.Itoa(page)})
 }
 
 // body is the query API's request for the filter.

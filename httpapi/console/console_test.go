@@ -331,6 +331,22 @@ func TestConsoleAPIKeyListFilters(t *testing.T) {
 			t.Errorf("%s: first row %q, want %q, and range %q", tc.query, rows[0][1], tc.firstRow, tc.shown)
 		}
 	}
+	// The Next and Previous links, resolved as a browser does, lead to the
+	// other page of the same list.
+	page := "/_console/api-keys?sort=name&order=asc"
+	for _, step := range []struct{ link, shown string }{{"next", "21–23 of 23"}, {"prev", "1–20 of 23"}} {
+		_, body := b.do(http.MethodGet, page, nil)
+		m := regexp.MustCompile(`<a href="([^"]*)" id="` + step.link + `">`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("%s: no %s link", page, step.link)
+		}
+		ref, _ := url.Parse(strings.ReplaceAll(m[1], "&amp;", "&"))
+		u := mustURL(c.URL(0) + page).ResolveReference(ref)
+		page = u.RequestURI()
+		if resp, body := b.do(http.MethodGet, page, nil); resp.StatusCode != 200 || !strings.Contains(body, step.shown) {
+			t.Errorf("%s link %s: got %d, want %q", step.link, page, resp.StatusCode, step.shown)
+		}
+	}
 }
 
 // post sends a console form with the session's CSRF token.
