@@ -17,7 +17,49 @@ func TestConsoleSecurity(t *testing.T) {
 	c := testcluster.New(t, 1, testcluster.Options{Settings: node.Settings{"xpack.security.authc.token.timeout": "2s"}})
 	t.Run("planted session cookie", func(t *testing.T) { plantedSessionCookie(t, c) })
 	t.Run("names in paths", func(t *testing.T) { namesInPaths(t, c) })
+	t.Run("client headers", func(t *testing.T) { clientHeaders(t, c) })
+	t.Run("headers on every answer", func(t *testing.T) { headersEverywhere(t, c) })
 	t.Run("disabled user", func(t *testing.T) { disabledUserSession(t, c) })
+}
+
+// clientHeaders: the console calls the API with the session's credential
+// only; an Authorization or run-as header the browser sends is not passed
+// on to act with other rights.
+func clientHeaders(t *testing.T, c *testcluster.Cluster) {
+	r := c.Do(0, http.MethodPost, "/_security/api_key", testcluster.Elastic,
+		map[string]any{"name": "own-keys", "role_descriptors": map[string]any{"own": map[string]any{"cluster": []string{"manage_own_api_key"}}}})
+	encoded, _ := r.JSON()["encoded"].(string)
+	b := newClient(t, c.URL(0))
+	if resp, _ := b.do(http.MethodPost, "/_console/signin", url.Values{"api_key": {encoded}, "csrf": {b.csrf("/_console/signin")}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the key: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, c.URL(0)+"/_console/users", nil)
+	req.Header.Set("Authorization", testcluster.Elastic)
+	req.Header.Set("es-security-runas-user", "elastic")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("users page of a manage_own_api_key key sent with elastic's Authorization and run-as: got %d, want the API's 403", resp.StatusCode)
+	}
+}
+
+// headersEverywhere: every console answer can be neither framed nor
+// sniffed and runs no inline script: pages, errors, redirects, static
+// files, a refused method.
+func headersEverywhere(t *testing.T, c *testcluster.Cluster) {
+	b := newClient(t, c.URL(0))
+	for _, p := range []struct{ method, path string }{{"GET", "/_console"}, {"GET", "/_console/api-keys"}, {"GET", "/_console/nope"},
+		{"GET", "/_console/static/console.js"}, {"GET", "/_console/static/nope.js"}, {"GET", "/_console/signout"},
+		{"POST", "/_console/api-keys/invalidate"}, {"GET", "/_console/status.json"}} {
+		resp, _ := b.do(p.method, p.path, url.Values{})
+		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s %s (%d): headers %v", p.method, p.path, resp.StatusCode, resp.Header)
+		}
+	}
 }
 
 // plantedSessionCookie: a site that can set cookies on the console's host
