@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -80,6 +81,9 @@ func (c *Console) handleUpdateAPIKey(w http.ResponseWriter, q *request) {
 	c.renderKey(w, q, d, status)
 }
 
+// maxInvalidateAtOnce bounds the keys one console invalidation names.
+const maxInvalidateAtOnce = 1000
+
 // handleInvalidateAPIKeys asks first: the confirmation page posts the
 // same ids back with confirm set.
 func (c *Console) handleInvalidateAPIKeys(w http.ResponseWriter, q *request) {
@@ -87,6 +91,13 @@ func (c *Console) handleInvalidateAPIKeys(w http.ResponseWriter, q *request) {
 	ids := q.PostForm["id"]
 	if len(ids) == 0 {
 		c.fail(w, q, "Invalidate API keys", answer{Status: http.StatusBadRequest, Body: esError(http.StatusBadRequest, "no API key was selected")})
+		return
+	}
+	// A list page shows far fewer; the cap keeps the confirmation page (it
+	// lists every id posted) small whatever a forged form posts.
+	if len(ids) > maxInvalidateAtOnce {
+		c.fail(w, q, "Invalidate API keys", answer{Status: http.StatusBadRequest,
+			Body: esError(http.StatusBadRequest, fmt.Sprintf("at most %d API keys can be invalidated at once", maxInvalidateAtOnce))})
 		return
 	}
 	if q.PostFormValue("confirm") != "yes" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,22 @@ func TestConsoleSecurity(t *testing.T) {
 	t.Run("client headers", func(t *testing.T) { clientHeaders(t, c) })
 	t.Run("headers on every answer", func(t *testing.T) { headersEverywhere(t, c) })
 	t.Run("disabled user", func(t *testing.T) { disabledUserSession(t, c) })
+	t.Run("too many keys at once", func(t *testing.T) { tooManyKeysAtOnce(t, c) })
+}
+
+// tooManyKeysAtOnce: a forged invalidation naming thousands of ids gets a
+// short 400, not a confirmation page listing them all.
+func tooManyKeysAtOnce(t *testing.T, c *testcluster.Cluster) {
+	b := newClient(t, c.URL(0))
+	b.signIn("elastic", testcluster.ElasticPassword)
+	form := url.Values{"csrf": {b.csrf("/_console/api-keys")}}
+	for i := range 5000 {
+		form.Add("id", strings.Repeat("x", 20)+strconv.Itoa(i))
+	}
+	resp, body := b.do(http.MethodPost, "/_console/api-keys/invalidate", form)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "at most 1000") || len(body) > 64<<10 {
+		t.Errorf("5,000 ids: %d, %d bytes", resp.StatusCode, len(body))
+	}
 }
 
 // clientHeaders: the console calls the API with the session's credential
