@@ -284,7 +284,7 @@ func (s *Service) authorizeForwardedToken(ctx context.Context, c Caller, subject
 		}
 		raw, ok := decodeToken(strings.TrimPrefix(subject, refreshScheme))
 		pair, found := s.st.Token(p.DocID)
-		if !ok || !found || tokenDocID(raw) != p.DocID || !hashMatches(raw, pair.RefreshHash) || pair.Client != clientOf(c.Auth) {
+		if !ok || !found || tokenDocID(raw) != p.DocID || !hashMatches(raw, pair.RefreshHash) || pair.Client != tokenClient(c.Auth) {
 			return errors.New("a refresh needs the refresh token, from the client that created it")
 		}
 		// The new pair must be the one derived from this refresh token and
@@ -394,7 +394,7 @@ func (s *Service) checkKeyUpdate(p fsm.APIKeyUpdatedV2) error {
 // whose password came along, to the asking client, with fresh times.
 func (s *Service) checkIssuedToken(ctx context.Context, c Caller, subject string, p fsm.TokenPair) error {
 	switch {
-	case p.Client != clientOf(c.Auth):
+	case p.Client != tokenClient(c.Auth):
 		return errors.New("tokens must be issued to the client that asks for them")
 	case !wellFormedDocID(p.DocID) || !wellFormed(p.AccessHash, 43) || (p.RefreshHash != "" && !wellFormed(p.RefreshHash, 43)):
 		return errors.New("the token's document id or digests are not ones this service generates")

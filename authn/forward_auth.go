@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 )
 
 // ForwardAuthRequest is what a proxy asks about: the client's credential
@@ -25,6 +26,11 @@ type ForwardAuthRequest struct {
 // request, then, with a rule set configured, checks the application
 // privilege the first matching rule names, as has_privileges would.
 func (s *Service) ForwardAuth(ctx context.Context, req ForwardAuthRequest) (Caller, error) {
+	// Forward auth ignores run-as; the run-as a node appends to a
+	// credential it forwards is no credential a proxy's client may send.
+	if strings.Contains(req.Authorization, runAsSeparator) {
+		return Caller{}, unauthenticated(anonymousDenied, "")
+	}
 	c, err := s.Authenticate(ctx, req.Authorization, req.Path, req.RemoteAddr)
 	if err != nil {
 		return Caller{}, err

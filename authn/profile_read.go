@@ -149,7 +149,14 @@ func (s *Service) GetProfiles(ctx context.Context, c Caller, uids []string, data
 	}
 	s.freshRead(ctx)
 	out := GetProfilesResponse{Profiles: []ProfileView{}}
+	// Each uid answers once: a uid repeated 10,000 times made an answer of
+	// 10,000 copies of one profile's labels and data (up to 1 MiB each).
+	seen := make(map[string]bool, len(uids))
 	for _, uid := range uids {
+		if seen[uid] {
+			continue
+		}
+		seen[uid] = true
 		p, ok := s.st.Profile(uid)
 		if !ok {
 			out.Errors = out.Errors.add(uid, "resource_not_found_exception", "profile document not found")
@@ -197,18 +204,15 @@ func (s *Service) SuggestProfiles(ctx context.Context, c Caller, req SuggestRequ
 		return SuggestResponse{}, err
 	}
 	s.freshRead(ctx)
-	var terms []string
-	if req.Name != nil {
-		terms = words(*req.Name)
-	}
+	m := newSuggestion(req)
 	type hit struct {
 		p      *fsm.Profile
 		hinted bool
 	}
 	var hits []hit
 	for _, p := range s.st.Profiles() {
-		if p.Enabled && matchesAll(p, terms) {
-			hits = append(hits, hit{p, hinted(p, req)})
+		if p.Enabled && m.matchesAll(p) {
+			hits = append(hits, hit{p, m.hinted(p)})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b hit) int {
@@ -264,14 +268,57 @@ func words(text string) []string {
 	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-func matchesAll(p *fsm.Profile, terms []string) bool {
+// suggestion is a _suggest request made ready to match: its name's words
+// once each, its hinted uids and label values as sets. Matching a profile
+// then costs what the profile holds, not what the request repeats: a name
+// of millions of words, or a hint of as many uids, was scanned again for
+// every profile.
+type suggestion struct {
+	terms       []string
+	uids        map[string]bool
+	labelKey    string
+	labelValues map[string]bool
+}
+
+func newSuggestion(req SuggestRequest) suggestion {
+	var m suggestion
+	if req.Name != nil {
+		seen := map[string]bool{}
+		for _, w := range words(*req.Name) {
+			if !seen[w] {
+				seen[w] = true
+				m.terms = append(m.terms, w)
+			}
+		}
+	}
+	if req.Hint == nil {
+		return m
+	}
+	m.uids = make(map[string]bool, len(req.Hint.UIDs))
+	for _, uid := range req.Hint.UIDs {
+		m.uids[uid] = true
+	}
+	for k, want := range req.Hint.Labels { // at most one key (validateSuggest)
+		m.labelKey, m.labelValues = k, make(map[string]bool, len(want))
+		for _, v := range want {
+			m.labelValues[v] = true
+		}
+	}
+	return m
+}
+
+// matchesAll reports whether every term starts a word of the profile's
+// username, full name or email. A miss ends the scan, and the distinct
+// terms that hit are prefixes of the profile's words, so a profile costs
+// at most its own words' prefixes.
+func (m suggestion) matchesAll(p *fsm.Profile) bool {
 	var have []string
 	for _, f := range []*string{&p.Username, p.FullName, p.Email} {
 		if f != nil {
 			have = append(have, words(*f)...)
 		}
 	}
-	for _, t := range terms {
+	for _, t := range m.terms {
 		if !slices.ContainsFunc(have, func(w string) bool { return strings.HasPrefix(w, t) }) {
 			return false
 		}
@@ -279,33 +326,23 @@ func matchesAll(p *fsm.Profile, terms []string) bool {
 	return true
 }
 
-func hinted(p *fsm.Profile, req SuggestRequest) bool {
-	if req.Hint == nil {
-		return false
-	}
-	if slices.Contains(req.Hint.UIDs, p.UID) {
+func (m suggestion) hinted(p *fsm.Profile) bool {
+	if m.uids[p.UID] {
 		return true
 	}
-	if len(req.Hint.Labels) == 0 || len(p.Labels) == 0 {
+	if m.labelValues == nil || len(p.Labels) == 0 {
 		return false
 	}
 	var labels map[string]json.RawMessage
 	json.Unmarshal(p.Labels, &labels)
-	for k, want := range req.Hint.Labels {
-		var one string
-		var many []string
-		if json.Unmarshal(labels[k], &one) == nil {
-			many = []string{one}
-		} else {
-			json.Unmarshal(labels[k], &many)
-		}
-		for _, v := range many {
-			if slices.Contains(want, v) {
-				return true
-			}
-		}
+	var one string
+	var many []string
+	if json.Unmarshal(labels[m.labelKey], &one) == nil {
+		many = []string{one}
+	} else {
+		json.Unmarshal(labels[m.labelKey], &many)
 	}
-	return false
+	return slices.ContainsFunc(many, func(v string) bool { return m.labelValues[v] })
 }
 
 // ProfileHasPrivilegesRequest is the body of POST /_security/profile/_has_privileges.

@@ -45,6 +45,11 @@ type Authentication struct {
 	// es-security-runas-user header): Realm is then the lookup realm and
 	// RunBy's realm the authentication realm.
 	RunBy *Authentication
+	// madeUnderRunAs marks an access token issued to a run-as user (a
+	// client_credentials grant under es-security-runas-user): as in
+	// Elasticsearch, whose token keeps the run-as authentication, it may
+	// not run as anyone in turn (chained run-as).
+	madeUnderRunAs bool
 	// answer is what Answer rendered: a cached credential's Authentication
 	// is the same value on every request, and so is its answer.
 	answer atomic.Pointer[[]byte]

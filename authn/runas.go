@@ -47,7 +47,7 @@ var errRunAs = errors.New("run as refused")
 
 func (s *Service) runAs(c Caller, target string) (Caller, error) {
 	a := c.Auth
-	if a.RunBy != nil || a.Realm == ServiceAccountRealm || !slices.Contains([]string{"realm", "token", "api_key"}, a.Type) {
+	if a.RunBy != nil || a.madeUnderRunAs || a.Realm == ServiceAccountRealm || !slices.Contains([]string{"realm", "token", "api_key"}, a.Type) {
 		return c, errRunAs
 	}
 	if target == "" || !runAsGranted(s.Permission(c), target) {

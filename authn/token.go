@@ -179,7 +179,7 @@ func (s *Service) GetToken(ctx context.Context, c Caller, req GetTokenRequest) (
 	raw := newRawTokens()
 	pair := fsm.TokenPair{DocID: tokenDocID(raw.access), AccessHash: tokenHash(raw.access), Creation: now, GrantTime: now,
 		AccessExpiry: now + s.cfg.TokenTimeout.Milliseconds(), Username: subject.Username, Realm: subject.Realm.Name,
-		RealmType: subject.Realm.Type, Client: clientOf(c.Auth)}
+		RealmType: subject.Realm.Type, Client: tokenClient(c.Auth)}
 	if subject.key != nil {
 		pair.APIKeyID = subject.key.ID
 	}
@@ -197,8 +197,22 @@ func (s *Service) GetToken(ctx context.Context, c Caller, req GetTokenRequest) (
 	return out, nil
 }
 
-// clientOf names the client that asked for tokens, for the rule that only
-// it may refresh them.
+// runAsClient marks a token's client that asked under run-as: the client
+// is then the run-as user, and a token issued to it is that user's, run by
+// another (tokenSubject).
+const runAsClient = "run_as:"
+
+// tokenClient is the client a token records, for the rule that only it
+// may refresh them, and, when it asked under run-as, for the rule that
+// such a token runs as nobody.
+func tokenClient(a *Authentication) string {
+	if a.RunBy != nil {
+		return runAsClient + clientOf(a)
+	}
+	return clientOf(a)
+}
+
+// clientOf names the client that asked for tokens.
 func clientOf(a *Authentication) string {
 	if a.APIKey != nil {
 		return "api_key:" + a.APIKey.ID
@@ -224,7 +238,7 @@ func (s *Service) refreshToken(ctx context.Context, c Caller, token string) (Tok
 		return TokenResponse{}, oauthError("invalid_grant", "token document has expired")
 	case pair.RefreshInvalidated:
 		return TokenResponse{}, oauthError("invalid_grant", "token has been invalidated")
-	case pair.Client != clientOf(c.Auth):
+	case pair.Client != tokenClient(c.Auth):
 		return TokenResponse{}, oauthError("invalid_grant", "tokens must be refreshed by the creating client")
 	}
 	subject := s.tokenSubject(pair)

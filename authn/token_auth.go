@@ -102,6 +102,8 @@ func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
 		if a.Realm.Name != p.Realm {
 			return nil
 		}
+		// The client's own token, issued while it ran as this user.
+		a.madeUnderRunAs = p.Client == runAsClient+clientOf(a)
 	}
 	a.Type = "token"
 	return a

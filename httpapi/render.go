@@ -15,8 +15,13 @@ import (
 // human.go for the answers whose durations ?human spells out).
 
 // maxFilters bounds the filters of one filter_path; each is matched
-// against every field of the answer.
-const maxFilters = 64
+// against every field of the answer. maxFilterSegments bounds one filter's
+// levels: no answer is that deep, and a longer filter, which matches
+// nothing, is dropped.
+const (
+	maxFilters        = 64
+	maxFilterSegments = 32
+)
 
 // render applies the request's filter_path and pretty to a JSON body.
 func render(r *http.Request, body []byte) []byte {
@@ -51,6 +56,9 @@ func flagSet(q map[string][]string, name string) bool {
 // "**" segment matches any number of levels.
 type filterPath struct {
 	include, exclude [][]string
+	// including is set by any inclusion, one dropped for its length too:
+	// the answer is then filtered (to nothing, if none is left).
+	including bool
 }
 
 func parseFilterPath(v string) filterPath {
@@ -63,13 +71,32 @@ func parseFilterPath(v string) filterPath {
 		if f == "" {
 			continue
 		}
-		if rest, ok := strings.CutPrefix(f, "-"); ok {
-			fp.exclude = append(fp.exclude, strings.Split(rest, "."))
-		} else {
-			fp.include = append(fp.include, strings.Split(f, "."))
+		rest, exclude := strings.CutPrefix(f, "-")
+		segs := collapseDoubleStars(strings.Split(rest, "."))
+		fp.including = fp.including || !exclude
+		switch {
+		case len(segs) > maxFilterSegments:
+		case exclude:
+			fp.exclude = append(fp.exclude, segs)
+		default:
+			fp.include = append(fp.include, segs)
 		}
 	}
 	return fp
+}
+
+// collapseDoubleStars turns a run of "**" segments into one, which matches
+// the same fields: each "**" of a run would otherwise multiply the
+// remainders a level carries.
+func collapseDoubleStars(segs []string) []string {
+	out := segs[:0]
+	for _, seg := range segs {
+		if seg == "**" && len(out) > 0 && out[len(out)-1] == "**" {
+			continue
+		}
+		out = append(out, seg)
+	}
+	return out
 }
 
 // filterJSON filters a JSON document, keeping its field order: exclusions
@@ -85,7 +112,7 @@ func filterJSON(body []byte, fp filterPath) ([]byte, error) {
 	if len(fp.exclude) > 0 {
 		doc, _ = filterValue(doc, state(fp.exclude), false)
 	}
-	if len(fp.include) > 0 {
+	if fp.including {
 		var ok bool
 		if doc, ok = filterValue(doc, state(fp.include), true); !ok {
 			doc = &object{}
@@ -209,7 +236,34 @@ func (s state) step(key string) (state, bool) {
 			next = append(next, f[1:])
 		}
 	}
-	return next, matched
+	return next.distinct(), matched
+}
+
+// distinct drops repeated remainders: "**.a.**.a" reaches the same
+// remainder by several ways, and each copy would be stepped again at
+// every level below, doubling the work per level. A remainder is a suffix
+// of one filter, so its first element's address and its length name it.
+func (s state) distinct() state {
+	if len(s) < 2 {
+		return s
+	}
+	type suffix struct {
+		first *string
+		n     int
+	}
+	seen := make(map[suffix]bool, len(s))
+	out := s[:0]
+	for _, f := range s {
+		if len(f) == 0 {
+			continue
+		}
+		k := suffix{&f[0], len(f)}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // filterValue applies s to v. Including, it returns what matches and

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestFilterJSON(t *testing.T) {
@@ -72,6 +74,44 @@ func TestGlobSegment(t *testing.T) {
 	} {
 		if got := globSegment(tc.pattern, tc.name); got != tc.want {
 			t.Errorf("%q ~ %q = %v, want %v", tc.pattern, tc.name, got, tc.want)
+		}
+	}
+}
+
+// A filter_path is read before authentication (a 401 is filtered too), so
+// its cost must not grow with its "**" segments: a run of them, or "**"
+// alternating with a name, made the remainders each level carries grow
+// with the run's length to the power of the answer's depth (80 segments
+// took 1.7 s on a 401's body; 300 took minutes).
+func TestFilterPathCostIsBounded(t *testing.T) {
+	doc := `{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"name":"n","a":[{"x":1}]}}}}}}}},"status":401}`
+	run := strings.Repeat("**.", 5000) + "name"
+	alternating := strings.Repeat("**.a.", 15) + "name"
+	for _, tc := range []struct{ filter, want string }{
+		{run, `{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"name":"n"}}}}}}}}}`},
+		{alternating, `{}`}, // 31 segments: fifteen "a" levels needed, eight there
+		{strings.Repeat("**.a.", 4) + "name", `{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"name":"n"}}}}}}}}}`},
+		{strings.Repeat("a.", maxFilterSegments) + "name", `{}`}, // too deep: dropped
+		{"-" + run, `{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":[{"x":1}]}}}}}}}},"status":401}`},
+	} {
+		start := time.Now()
+		got, err := filterJSON([]byte(doc), parseFilterPath(tc.filter))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("filter_path=%.40s…: got %s (%v), want %s", tc.filter, got, err, tc.want)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("filter_path=%.40s…: took %v", tc.filter, d)
+		}
+	}
+	// The remainders one level carries are at most the filters' segments,
+	// whatever the depth.
+	for _, filter := range []string{run, alternating} {
+		s := state(parseFilterPath(filter).include)
+		for depth := range 12 {
+			s, _ = s.step("a")
+			if len(s) > maxFilterSegments {
+				t.Fatalf("filter_path=%.40s…: %d remainders at depth %d", filter, len(s), depth)
+			}
 		}
 	}
 }

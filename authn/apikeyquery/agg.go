@@ -25,7 +25,8 @@ const (
 // agg is one compiled aggregation.
 type agg struct {
 	name, kind string
-	now        int64 // date math counts from it (aggBudget.now)
+	now        int64   // date math counts from it (aggBudget.now)
+	budget     *budget // the request's filters spend it (aggBudget.filters)
 	field      string
 	zero       any // the field's kind
 	size       int
@@ -70,6 +71,10 @@ type aggBudget struct {
 	// now is what date math in ranges and filters counts from: the
 	// request's Now, as in its query.
 	now int64
+	// filters is what every filter and filters aggregation of the request
+	// spends together of a query's limits (clauses, pattern bytes): one
+	// budget each let 1,024 filters cost 1,024 queries per key.
+	filters budget
 }
 
 // bucketKinds may have sub-aggregations; the metric ones may not.
@@ -137,7 +142,7 @@ func compileAgg(name string, v any, depth int, b *aggBudget) (*agg, error) {
 	if kind == "" {
 		return nil, invalid("Missing definition for aggregation [%s]", name)
 	}
-	a := &agg{name: name, kind: kind, meta: o["meta"], now: b.now}
+	a := &agg{name: name, kind: kind, meta: o["meta"], now: b.now, budget: &b.filters}
 	if err := a.compileBody(o[kind]); err != nil {
 		return nil, err
 	}
@@ -168,7 +173,7 @@ func (a *agg) compileBody(body any) error {
 	case "composite":
 		return a.compileComposite(body)
 	case "filter":
-		m, err := compile(body, 0, &budget{now: a.now})
+		m, err := compile(body, 0, a.budget)
 		a.filter = m
 		return err
 	case "filters":
@@ -432,7 +437,7 @@ func (a *agg) addFilter(key string, q any) error {
 	if len(a.filters) >= maxClauses {
 		return invalid("[%s] may not have more than [%d] filters", a.name, maxClauses)
 	}
-	m, err := compile(q, 0, &budget{now: a.now})
+	m, err := compile(q, 0, a.budget)
 	a.filters = append(a.filters, namedFilter{key, m})
 	return err
 }
@@ -516,5 +521,6 @@ func parseAggs(req Request) ([]*agg, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
-	return compileAggs(v, 0, &aggBudget{now: req.Now.UnixMilli()})
+	now := req.Now.UnixMilli()
+	return compileAggs(v, 0, &aggBudget{now: now, filters: budget{now: now}})
 }
