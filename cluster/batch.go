@@ -279,11 +279,14 @@ func (n *Node) sendBatches(batch []*pendingWrite) {
 
 // postBatch sends a batch to the leader and returns each write's outcome.
 func (n *Node) postBatch(batch []*pendingWrite) []batchOutcome {
+	leader := n.Leader()
 	base, err := n.leaderURL()
 	if err != nil {
 		return sameOutcome(len(batch), batchOutcome{forwarded: forwarded{err: err, retry: true}})
 	}
-	return n.postBatchTo(base, batch)
+	ctx, cancel := n.whileLeads(context.Background(), leader)
+	defer cancel()
+	return n.postBatchTo(ctx, base, batch)
 }
 
 func sameOutcome(k int, o batchOutcome) []batchOutcome {
@@ -295,9 +298,9 @@ func sameOutcome(k int, o batchOutcome) []batchOutcome {
 }
 
 // postBatchTo sends a batch to the leader at base.
-func (n *Node) postBatchTo(base string, batch []*pendingWrite) []batchOutcome {
+func (n *Node) postBatchTo(ctx context.Context, base string, batch []*pendingWrite) []batchOutcome {
 	all := func(o batchOutcome) []batchOutcome { return sameOutcome(len(batch), o) }
-	status, body, reply, err := n.callBatch(base, batch)
+	status, body, reply, err := n.callBatch(ctx, base, batch)
 	switch {
 	case err != nil && !neverSent(err):
 		return all(batchOutcome{forwarded: outcomeUnknown(err)})
@@ -325,7 +328,7 @@ func (n *Node) postBatchTo(base string, batch []*pendingWrite) []batchOutcome {
 
 // callBatch posts a batch: this node's own credential in the header (a
 // node-only endpoint), the writes' credentials in the body.
-func (n *Node) callBatch(base string, batch []*pendingWrite) (int, []byte, batchReply, error) {
+func (n *Node) callBatch(ctx context.Context, base string, batch []*pendingWrite) (int, []byte, batchReply, error) {
 	var reply batchReply
 	size := 0
 	for _, w := range batch {
@@ -335,7 +338,7 @@ func (n *Node) callBatch(base string, batch []*pendingWrite) (int, []byte, batch
 	for _, w := range batch {
 		body = appendBatchItem(body, w.item)
 	}
-	req, err := http.NewRequest(http.MethodPost, base+pathProposeBatch, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+pathProposeBatch, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, reply, err
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +100,7 @@ func TestBatchOutcomesAreEachWritesOwn(t *testing.T) {
 		writeJSON(w, http.StatusOK, batchReply{Items: answers})
 	}))
 	defer leader.Close()
-	out := testNode().postBatchTo(leader.URL, pending(len(answers)))
+	out := testNode().postBatchTo(context.Background(), leader.URL, pending(len(answers)))
 	if len(out) != len(answers) {
 		t.Fatalf("got %d outcomes, want %d", len(out), len(answers))
 	}
@@ -129,7 +130,7 @@ func TestBatchToALeaderWithoutTheEndpointGoesAlone(t *testing.T) {
 	leader := httptest.NewServer(http.NotFoundHandler())
 	defer leader.Close()
 	n := testNode()
-	for i, o := range n.postBatchTo(leader.URL, pending(3)) {
+	for i, o := range n.postBatchTo(context.Background(), leader.URL, pending(3)) {
 		if !o.alone || o.err != nil {
 			t.Errorf("write %d: got alone %v, %v; want alone", i, o.alone, o.err)
 		}
@@ -151,7 +152,7 @@ func TestBatchWithoutAnAnswerIsOutcomeUnknown(t *testing.T) {
 		}
 	}))
 	defer cut.Close()
-	for i, o := range testNode().postBatchTo(cut.URL, pending(2)) {
+	for i, o := range testNode().postBatchTo(context.Background(), cut.URL, pending(2)) {
 		if o.retry || o.alone || !strings.Contains(fmt.Sprint(o.err), "outcome unknown") {
 			t.Errorf("write %d: got %v (retry %v), want outcome unknown", i, o.err, o.retry)
 		}
@@ -160,7 +161,7 @@ func TestBatchWithoutAnAnswerIsOutcomeUnknown(t *testing.T) {
 		http.Error(w, "not the leader", http.StatusConflict)
 	}))
 	defer notLeader.Close()
-	for i, o := range testNode().postBatchTo(notLeader.URL, pending(2)) {
+	for i, o := range testNode().postBatchTo(context.Background(), notLeader.URL, pending(2)) {
 		if !o.retry {
 			t.Errorf("write %d refused by a follower: got %v, want a retry", i, o.err)
 		}
@@ -175,7 +176,7 @@ func TestBatchCredentialsGoOnlyToVerifiedMembers(t *testing.T) {
 	defer leader.Close()
 	n := testNode()
 	n.client = newInternalClient(&directLinks{}, nil, func(string) bool { return false })
-	for i, o := range n.postBatchTo(leader.URL, pending(2)) {
+	for i, o := range n.postBatchTo(context.Background(), leader.URL, pending(2)) {
 		if !errors.Is(o.err, ErrUnverifiedPeer) || !o.retry {
 			t.Errorf("write %d: got %v, want ErrUnverifiedPeer before sending", i, o.err)
 		}

@@ -229,10 +229,13 @@ func (n *Node) forwardOnce(ctx context.Context, event []byte, credential, subjec
 // forwardAlone sends one write to the leader's single endpoint, with the
 // credentials in headers.
 func (n *Node) forwardAlone(ctx context.Context, event []byte, credential, subject string) forwarded {
+	leader := n.Leader()
 	base, err := n.leaderURL()
 	if err != nil {
 		return forwarded{err: err, retry: true}
 	}
+	ctx, cancel := n.whileLeads(ctx, leader)
+	defer cancel()
 	var reply proposeReply
 	status, body, err := n.call(ctx, http.MethodPost, base+pathPropose, credential, event, &reply, subject)
 	switch {
@@ -291,6 +294,40 @@ func esReason(body []byte) string {
 func neverSent(err error) bool {
 	var op *net.OpError
 	return errors.Is(err, ErrUnverifiedPeer) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// leaderCheckEvery is how often a write on its way to the leader looks
+// whether this node still takes that node for leader.
+const leaderCheckEvery = 50 * time.Millisecond
+
+// whileLeads is ctx, ended as soon as this node takes another node, or
+// none, for leader than leader. A write on its way to a leader that was
+// deposed (cut off from the others, say) would otherwise wait for its
+// answer until the client gives up, and a batch would hold every write
+// queued behind it on this node; ended, its outcome is unknown, as for any
+// write sent without an answer, and the writes after it go to the new
+// leader.
+func (n *Node) whileLeads(ctx context.Context, leader string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(leaderCheckEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.stopped:
+				cancel()
+				return
+			case <-tick.C:
+				if n.Leader() != leader {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
 
 // waitLeaderURL is the leader's HTTP base URL, waiting (until ctx ends)
