@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"strings"
 
 	"github.com/tokenstore/tokenstore/fsm"
 )
@@ -103,7 +104,10 @@ func (s *Service) tokenSubject(p *fsm.TokenPair) *Authentication {
 			return nil
 		}
 		// The client's own token, issued while it ran as this user.
-		a.madeUnderRunAs = p.Client == runAsClient+clientOf(a)
+		// (Compared in place: most tokens were not, and a concatenation
+		// would allocate on every first use of a token.)
+		client, underRunAs := strings.CutPrefix(p.Client, runAsClient)
+		a.madeUnderRunAs = underRunAs && client == clientOf(a)
 	}
 	a.Type = "token"
 	return a
