@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,42 +64,19 @@ func failure(r testcluster.Response, err error) error {
 	return err
 }
 
-// load runs op from workers clients for d and returns ops/s and the p99
-// latency in ms; any failure fails the benchmark.
+// load runs op from workers clients for d (testcluster.Load) and returns
+// ops/s and the p99 latency in ms; any failure fails the benchmark.
 func load(b *testing.B, workers int, d time.Duration, op func(w, n int) error, stop ...func() bool) (float64, float64) {
 	b.Helper()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failed atomic.Int64
-	var first atomic.Value
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Go(func() {
-			var mine []time.Duration
-			for n := 0; time.Now().Before(deadline); n++ {
-				if len(stop) > 0 && stop[0]() {
-					break
-				}
-				start := time.Now()
-				if err := op(w, n); err != nil {
-					failed.Add(1)
-					first.CompareAndSwap(nil, err.Error())
-					return
-				}
-				mine = append(mine, time.Since(start))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		})
+	var until func() bool
+	if len(stop) > 0 {
+		until = stop[0]
 	}
-	wg.Wait()
-	if failed.Load() > 0 || len(lat) == 0 {
-		b.Fatalf("%d operations failed (%v), %d succeeded", failed.Load(), first.Load(), len(lat))
+	rate, p99, err := testcluster.Load(workers, d, op, until)
+	if err != nil {
+		b.Fatal(err)
 	}
-	slices.Sort(lat)
-	return float64(len(lat)) / d.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
+	return rate, p99
 }
 
 // BenchmarkForwardedCreates3Nodes: 64 clients create API keys through all

@@ -1,11 +1,10 @@
 package httpapi_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,36 +130,18 @@ func BenchmarkHTTPAccessTokenAuthVsBareHandler(b *testing.B) {
 }
 
 // loadWrites runs workers clients that each call next(worker, n) until d
-// passes, and reports operations/s and the latency p99 in ms.
+// passes (testcluster.Load), and reports operations/s and the latency p99
+// in ms; any failure fails the benchmark.
 func loadWrites(b *testing.B, workers int, d time.Duration, next func(w, n int) bool) (float64, float64) {
 	b.Helper()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var failed atomic.Int64
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for n := 0; time.Now().Before(deadline); n++ {
-				start := time.Now()
-				if !next(w, n) {
-					failed.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(start))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
+	rate, p99, err := testcluster.Load(workers, d, func(w, n int) error {
+		if !next(w, n) {
+			return errors.New("the operation failed")
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	if failed.Load() > 0 || len(lat) == 0 {
-		b.Fatalf("%d operations failed, %d succeeded", failed.Load(), len(lat))
-	}
-	slices.Sort(lat)
-	return float64(len(lat)) / d.Seconds(), float64(lat[len(lat)*99/100].Microseconds()) / 1000
+	return rate, p99
 }
